@@ -1,0 +1,123 @@
+package fsm
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestAddTask(t *testing.T) {
+	h := seeded(t)
+	at := task("t1", "s1", "s2")
+	at.Task.Subtasks["s2"].Stage = StagePaused
+	at.Task.Subtasks["s3"] = &Subtask{} // Source may be left to the map key
+	h.ok(at)
+
+	got, ok := h.f.Task("t1")
+	require.True(t, ok)
+	assert.Equal(t, Task{Name: "t1", Config: []byte("cfg-t1"), Subtasks: map[string]*Subtask{
+		"s1": {Source: "s1", Stage: StageRunning},
+		"s2": {Source: "s2", Stage: StagePaused},
+		"s3": {Source: "s3", Stage: StageRunning},
+	}}, got)
+
+	// Reads are deep copies.
+	got.Subtasks["s1"].Stage = StageStopped
+	got.Config[0] = 'X'
+	again, _ := h.f.Task("t1")
+	assert.Equal(t, StageRunning, again.Subtasks["s1"].Stage)
+	assert.Equal(t, []byte("cfg-t1"), again.Config)
+
+	h.ok(task("t0", "s1"))
+	tasks := h.f.Tasks()
+	require.Len(t, tasks, 2)
+	assert.Equal(t, "t0", tasks[0].Name)
+	assert.Equal(t, []string{"t0", "t1"}, h.f.TasksOfSource("s1"))
+	assert.Equal(t, []string{"t1"}, h.f.TasksOfSource("s2"))
+	assert.Equal(t, []string{}, h.f.TasksOfSource("nope"))
+}
+
+func TestAddTaskMergesIntoExistingTask(t *testing.T) {
+	h := seeded(t)
+	h.ok(task("t1", "s1"), &SetSubtaskStage{Task: "t1", Stage: StagePaused})
+
+	more := task("t1", "s1", "s2")
+	more.Task.Config = []byte("other config")
+	h.ok(more)
+	got, _ := h.f.Task("t1")
+	assert.Equal(t, []byte("cfg-t1"), got.Config, "the existing config is kept")
+	assert.Equal(t, StagePaused, got.Subtasks["s1"].Stage, "existing subtasks are untouched")
+	assert.Equal(t, StageRunning, got.Subtasks["s2"].Stage)
+
+	e := h.reject(task("t1", "s2", "s1"), CodeSubtaskExist)
+	assert.Contains(t, e.Msg, `task "t1"`)
+}
+
+func TestAddTaskRejects(t *testing.T) {
+	h := seeded(t)
+	h.reject(task("", "s1"), CodeInvalidArgument)
+	h.reject(task("t1"), CodeInvalidArgument)
+	e := h.reject(task("t1", "s1", "ghost"), CodeTaskSourceNotFound)
+	assert.Equal(t, `source "ghost" of task "t1" does not exist`, e.Msg)
+
+	nilSub := task("t1", "s1")
+	nilSub.Task.Subtasks["s2"] = nil
+	h.reject(nilSub, CodeInvalidArgument)
+
+	mismatch := task("t1", "s1")
+	mismatch.Task.Subtasks["s1"].Source = "s2"
+	h.reject(mismatch, CodeInvalidArgument)
+
+	badStage := task("t1", "s1")
+	badStage.Task.Subtasks["s1"].Stage = "Sleeping"
+	h.reject(badStage, CodeSubtaskStageInvalid)
+}
+
+func TestDeleteSubtasks(t *testing.T) {
+	h := seeded(t)
+	h.ok(task("t1", "s1", "s2", "s3"), task("t2", "s1", "s2"))
+
+	e := h.reject(&DeleteSubtasks{Task: "nope"}, CodeTaskNotExist)
+	assert.Equal(t, `task "nope" does not exist`, e.Msg)
+	h.reject(&DeleteSubtasks{Task: "nope", Sources: []string{"s1"}}, CodeTaskNotExist)
+	e = h.reject(&DeleteSubtasks{Task: "t1", Sources: []string{"s1", "ghost"}}, CodeSourceNotInTask)
+	assert.Equal(t, `source "ghost" is not in task "t1"`, e.Msg)
+
+	h.ok(&DeleteSubtasks{Task: "t1", Sources: []string{"s2", "s1", "s2"}})
+	got, ok := h.f.Task("t1")
+	require.True(t, ok)
+	assert.Equal(t, map[string]*Subtask{"s3": {Source: "s3", Stage: StageRunning}}, got.Subtasks)
+
+	h.ok(&DeleteSubtasks{Task: "t1", Sources: []string{"s3"}})
+	_, ok = h.f.Task("t1")
+	assert.False(t, ok, "removing the last subtask removes the task")
+
+	h.ok(&DeleteSubtasks{Task: "t2"})
+	assert.Empty(t, h.f.Tasks())
+}
+
+func TestSetSubtaskStage(t *testing.T) {
+	h := seeded(t)
+	h.ok(task("t1", "s1", "s2", "s3"))
+
+	h.ok(&SetSubtaskStage{Task: "t1", Sources: []string{"s2"}, Stage: StagePaused})
+	got, _ := h.f.Task("t1")
+	assert.Equal(t, StageRunning, got.Subtasks["s1"].Stage)
+	assert.Equal(t, StagePaused, got.Subtasks["s2"].Stage)
+
+	for _, st := range []Stage{StageStopped, StageFinished, StagePaused, StageRunning} {
+		h.ok(&SetSubtaskStage{Task: "t1", Stage: st})
+		got, _ = h.f.Task("t1")
+		for _, sub := range got.Subtasks {
+			assert.Equal(t, st, sub.Stage)
+		}
+	}
+
+	e := h.reject(&SetSubtaskStage{Task: "nope", Stage: StagePaused}, CodeSubtaskTaskNotExist)
+	assert.Equal(t, `task "nope" does not exist`, e.Msg)
+	h.reject(&SetSubtaskStage{Task: "t1", Sources: []string{"s1", "ghost"}, Stage: StagePaused}, CodeSourceNotInTask)
+	for _, st := range []Stage{StageNew, "", "running"} {
+		h.reject(&SetSubtaskStage{Task: "t1", Stage: st}, CodeSubtaskStageInvalid)
+	}
+}

@@ -1,0 +1,204 @@
+package fsm
+
+import "strconv"
+
+// CommandType identifies a command in the log. The numbers are written into every log entry, which
+// replicas replay for as long as the log lives, so they are never changed or reused.
+type CommandType uint16
+
+const (
+	TypeRegisterMaster  CommandType = 1
+	TypeRemoveMaster    CommandType = 2
+	TypeRegisterWorker  CommandType = 3
+	TypeDeleteWorker    CommandType = 4
+	TypeAddSource       CommandType = 5
+	TypeDeleteSource    CommandType = 6
+	TypeBindSource      CommandType = 7
+	TypeUnbindSource    CommandType = 8
+	TypeStartRelay      CommandType = 9
+	TypeStopRelay       CommandType = 10
+	TypeSetRelayStage   CommandType = 11
+	TypeAddTask         CommandType = 12
+	TypeDeleteSubtasks  CommandType = 13
+	TypeSetSubtaskStage CommandType = 14
+)
+
+func (t CommandType) String() string {
+	switch t {
+	case TypeRegisterMaster:
+		return "RegisterMaster"
+	case TypeRemoveMaster:
+		return "RemoveMaster"
+	case TypeRegisterWorker:
+		return "RegisterWorker"
+	case TypeDeleteWorker:
+		return "DeleteWorker"
+	case TypeAddSource:
+		return "AddSource"
+	case TypeDeleteSource:
+		return "DeleteSource"
+	case TypeBindSource:
+		return "BindSource"
+	case TypeUnbindSource:
+		return "UnbindSource"
+	case TypeStartRelay:
+		return "StartRelay"
+	case TypeStopRelay:
+		return "StopRelay"
+	case TypeSetRelayStage:
+		return "SetRelayStage"
+	case TypeAddTask:
+		return "AddTask"
+	case TypeDeleteSubtasks:
+		return "DeleteSubtasks"
+	case TypeSetSubtaskStage:
+		return "SetSubtaskStage"
+	}
+	return "CommandType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// newCommand returns an empty command of type t to decode a body into. A switch rather than a
+// lookup table keeps the package free of mutable globals.
+func newCommand(t CommandType) (Command, bool) {
+	switch t {
+	case TypeRegisterMaster:
+		return &RegisterMaster{}, true
+	case TypeRemoveMaster:
+		return &RemoveMaster{}, true
+	case TypeRegisterWorker:
+		return &RegisterWorker{}, true
+	case TypeDeleteWorker:
+		return &DeleteWorker{}, true
+	case TypeAddSource:
+		return &AddSource{}, true
+	case TypeDeleteSource:
+		return &DeleteSource{}, true
+	case TypeBindSource:
+		return &BindSource{}, true
+	case TypeUnbindSource:
+		return &UnbindSource{}, true
+	case TypeStartRelay:
+		return &StartRelay{}, true
+	case TypeStopRelay:
+		return &StopRelay{}, true
+	case TypeSetRelayStage:
+		return &SetRelayStage{}, true
+	case TypeAddTask:
+		return &AddTask{}, true
+	case TypeDeleteSubtasks:
+		return &DeleteSubtasks{}, true
+	case TypeSetSubtaskStage:
+		return &SetSubtaskStage{}, true
+	}
+	return nil, false
+}
+
+// Command is one state change, as proposed to the Raft log.
+type Command interface {
+	CommandType() CommandType
+}
+
+// RegisterMaster adds a master or replaces the one with the same name.
+type RegisterMaster struct {
+	Name       string `json:"name"`
+	APIAddr    string `json:"api_addr"`
+	PeerAddr   string `json:"peer_addr"`
+	GossipAddr string `json:"gossip_addr"`
+}
+
+// RemoveMaster forgets a master; an unknown name is rejected with CodeMasterNotExist.
+type RemoveMaster struct {
+	Name string `json:"name"`
+}
+
+// RegisterWorker adds a worker or replaces the one with the same name. TTLs are in seconds.
+type RegisterWorker struct {
+	Name              string `json:"name"`
+	Addr              string `json:"addr"`
+	GossipAddr        string `json:"gossip_addr"`
+	KeepaliveTTL      int64  `json:"keepalive_ttl"`
+	RelayKeepaliveTTL int64  `json:"relay_keepalive_ttl"`
+}
+
+// DeleteWorker forgets a worker, unbinding its source and dropping it from any relay.
+type DeleteWorker struct {
+	Name string `json:"name"`
+}
+
+// AddSource registers a new source, initially unbound.
+type AddSource struct {
+	Source Source `json:"source"`
+}
+
+// DeleteSource removes a source that no task uses and no worker relays, and its binding.
+type DeleteSource struct {
+	Name string `json:"name"`
+}
+
+// BindSource binds a source to a worker. Rebind allows moving a source that is already bound.
+type BindSource struct {
+	Source string `json:"source"`
+	Worker string `json:"worker"`
+	Rebind bool   `json:"rebind"`
+}
+
+// UnbindSource leaves a source without a worker; unbinding an unbound source is a no-op.
+type UnbindSource struct {
+	Source string `json:"source"`
+}
+
+// StartRelay makes workers pull the source's binlog into their relay logs. Non-empty relay
+// settings replace the source's.
+type StartRelay struct {
+	Source     string   `json:"source"`
+	Workers    []string `json:"workers"`
+	BinlogName string   `json:"binlog_name,omitempty"`
+	BinlogGTID string   `json:"binlog_gtid,omitempty"`
+	RelayDir   string   `json:"relay_dir,omitempty"`
+}
+
+// StopRelay stops the relay of the source on the workers; workers not relaying are skipped.
+type StopRelay struct {
+	Source  string   `json:"source"`
+	Workers []string `json:"workers"`
+}
+
+// SetRelayStage pauses or resumes the source's relay on all its relay workers.
+type SetRelayStage struct {
+	Source string `json:"source"`
+	Stage  Stage  `json:"stage"`
+}
+
+// AddTask creates a task, or adds to an existing task the subtasks it does not have yet.
+type AddTask struct {
+	Task Task `json:"task"`
+}
+
+// DeleteSubtasks removes the task's subtasks on Sources (all of them when empty); the task goes
+// with its last subtask.
+type DeleteSubtasks struct {
+	Task    string   `json:"task"`
+	Sources []string `json:"sources,omitempty"`
+}
+
+// SetSubtaskStage sets the expected stage of the task's subtasks on Sources (all when empty).
+type SetSubtaskStage struct {
+	Task    string   `json:"task"`
+	Sources []string `json:"sources,omitempty"`
+	Stage   Stage    `json:"stage"`
+}
+
+func (RegisterMaster) CommandType() CommandType  { return TypeRegisterMaster }
+func (RemoveMaster) CommandType() CommandType    { return TypeRemoveMaster }
+func (RegisterWorker) CommandType() CommandType  { return TypeRegisterWorker }
+func (DeleteWorker) CommandType() CommandType    { return TypeDeleteWorker }
+func (AddSource) CommandType() CommandType       { return TypeAddSource }
+func (DeleteSource) CommandType() CommandType    { return TypeDeleteSource }
+func (BindSource) CommandType() CommandType      { return TypeBindSource }
+func (UnbindSource) CommandType() CommandType    { return TypeUnbindSource }
+func (StartRelay) CommandType() CommandType      { return TypeStartRelay }
+func (StopRelay) CommandType() CommandType       { return TypeStopRelay }
+func (SetRelayStage) CommandType() CommandType   { return TypeSetRelayStage }
+func (AddTask) CommandType() CommandType         { return TypeAddTask }
+func (DeleteSubtasks) CommandType() CommandType  { return TypeDeleteSubtasks }
+func (SetSubtaskStage) CommandType() CommandType { return TypeSetSubtaskStage }

@@ -1,0 +1,158 @@
+package fsm
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sampleCommands has one command of every type, with every field set.
+func sampleCommands() []Command {
+	return []Command{
+		&RegisterMaster{Name: "m1", APIAddr: "a:8261", PeerAddr: "a:8291", GossipAddr: "a:7946"},
+		&RemoveMaster{Name: "m1"},
+		&RegisterWorker{Name: "w1", Addr: "w:8262", GossipAddr: "w:7946", KeepaliveTTL: 60, RelayKeepaliveTTL: 1800},
+		&DeleteWorker{Name: "w1"},
+		&AddSource{Source: Source{Name: "s1", Config: []byte{0, 1, 2}, RelayBinlogName: "b.000001", RelayBinlogGTID: "0-1-2", RelayDir: "/r", LastWorker: "w0"}},
+		&DeleteSource{Name: "s1"},
+		&BindSource{Source: "s1", Worker: "w1", Rebind: true},
+		&UnbindSource{Source: "s1"},
+		&StartRelay{Source: "s1", Workers: []string{"w1", "w2"}, BinlogName: "b.000002", BinlogGTID: "0-1-3", RelayDir: "/d"},
+		&StopRelay{Source: "s1", Workers: []string{"w2"}},
+		&SetRelayStage{Source: "s1", Stage: StagePaused},
+		&AddTask{Task: Task{Name: "t1", Config: []byte("c"), Subtasks: map[string]*Subtask{"s1": {Source: "s1", Stage: StagePaused}}}},
+		&DeleteSubtasks{Task: "t1", Sources: []string{"s1"}},
+		&SetSubtaskStage{Task: "t1", Sources: []string{"s1"}, Stage: StageStopped},
+	}
+}
+
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	cmds := sampleCommands()
+	require.Len(t, cmds, 14)
+	for i, c := range cmds {
+		require.Equal(t, CommandType(i+1), c.CommandType())
+		data, err := Encode(c)
+		require.NoError(t, err)
+		got, err := Decode(data)
+		require.NoError(t, err)
+		assert.Equal(t, c, got, c.CommandType().String())
+	}
+}
+
+func TestEnvelopeFormat(t *testing.T) {
+	data, err := Encode(&RemoveMaster{Name: "m1"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"v":1,"t":2,"b":{"name":"m1"}}`, string(data))
+
+	// A value, not only a pointer, is a Command; Decode always hands back a pointer.
+	data, err = Encode(DeleteWorker{Name: "w1"})
+	require.NoError(t, err)
+	got, err := Decode(data)
+	require.NoError(t, err)
+	assert.Equal(t, &DeleteWorker{Name: "w1"}, got)
+}
+
+func TestEncodeRejectsNil(t *testing.T) {
+	_, err := Encode(nil)
+	assert.Error(t, err)
+	var nilPtr *BindSource
+	_, err = Encode(nilPtr)
+	assert.Error(t, err)
+}
+
+func TestCommandTypeString(t *testing.T) {
+	assert.Equal(t, "RegisterMaster", TypeRegisterMaster.String())
+	assert.Equal(t, "SetSubtaskStage", TypeSetSubtaskStage.String())
+	assert.Equal(t, "CommandType(99)", CommandType(99).String())
+	for _, c := range sampleCommands() {
+		assert.NotContains(t, c.CommandType().String(), "CommandType(")
+	}
+}
+
+// The numbers are part of the log format and must never move.
+func TestCommandTypeNumbersAreStable(t *testing.T) {
+	want := map[CommandType]uint16{
+		TypeRegisterMaster: 1, TypeRemoveMaster: 2, TypeRegisterWorker: 3, TypeDeleteWorker: 4,
+		TypeAddSource: 5, TypeDeleteSource: 6, TypeBindSource: 7, TypeUnbindSource: 8,
+		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
+		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14,
+	}
+	for ct, n := range want {
+		assert.Equal(t, n, uint16(ct), ct.String())
+	}
+}
+
+func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
+	f := New()
+	for ct := CommandType(1); ct <= 14; ct++ {
+		c, ok := newCommand(ct)
+		require.True(t, ok, ct.String())
+		require.Equal(t, ct, c.CommandType())
+		require.Contains(t, f.handlers, ct)
+	}
+	_, ok := newCommand(0)
+	assert.False(t, ok)
+	_, ok = newCommand(15)
+	assert.False(t, ok)
+	assert.Len(t, f.handlers, 14)
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for name, data := range map[string]string{
+		"garbage":          `not json`,
+		"empty":            ``,
+		"no version":       `{"t":2,"b":{"name":"m"}}`,
+		"unknown version":  `{"v":2,"t":2,"b":{"name":"m"}}`,
+		"unknown type":     `{"v":1,"t":99,"b":{}}`,
+		"type zero":        `{"v":1,"t":0,"b":{}}`,
+		"no body":          `{"v":1,"t":2}`,
+		"null body":        `{"v":1,"t":2,"b":null}`,
+		"bad body":         `{"v":1,"t":2,"b":{"name":5}}`,
+		"unknown field":    `{"v":1,"t":2,"b":{"name":"m","extra":1}}`,
+		"unknown env key":  `{"v":1,"t":2,"b":{"name":"m"},"x":1}`,
+		"trailing data":    `{"v":1,"t":2,"b":{"name":"m"}} {}`,
+		"body not object":  `{"v":1,"t":2,"b":[1]}`,
+		"truncated":        `{"v":1,"t":2,"b":{"name":"m"`,
+		"stage wrong type": `{"v":1,"t":11,"b":{"source":"s","stage":3}}`,
+	} {
+		_, err := Decode([]byte(data))
+		assert.Error(t, err, name)
+	}
+}
+
+func TestApplyPanicsOnUndecodableEntry(t *testing.T) {
+	h := seeded(t)
+	before := stateBytes(t, h.f)
+	idx := h.f.Index()
+	for name, data := range map[string]string{
+		"garbage":         "\x00\x01garbage",
+		"unknown version": `{"v":7,"t":3,"b":{"name":"w9"}}`,
+		"unknown type":    `{"v":1,"t":4242,"b":{}}`,
+		"bad body":        `{"v":1,"t":3,"b":{"name":["w9"]}}`,
+		"unknown field":   `{"v":1,"t":3,"b":{"name":"w9","future":true}}`,
+	} {
+		assert.Panics(t, func() { _ = h.f.Apply(idx+1, []byte(data)) }, name)
+	}
+	assert.Equal(t, idx, h.f.Index(), "a panicking entry must not move the index")
+	assert.Equal(t, before, stateBytes(t, h.f))
+}
+
+func TestErrorType(t *testing.T) {
+	h := newHarness(t)
+	err := h.apply(&DeleteWorker{Name: "w1"})
+	assert.EqualError(t, err, `worker "w1" does not exist`)
+	code, ok := CodeOf(err)
+	assert.True(t, ok)
+	assert.Equal(t, CodeWorkerNotExist, code)
+
+	var coded interface{ ErrorCode() int }
+	require.ErrorAs(t, err, &coded)
+	assert.Equal(t, 46004, coded.ErrorCode())
+
+	_, ok = CodeOf(assert.AnError)
+	assert.False(t, ok)
+
+	// The typed nil must not leak out as a non-nil error on success.
+	assert.NoError(t, h.apply(worker("w1")))
+}

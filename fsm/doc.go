@@ -1,0 +1,14 @@
+// Package fsm owns the replicated cluster state of the dm-master Raft group: the masters and
+// workers that registered, the sources with their worker bindings and relay assignments, and the
+// tasks with the expected stage of each of their subtasks.
+//
+// Every replica applies the same log entries in the same order and must reach the same state, so
+// the package is pure state: no clock, no randomness, no I/O, no goroutines, and no knowledge of
+// Raft (the master package adapts FSM to hashicorp/raft). Log entries are Commands wrapped by
+// Encode in a versioned envelope.
+//
+// A command is validated in full before anything changes. A rejected command leaves the state
+// untouched and returns an *Error carrying DM's numeric error code, identically on every replica.
+// An entry that cannot be decoded panics instead: applying it any other way would let one replica
+// silently diverge from the rest.
+package fsm

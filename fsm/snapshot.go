@@ -1,0 +1,275 @@
+package fsm
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+)
+
+// SnapshotVersion is the version of the snapshot stream that WriteTo writes and Restore reads.
+const SnapshotVersion = 1
+
+// Record kinds of the snapshot stream. The stream is one JSON record per line: the header first,
+// then masters, workers, sources, bindings, relays and tasks, each kind sorted by name, then the
+// end record. Equal states therefore give byte-equal snapshots.
+const (
+	kindHeader  = "header"
+	kindMaster  = "master"
+	kindWorker  = "worker"
+	kindSource  = "source"
+	kindBinding = "binding"
+	kindRelay   = "relay"
+	kindTask    = "task"
+	// kindEnd closes the stream with the number of records in between, so that a stream cut at
+	// a record boundary is not mistaken for a smaller state.
+	kindEnd = "end"
+)
+
+type snapshotHeader struct {
+	Version int    `json:"version"`
+	Index   uint64 `json:"index"`
+}
+
+type snapshotBinding struct {
+	Source string `json:"source"`
+	Worker string `json:"worker"`
+}
+
+type snapshotEnd struct {
+	Records int `json:"records"`
+}
+
+// Snapshot is a point-in-time copy of the state, taken quickly under the read lock and written
+// out later, while the FSM goes on applying.
+type Snapshot struct {
+	index uint64
+	st    *state
+}
+
+// Snapshot copies the current state.
+func (f *FSM) Snapshot() *Snapshot {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return &Snapshot{index: f.index, st: f.st.clone()}
+}
+
+// Index is the index of the last log entry the snapshot includes.
+func (s *Snapshot) Index() uint64 { return s.index }
+
+// WriteTo streams the snapshot to w; it may be called more than once.
+func (s *Snapshot) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriter(cw)
+	enc := json.NewEncoder(bw)
+	records := 0
+	write := func(kind string, data any) error {
+		records++
+		if err := enc.Encode(struct {
+			Kind string `json:"kind"`
+			Data any    `json:"data"`
+		}{kind, data}); err != nil {
+			return fmt.Errorf("fsm: write snapshot %s record: %w", kind, err)
+		}
+		return nil
+	}
+	err := s.writeRecords(write)
+	if err == nil {
+		err = write(kindEnd, snapshotEnd{Records: records - 1})
+	}
+	if err == nil {
+		if ferr := bw.Flush(); ferr != nil {
+			err = fmt.Errorf("fsm: write snapshot: %w", ferr)
+		}
+	}
+	return cw.n, err
+}
+
+func (s *Snapshot) writeRecords(write func(kind string, data any) error) error {
+	st := s.st
+	if err := write(kindHeader, snapshotHeader{Version: SnapshotVersion, Index: s.index}); err != nil {
+		return err
+	}
+	if err := writeSorted(write, kindMaster, st.masters, value); err != nil {
+		return err
+	}
+	if err := writeSorted(write, kindWorker, st.workers, value); err != nil {
+		return err
+	}
+	if err := writeSorted(write, kindSource, st.sources, value); err != nil {
+		return err
+	}
+	binding := func(source, worker string) any { return snapshotBinding{Source: source, Worker: worker} }
+	if err := writeSorted(write, kindBinding, st.bindings, binding); err != nil {
+		return err
+	}
+	if err := writeSorted(write, kindRelay, st.relays, value); err != nil {
+		return err
+	}
+	return writeSorted(write, kindTask, st.tasks, value)
+}
+
+// writeSorted writes one record per map entry, in key order.
+func writeSorted[V any](write func(kind string, data any) error, kind string, m map[string]V, data func(string, V) any) error {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if err := write(kind, data(k, m[k])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func value[V any](_ string, v V) any { return v }
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Restore replaces the state with the snapshot read from r. The stream is decoded into a fresh
+// state and checked in full first; on any error the FSM keeps its old state and index.
+func (f *FSM) Restore(r io.Reader) error {
+	st, index, err := readSnapshot(r)
+	if err != nil {
+		return fmt.Errorf("fsm: restore snapshot: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st = st
+	f.advanceLocked(index)
+	return nil
+}
+
+type snapshotRecord struct {
+	Kind string          `json:"kind"`
+	Data json.RawMessage `json:"data"`
+}
+
+func readSnapshot(r io.Reader) (*state, uint64, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	next := func() (snapshotRecord, error) {
+		var rec snapshotRecord
+		err := dec.Decode(&rec)
+		if errors.Is(err, io.EOF) {
+			return rec, errors.New("stream ends before its end record (truncated)")
+		}
+		if err != nil {
+			return rec, fmt.Errorf("read record: %w", err)
+		}
+		return rec, nil
+	}
+
+	rec, err := next()
+	if err != nil {
+		return nil, 0, err
+	}
+	if rec.Kind != kindHeader {
+		return nil, 0, fmt.Errorf("first record is %q, want %q", rec.Kind, kindHeader)
+	}
+	var hdr snapshotHeader
+	if err := unmarshalStrict(rec.Data, &hdr); err != nil {
+		return nil, 0, fmt.Errorf("decode header: %w", err)
+	}
+	if hdr.Version != SnapshotVersion {
+		return nil, 0, fmt.Errorf("unsupported snapshot version %d (this build reads %d)", hdr.Version, SnapshotVersion)
+	}
+
+	st := newState()
+	for records := 0; ; records++ {
+		rec, err := next()
+		if err != nil {
+			return nil, 0, err
+		}
+		if rec.Kind == kindEnd {
+			var end snapshotEnd
+			if err := unmarshalStrict(rec.Data, &end); err != nil {
+				return nil, 0, fmt.Errorf("decode end record: %w", err)
+			}
+			if end.Records != records {
+				return nil, 0, fmt.Errorf("end record counts %d records, the stream has %d", end.Records, records)
+			}
+			break
+		}
+		if err := st.restoreRecord(rec); err != nil {
+			return nil, 0, fmt.Errorf("record %d (%s): %w", records+1, rec.Kind, err)
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, 0, errors.New("data after the end record")
+	}
+	if err := st.check(); err != nil {
+		return nil, 0, fmt.Errorf("inconsistent state: %w", err)
+	}
+	return st, hdr.Index, nil
+}
+
+// restoreRecord adds one record to a state being restored. It refuses duplicates, which the
+// maps would otherwise silently collapse; check verifies the rest once all records are in.
+func (s *state) restoreRecord(rec snapshotRecord) error {
+	if len(rec.Data) == 0 || bytes.Equal(rec.Data, []byte("null")) {
+		return errors.New("record has no data")
+	}
+	switch rec.Kind {
+	case kindMaster:
+		_, err := restoreNamed(rec.Data, s.masters, func(m Master) string { return m.Name })
+		return err
+	case kindWorker:
+		_, err := restoreNamed(rec.Data, s.workers, func(w Worker) string { return w.Name })
+		return err
+	case kindSource:
+		_, err := restoreNamed(rec.Data, s.sources, func(src Source) string { return src.Name })
+		return err
+	case kindTask:
+		_, err := restoreNamed(rec.Data, s.tasks, func(t *Task) string { return t.Name })
+		return err
+	case kindBinding:
+		var b snapshotBinding
+		if err := unmarshalStrict(rec.Data, &b); err != nil {
+			return err
+		}
+		if err := putNew(s.bindings, b.Source, b.Worker); err != nil {
+			return err
+		}
+		return putNew(s.boundSource, b.Worker, b.Source)
+	case kindRelay:
+		r, err := restoreNamed(rec.Data, s.relays, func(r Relay) string { return r.Source })
+		if err != nil {
+			return err
+		}
+		for _, w := range r.Workers {
+			if err := putNew(s.relayOf, w, r.Source); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown record kind %q", rec.Kind)
+}
+
+// restoreNamed decodes one record and adds it to m under the name it carries.
+func restoreNamed[V any](data json.RawMessage, m map[string]V, name func(V) string) (V, error) {
+	var v V
+	if err := unmarshalStrict(data, &v); err != nil {
+		return v, err
+	}
+	return v, putNew(m, name(v), v)
+}
+
+func putNew[V any](m map[string]V, key string, v V) error {
+	if _, ok := m[key]; ok {
+		return fmt.Errorf("%q appears twice", key)
+	}
+	m[key] = v
+	return nil
+}
