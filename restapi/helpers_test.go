@@ -1,0 +1,191 @@
+package restapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fakeBackend is an in-memory Backend.
+type fakeBackend struct {
+	mu sync.Mutex
+
+	leader    Leader
+	leaderErr error
+	// waitForLeader makes Leader block until its context ends, then fail with ErrNoLeader.
+	waitForLeader bool
+
+	masters   []ClusterMaster
+	workers   []ClusterWorker
+	listErr   error
+	removeErr error
+	panicMsg  string
+
+	offlineMasters []string
+	offlineWorkers []string
+}
+
+func (f *fakeBackend) Leader(ctx context.Context) (Leader, error) {
+	f.mu.Lock()
+	wait, leader, err := f.waitForLeader, f.leader, f.leaderErr
+	f.mu.Unlock()
+	if wait {
+		<-ctx.Done()
+		return Leader{}, fmt.Errorf("waiting for a leader: %w (%w)", ErrNoLeader, ctx.Err())
+	}
+	return leader, err
+}
+
+func (f *fakeBackend) ListMasters(context.Context) ([]ClusterMaster, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.panicMsg != "" {
+		panic(f.panicMsg)
+	}
+	return f.masters, f.listErr
+}
+
+func (f *fakeBackend) OfflineMaster(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.removeErr != nil {
+		return f.removeErr
+	}
+	f.offlineMasters = append(f.offlineMasters, name)
+	return nil
+}
+
+func (f *fakeBackend) ListWorkers(context.Context) ([]ClusterWorker, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.workers, f.listErr
+}
+
+func (f *fakeBackend) OfflineWorker(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.removeErr != nil {
+		return f.removeErr
+	}
+	f.offlineWorkers = append(f.offlineWorkers, name)
+	return nil
+}
+
+// update changes the fake under its lock (the servers read it concurrently).
+func (f *fakeBackend) update(change func(f *fakeBackend)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change(f)
+}
+
+// offlined returns the masters and workers taken offline so far.
+func (f *fakeBackend) offlined() (masters, workers []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.offlineMasters), slices.Clone(f.offlineWorkers)
+}
+
+// dmError mimics a DM terror: an error with a numeric code.
+type dmError struct {
+	code int
+	msg  string
+}
+
+func (e *dmError) Error() string  { return e.msg }
+func (e *dmError) ErrorCode() int { return e.code }
+
+// selfLeader is a backend of a single master that is the leader.
+func selfLeader(name string) *fakeBackend {
+	return &fakeBackend{leader: Leader{Name: name, APIAddr: "127.0.0.1:1", Self: true}}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func testLogger(t *testing.T) (*slog.Logger, *syncBuffer) {
+	t.Helper()
+	buf := &syncBuffer{}
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
+}
+
+// newTestServer serves Handler(b) on an httptest server.
+func newTestServer(t *testing.T, b Backend, name string) (*httptest.Server, *syncBuffer) {
+	t.Helper()
+	logger, logs := testLogger(t)
+	srv := httptest.NewServer(Handler(b, Options{SelfName: name, Logger: logger}))
+	t.Cleanup(srv.Close)
+	return srv, logs
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func do(t *testing.T, client *http.Client, method, url, body string, header http.Header) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
+}
+
+// requireErrorBody checks the error template and returns its fields.
+func requireErrorBody(t *testing.T, r response, status, code int) string {
+	t.Helper()
+	require.Equal(t, status, r.status, "body: %s", r.body)
+	require.Equal(t, "application/json", r.header.Get("Content-Type"))
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(r.body, &fields), "body: %s", r.body)
+	require.Len(t, fields, 2, "body: %s", r.body)
+	msg, ok := fields["error_msg"].(string)
+	require.True(t, ok, "error_msg must be a string: %s", r.body)
+	require.NotEmpty(t, msg)
+	gotCode, ok := fields["error_code"].(float64)
+	require.True(t, ok, "error_code must be a number: %s", r.body)
+	require.Equal(t, float64(code), gotCode, "body: %s", r.body)
+	return msg
+}
