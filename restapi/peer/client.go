@@ -1,0 +1,173 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dm-oss/dm/restapi"
+)
+
+// Client talks to any of a list of masters, moving to the next one when a master can't be
+// reached. Which master answers doesn't matter: each forwards writes to the leader.
+type Client struct {
+	http   *http.Client
+	scheme string
+
+	mu    sync.Mutex
+	addrs []string
+	next  int
+}
+
+// NewClient builds a client for the given master addresses (host:port, or URLs as DM's
+// `join` accepts). tlsConf nil means plain HTTP.
+func NewClient(addrs []string, tlsConf *tls.Config) (*Client, error) {
+	var clean []string
+	for _, a := range addrs {
+		for _, part := range strings.Split(a, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			if strings.Contains(part, "://") {
+				u, err := url.Parse(part)
+				if err != nil {
+					return nil, fmt.Errorf("master address %q: %w", part, err)
+				}
+				part = u.Host
+			}
+			clean = append(clean, part)
+		}
+	}
+	if len(clean) == 0 {
+		return nil, errors.New("no master address given")
+	}
+	scheme := "http"
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConf != nil {
+		scheme = "https"
+		tr.TLSClientConfig = tlsConf
+	}
+	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, addrs: clean}, nil
+}
+
+// Addrs returns the master addresses in use.
+func (c *Client) Addrs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.addrs...)
+}
+
+// JoinMaster asks the cluster to record (and optionally add as voter) a master.
+func (c *Client) JoinMaster(ctx context.Context, req JoinMasterRequest) (JoinMasterResponse, error) {
+	var resp JoinMasterResponse
+	err := c.do(ctx, http.MethodPost, PathJoinMaster, req, &resp)
+	return resp, err
+}
+
+// RegisterWorker registers a worker through any master.
+func (c *Client) RegisterWorker(ctx context.Context, req RegisterWorkerRequest) (RegisterWorkerResponse, error) {
+	var resp RegisterWorkerResponse
+	err := c.do(ctx, http.MethodPost, PathRegisterWorker, req, &resp)
+	return resp, err
+}
+
+// WatchDesired blocks until the worker's desired state is newer than index or wait has passed,
+// then returns the current state.
+func (c *Client) WatchDesired(ctx context.Context, worker string, index uint64, wait time.Duration) (DesiredState, error) {
+	var resp DesiredState
+	q := url.Values{}
+	q.Set("index", strconv.FormatUint(index, 10))
+	q.Set("wait", wait.String())
+	path := PathDesiredPrefix + url.PathEscape(worker) + "/desired?" + q.Encode()
+	err := c.do(ctx, http.MethodGet, path, nil, &resp)
+	return resp, err
+}
+
+// do sends one request, trying each master once starting from the last one that worked.
+// An answer with the error template is returned as *restapi.Error without trying others:
+// the cluster has spoken. Transport failures and 503s move on to the next master.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var payload []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s body: %w", path, err)
+		}
+		payload = b
+	}
+	c.mu.Lock()
+	addrs, start := c.addrs, c.next
+	c.mu.Unlock()
+
+	var lastErr error
+	for i := range addrs {
+		idx := (start + i) % len(addrs)
+		err := c.once(ctx, method, c.scheme+"://"+addrs[idx]+path, payload, out)
+		if err == nil {
+			c.mu.Lock()
+			c.next = idx
+			c.mu.Unlock()
+			return nil
+		}
+		var apiErr *restapi.Error
+		if errors.As(err, &apiErr) && apiErr.Status != http.StatusServiceUnavailable {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("no master answered %s %s: %w", method, path, lastErr)
+}
+
+func (c *Client) once(ctx context.Context, method, target string, payload []byte, out any) error {
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s: read body: %w", method, target, err)
+	}
+	if resp.StatusCode >= 300 {
+		var tmpl struct {
+			Msg  string `json:"error_msg"`
+			Code int    `json:"error_code"`
+		}
+		if json.Unmarshal(data, &tmpl) == nil && tmpl.Msg != "" {
+			return &restapi.Error{Status: resp.StatusCode, Code: tmpl.Code, Msg: tmpl.Msg}
+		}
+		return &restapi.Error{Status: resp.StatusCode, Msg: fmt.Sprintf("%s %s: HTTP %d: %s", method, target, resp.StatusCode, bytes.TrimSpace(data))}
+	}
+	if out == nil || len(data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decode answer: %w", method, target, err)
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+// Package peer is the HTTP protocol between cluster members that is not part of DM's public
+// OpenAPI: a master joining the Raft group, a worker registering, and the workers' desired-state
+// feed (a Consul-style blocking query keyed by the FSM index). It holds the wire types and the
+// client; the master serves the routes behind the same leader-forwarding middleware as /api/v1.
+package peer
+
+import (
+	"github.com/dm-oss/dm/fsm"
+)
+
+// Routes served by every master (writes are forwarded to the leader).
+const (
+	PathJoinMaster     = "/internal/v1/masters/join"
+	PathRegisterWorker = "/internal/v1/workers/register"
+	// PathDesiredPrefix + <worker name> + "/desired?index=N&wait=30s"
+	PathDesiredPrefix = "/internal/v1/workers/"
+)
+
+// JoinMasterRequest registers a master's addresses and, with AddVoter, adds it to the Raft
+// configuration (the `join` path of dm-master).
+type JoinMasterRequest struct {
+	Name       string `json:"name"`
+	APIAddr    string `json:"api_addr"`
+	PeerAddr   string `json:"peer_addr"`
+	GossipAddr string `json:"gossip_addr"`
+	AddVoter   bool   `json:"add_voter"`
+}
+
+// JoinMasterResponse tells the joiner where to gossip.
+type JoinMasterResponse struct {
+	GossipSeeds []string `json:"gossip_seeds"`
+}
+
+// RegisterWorkerRequest registers (or re-registers) a dm-worker.
+type RegisterWorkerRequest struct {
+	Name              string `json:"name"`
+	Addr              string `json:"addr"`
+	GossipAddr        string `json:"gossip_addr"`
+	KeepaliveTTL      int64  `json:"keepalive_ttl"`
+	RelayKeepaliveTTL int64  `json:"relay_keepalive_ttl"`
+}
+
+// RegisterWorkerResponse carries the FSM index of the registration and the masters' gossip
+// addresses to join.
+type RegisterWorkerResponse struct {
+	Index       uint64   `json:"index"`
+	GossipSeeds []string `json:"gossip_seeds"`
+}
+
+// DesiredState is what a worker must run, as of FSM index View.Index.
+type DesiredState struct {
+	View        fsm.WorkerView `json:"view"`
+	GossipSeeds []string       `json:"gossip_seeds"`
+}
