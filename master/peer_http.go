@@ -1,0 +1,170 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/membership"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// Limits of the desired-state long-poll.
+const (
+	defaultDesiredWait = 30 * time.Second
+	maxDesiredWait     = 5 * time.Minute
+)
+
+// peerRoutes serves the members' internal protocol. They run behind ForwardToLeader, so the
+// handlers execute on the leader.
+func (s *Server) peerRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+peer.PathJoinMaster, s.handleJoinMaster)
+	mux.HandleFunc("POST "+peer.PathRegisterWorker, s.handleRegisterWorker)
+	mux.HandleFunc("GET "+peer.PathDesiredPrefix+"{name}/desired", s.handleDesired)
+	return mux
+}
+
+func decodeBody(r *http.Request, v any) error {
+	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(v); err != nil {
+		return restapi.Errorf(http.StatusBadRequest, 0, "invalid request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
+	var req peer.JoinMasterRequest
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if req.Name == "" || req.PeerAddr == "" || req.APIAddr == "" {
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "name, api_addr and peer_addr are required"))
+		return
+	}
+	if req.AddVoter {
+		if err := s.addVoter(r.Context(), req.Name, req.PeerAddr); err != nil {
+			restapi.WriteError(w, err)
+			return
+		}
+	}
+	rec := fsm.Master{Name: req.Name, APIAddr: req.APIAddr, PeerAddr: req.PeerAddr, GossipAddr: req.GossipAddr}
+	if cur, ok := s.state.Master(req.Name); !ok || cur != rec {
+		if _, err := s.apply(r.Context(), fsm.RegisterMaster{Name: rec.Name, APIAddr: rec.APIAddr, PeerAddr: rec.PeerAddr, GossipAddr: rec.GossipAddr}); err != nil {
+			restapi.WriteError(w, err)
+			return
+		}
+	}
+	restapi.WriteJSON(w, http.StatusOK, peer.JoinMasterResponse{GossipSeeds: s.gossipSeeds()})
+}
+
+// addVoter adds a master to the Raft configuration, replacing an entry of the same name that
+// points elsewhere (a master re-created with a new address).
+func (s *Server) addVoter(ctx context.Context, name, addr string) error {
+	cf := s.node.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return fmt.Errorf("read raft configuration: %w", err)
+	}
+	for _, srv := range cf.Configuration().Servers {
+		if string(srv.ID) == name && string(srv.Address) == addr {
+			return nil
+		}
+		if string(srv.ID) != name && string(srv.Address) == addr {
+			return restapi.Errorf(http.StatusBadRequest, 38032, "peer address %s is already used by master %q", addr, srv.ID)
+		}
+	}
+	timeout := applyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if err := s.node.raft.AddVoter(raft.ServerID(name), raft.ServerAddress(addr), 0, timeout).Error(); err != nil {
+		return fmt.Errorf("add master %q (%s) to the raft configuration: %w", name, addr, err)
+	}
+	s.logger.Info("master added to the raft configuration", "name", name, "peer", addr)
+	return nil
+}
+
+func (s *Server) handleRegisterWorker(w http.ResponseWriter, r *http.Request) {
+	var req peer.RegisterWorkerRequest
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if req.Name == "" || req.Addr == "" {
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "worker name and addr are required"))
+		return
+	}
+	if req.KeepaliveTTL <= 0 {
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "keepalive-ttl must be positive, got %d", req.KeepaliveTTL))
+		return
+	}
+	// A name belongs to one worker at a time: another process still alive under it keeps it.
+	if cur, ok := s.state.Worker(req.Name); ok && cur.Addr != req.Addr {
+		if m, alive := s.pool.Alive(membership.RoleWorker, req.Name); alive && m.APIAddr == cur.Addr {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 46005,
+				"worker name %q is already used by the online worker at %s", req.Name, cur.Addr))
+			return
+		}
+	}
+	rec := fsm.Worker{Name: req.Name, Addr: req.Addr, GossipAddr: req.GossipAddr, KeepaliveTTL: req.KeepaliveTTL, RelayKeepaliveTTL: req.RelayKeepaliveTTL}
+	index := s.state.Index()
+	if cur, ok := s.state.Worker(req.Name); !ok || cur != rec {
+		var err error
+		index, err = s.apply(r.Context(), fsm.RegisterWorker{Name: rec.Name, Addr: rec.Addr, GossipAddr: rec.GossipAddr, KeepaliveTTL: rec.KeepaliveTTL, RelayKeepaliveTTL: rec.RelayKeepaliveTTL})
+		if err != nil {
+			restapi.WriteError(w, err)
+			return
+		}
+		s.logger.Info("worker registered", "worker", req.Name, "addr", req.Addr)
+	}
+	restapi.WriteJSON(w, http.StatusOK, peer.RegisterWorkerResponse{Index: index, GossipSeeds: s.gossipSeeds()})
+}
+
+// handleDesired is a blocking query: it answers as soon as the FSM moves past ?index, or after
+// ?wait, with the worker's whole desired state.
+func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	q := r.URL.Query()
+	var index uint64
+	if v := q.Get("index"); v != "" {
+		var err error
+		if index, err = strconv.ParseUint(v, 10, 64); err != nil {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "index %q is not a number", v))
+			return
+		}
+	}
+	wait := defaultDesiredWait
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "wait %q is not a duration", v))
+			return
+		}
+		wait = min(d, maxDesiredWait)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		watch := s.state.Watch()
+		view := s.state.WorkerView(name)
+		if view.Index > index || !view.Registered {
+			restapi.WriteJSON(w, http.StatusOK, peer.DesiredState{View: view, GossipSeeds: s.gossipSeeds()})
+			return
+		}
+		select {
+		case <-watch:
+		case <-timer.C:
+			restapi.WriteJSON(w, http.StatusOK, peer.DesiredState{View: view, GossipSeeds: s.gossipSeeds()})
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}

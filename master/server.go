@@ -1,0 +1,226 @@
+package master
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/membership"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// applyTimeout bounds one Raft write when the caller's context has no deadline.
+const applyTimeout = 10 * time.Second
+
+// Server is one dm-master process.
+type Server struct {
+	cfg    Config
+	res    resolved
+	logger *slog.Logger
+
+	state   *fsm.FSM
+	node    *raftNode
+	pool    *membership.Pool
+	live    *liveness
+	metrics *metrics
+	tls     *tls.Config // client side (forwarding, join); nil = plain HTTP
+	srvTLS  *tls.Config // server side
+
+	listener net.Listener
+	httpSrv  *http.Server
+
+	// leaderReady is true once this node leads and has applied every committed entry
+	// (a Barrier after the election), so reads on it are current.
+	leaderReady atomic.Bool
+
+	wg sync.WaitGroup
+}
+
+// New checks the configuration; it starts nothing.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	res, err := cfg.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("dm-master config: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, res: res, logger: logger.With("master", cfg.Name)}
+	if s.srvTLS, s.tls, err = peer.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey); err != nil {
+		return nil, fmt.Errorf("dm-master config: %w", err)
+	}
+	if res.secretKey == nil {
+		s.logger.Warn("secret-key-path is not set: passwords are encrypted with the built-in default key; set secret-key-path (the same file on every master and worker) to use your own")
+	}
+	return s, nil
+}
+
+// APIAddr is the address the HTTP server listens on (valid after Start).
+func (s *Server) APIAddr() string { return s.listener.Addr().String() }
+
+// Start brings the node up: API listener, gossip, Raft, background loops. It returns once
+// everything listens; the cluster may still be electing a leader.
+func (s *Server) Start(ctx context.Context) error {
+	if err := os.MkdirAll(s.res.dataDir, 0o700); err != nil {
+		return fmt.Errorf("create data-dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", s.res.apiListen)
+	if err != nil {
+		return fmt.Errorf("listen on master-addr %s: %w", s.res.apiListen, err)
+	}
+	s.listener = ln
+
+	s.pool, err = membership.Start(membership.Config{
+		Meta: membership.Meta{
+			Role: membership.RoleMaster, Name: s.cfg.Name,
+			APIAddr: s.res.apiAdvertise, PeerAddr: s.res.raftAdvertise,
+		},
+		BindAddr:      s.res.gossipBind,
+		AdvertiseAddr: s.res.gossipAdv,
+		Logger:        s.logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	s.live = newLiveness(s.pool, time.Now)
+	s.metrics = newMetrics()
+
+	s.state = fsm.New()
+	var existing bool
+	s.node, existing, err = openRaft(s.cfg.Name, s.res, s.state, s.logger)
+	if err != nil {
+		ln.Close()
+		_ = s.pool.Shutdown()
+		return err
+	}
+	s.logger.Info("dm-master started", "api", s.res.apiAdvertise, "raft", s.res.raftAdvertise,
+		"gossip", s.pool.Addr(), "data_dir", s.res.dataDir, "existing_state", existing, "openapi", s.res.openAPI)
+
+	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		var err error
+		if s.srvTLS != nil {
+			err = s.httpSrv.ServeTLS(ln, "", "")
+		} else {
+			err = s.httpSrv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("HTTP server stopped", "err", err)
+		}
+	}()
+
+	loops := []func(context.Context){s.leaderLoop, s.gossipLoop, s.discoveryLoop, s.metricsLoop}
+	if !existing && len(s.res.join) > 0 {
+		loops = append(loops, s.joinLoop)
+	}
+	for _, loop := range loops {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			loop(ctx)
+		}()
+	}
+	return nil
+}
+
+// Stop leaves the gossip pool, stops serving and shuts Raft down. It keeps this master in the
+// Raft configuration: a stopped master is expected back.
+func (s *Server) Stop() error {
+	if err := s.pool.Leave(2 * time.Second); err != nil {
+		s.logger.Warn("leave gossip", "err", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.httpSrv.Shutdown(shutCtx)
+	err := s.node.close()
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("stop raft: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	fwd := restapi.ForwardToLeader(s, restapi.ForwardOptions{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", s.handleStatus)
+	mux.Handle("/internal/v1/", fwd(s.peerRoutes()))
+	if s.res.openAPI {
+		// The handler routes on full /api/v1/... paths itself.
+		mux.Handle("/api/v1/", restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger}))
+	}
+	return mux
+}
+
+// handleStatus is a cheap local health answer (no forwarding): who am I, whom do I follow.
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	_, leaderID := s.node.raft.LeaderWithID()
+	restapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"name":       s.cfg.Name,
+		"raft_state": s.node.raft.State().String(),
+		"leader":     string(leaderID),
+		"index":      s.state.Index(),
+	})
+}
+
+// apply replicates one command and returns the FSM's verdict: an *fsm.Error for a rejected
+// command, restapi.ErrNoLeader when leadership was lost on the way.
+func (s *Server) apply(ctx context.Context, cmd fsm.Command) (uint64, error) {
+	data, err := fsm.Encode(cmd)
+	if err != nil {
+		return 0, fmt.Errorf("encode %s: %w", cmd.CommandType(), err)
+	}
+	timeout := applyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	f := s.node.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) {
+			return 0, fmt.Errorf("apply %s: %w: %w", cmd.CommandType(), restapi.ErrNoLeader, err)
+		}
+		return 0, fmt.Errorf("apply %s: %w", cmd.CommandType(), err)
+	}
+	if rerr, ok := f.Response().(error); ok && rerr != nil {
+		return f.Index(), rerr
+	}
+	return f.Index(), nil
+}
+
+// isLeader reports whether this node leads and has caught up with the log.
+func (s *Server) isLeader() bool {
+	return s.leaderReady.Load() && s.node.raft.State() == raft.Leader
+}
+
+// masterRecord is how this master describes itself in the FSM.
+func (s *Server) masterRecord() fsm.Master {
+	return fsm.Master{Name: s.cfg.Name, APIAddr: s.res.apiAdvertise, PeerAddr: s.res.raftAdvertise, GossipAddr: s.pool.Addr()}
+}
+
+// gossipSeeds lists the masters' gossip addresses known to the FSM (and our own).
+func (s *Server) gossipSeeds() []string {
+	seeds := []string{s.pool.Addr()}
+	for _, m := range s.state.Masters() {
+		if m.GossipAddr != "" && m.Name != s.cfg.Name {
+			seeds = append(seeds, m.GossipAddr)
+		}
+	}
+	return seeds
+}
