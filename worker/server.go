@@ -1,0 +1,244 @@
+package worker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dm-oss/dm/membership"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// desiredWait is how long one long-poll may block on the master.
+const desiredWait = 30 * time.Second
+
+// Server is one dm-worker process.
+type Server struct {
+	cfg    Config
+	res    resolved
+	logger *slog.Logger
+
+	client   *peer.Client
+	srvTLS   *tls.Config
+	pool     *membership.Pool
+	registry *prometheus.Registry
+	listener net.Listener
+	httpSrv  *http.Server
+
+	desired atomic.Pointer[peer.DesiredState]
+	wg      sync.WaitGroup
+}
+
+// New checks the configuration; it starts nothing.
+func New(cfg Config, logger *slog.Logger) (*Server, error) {
+	res, err := cfg.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("dm-worker config: %w", err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	srvTLS, cliTLS, err := peer.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey)
+	if err != nil {
+		return nil, fmt.Errorf("dm-worker config: %w", err)
+	}
+	client, err := peer.NewClient(res.join, cliTLS)
+	if err != nil {
+		return nil, fmt.Errorf("dm-worker config: join: %w", err)
+	}
+	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS}
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return s, nil
+}
+
+// Start listens, joins gossip and starts following the masters. Registration happens in the
+// background and is retried until a master answers.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.res.listen)
+	if err != nil {
+		return fmt.Errorf("listen on worker-addr %s: %w", s.res.listen, err)
+	}
+	s.listener = ln
+	s.pool, err = membership.Start(membership.Config{
+		Meta:          membership.Meta{Role: membership.RoleWorker, Name: s.cfg.Name, APIAddr: s.res.advertise},
+		BindAddr:      s.res.gossipBind,
+		AdvertiseAddr: s.cfg.AdvertiseGossipAddr,
+		Logger:        s.logger,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", s.handleStatus)
+	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		var err error
+		if s.srvTLS != nil {
+			err = s.httpSrv.ServeTLS(ln, "", "")
+		} else {
+			err = s.httpSrv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.follow(ctx)
+	}()
+	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs())
+	return nil
+}
+
+// Stop says goodbye to the pool (the masters mark this worker offline at once) and stops.
+func (s *Server) Stop() error {
+	if err := s.pool.Leave(2 * time.Second); err != nil {
+		s.logger.Warn("leave gossip", "err", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.httpSrv.Shutdown(shutCtx)
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("stop HTTP server: %w", err)
+	}
+	return nil
+}
+
+// Desired returns the last desired state received (nil before the first one).
+func (s *Server) Desired() *peer.DesiredState { return s.desired.Load() }
+
+// follow registers, then long-polls the desired state forever, re-registering whenever the
+// masters have forgotten this worker (deleted while it was offline, or a wiped cluster).
+func (s *Server) follow(ctx context.Context) {
+	var index uint64
+	registered := false
+	backoff := newBackoff()
+	for ctx.Err() == nil {
+		if !registered {
+			if err := s.register(ctx); err != nil {
+				s.logger.Warn("register with the masters failed; retrying", "err", err)
+				backoff.wait(ctx)
+				continue
+			}
+			registered = true
+			backoff.reset()
+		}
+		st, err := s.client.WatchDesired(ctx, s.cfg.Name, index, desiredWait)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.logger.Warn("desired-state feed failed; retrying", "err", err)
+				backoff.wait(ctx)
+			}
+			continue
+		}
+		backoff.reset()
+		s.joinSeeds(st.GossipSeeds)
+		if !st.View.Registered {
+			s.logger.Info("the masters do not know this worker (any more); registering again")
+			registered = false
+			index = 0
+			continue
+		}
+		if st.View.Index != index {
+			s.apply(st)
+			index = st.View.Index
+		}
+	}
+}
+
+func (s *Server) register(ctx context.Context) error {
+	resp, err := s.client.RegisterWorker(ctx, peer.RegisterWorkerRequest{
+		Name: s.cfg.Name, Addr: s.res.advertise, GossipAddr: s.pool.Addr(),
+		KeepaliveTTL: s.cfg.KeepaliveTTL, RelayKeepaliveTTL: s.cfg.RelayKeepaliveTTL,
+	})
+	if err != nil {
+		var apiErr *restapi.Error
+		if errors.As(err, &apiErr) {
+			return fmt.Errorf("the masters refused the registration: %w", err)
+		}
+		return err
+	}
+	s.logger.Info("registered with the masters", "index", resp.Index)
+	s.joinSeeds(resp.GossipSeeds)
+	return nil
+}
+
+// joinSeeds joins the masters' gossip addresses this worker does not see yet.
+func (s *Server) joinSeeds(seeds []string) {
+	var missing []string
+	for _, a := range seeds {
+		if a != "" && !s.pool.Knows(a) {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if _, err := s.pool.Join(missing); err != nil {
+		s.logger.Warn("join gossip", "seeds", missing, "err", err)
+	}
+}
+
+// apply takes a new desired state. Later units (relay, subtasks) reconcile against it; for
+// now the worker records it and says what changed.
+func (s *Server) apply(st peer.DesiredState) {
+	prev := s.desired.Swap(&st)
+	bound := ""
+	if st.View.Bound != nil {
+		bound = st.View.Bound.Name
+	}
+	prevBound := ""
+	if prev != nil && prev.View.Bound != nil {
+		prevBound = prev.View.Bound.Name
+	}
+	if bound != prevBound {
+		s.logger.Info("source binding changed", "from", prevBound, "to", bound)
+	}
+	s.logger.Debug("desired state", "index", st.View.Index, "subtasks", len(st.View.Subtasks))
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	out := map[string]any{"name": s.cfg.Name, "addr": s.res.advertise, "registered": false}
+	if st := s.desired.Load(); st != nil {
+		out["registered"] = st.View.Registered
+		out["index"] = st.View.Index
+		if st.View.Bound != nil {
+			out["bound_source"] = st.View.Bound.Name
+		}
+		out["subtasks"] = len(st.View.Subtasks)
+	}
+	restapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// backoff doubles a wait from 200 ms up to 5 s.
+type backoff struct{ d time.Duration }
+
+func newBackoff() *backoff { return &backoff{d: 200 * time.Millisecond} }
+func (b *backoff) reset()  { b.d = 200 * time.Millisecond }
+func (b *backoff) wait(ctx context.Context) {
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	b.d = min(b.d*2, 5*time.Second)
+}
