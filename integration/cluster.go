@@ -1,0 +1,414 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BinDir returns the directory holding dm-master, dm-worker and dmctl: $DM_BIN_DIR when set
+// (make test builds into bin/ and sets it), otherwise a fresh build into a temporary directory,
+// done once per test process.
+func BinDir(t testing.TB) string {
+	t.Helper()
+	dir, err := binaries()
+	if err != nil {
+		t.Fatalf("integration: %v", err)
+	}
+	return dir
+}
+
+var binaries = sync.OnceValues(func() (string, error) {
+	if dir := os.Getenv("DM_BIN_DIR"); dir != "" {
+		for _, b := range []string{"dm-master", "dm-worker"} {
+			if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
+				return "", fmt.Errorf("DM_BIN_DIR=%s has no %s (run make build): %w", dir, b, err)
+			}
+		}
+		return dir, nil
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	dir, err := os.MkdirTemp("", "dm-bin-")
+	if err != nil {
+		return "", fmt.Errorf("temp bin dir: %w", err)
+	}
+	for _, b := range []string{"dm-master", "dm-worker", "dmctl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), "./cmd/"+b)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %w\n%s", b, err, out)
+		}
+	}
+	return dir, nil
+})
+
+// Proc is one dm-master or dm-worker process started by the harness.
+type Proc struct {
+	Name    string
+	Role    string // "master" or "worker"
+	APIAddr string // host:port of its HTTP server
+	PeerURL string // masters: Raft URL
+	DataDir string
+	Config  string // path of its TOML file
+	LogPath string
+
+	t    testing.TB
+	bin  string
+	args []string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+	// exited is closed when the current run's process has been reaped.
+	exited chan struct{}
+}
+
+// Cluster is a set of dm processes on 127.0.0.1, stopped when the test ends.
+type Cluster struct {
+	t   testing.TB
+	bin string
+	dir string
+
+	mu      sync.Mutex
+	Masters []*Proc
+	Workers []*Proc
+}
+
+// NewCluster prepares an empty cluster; add masters and workers to it.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, bin: BinDir(t), dir: t.TempDir()}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		procs := append(append([]*Proc(nil), c.Workers...), c.Masters...)
+		c.mu.Unlock()
+		for _, p := range procs {
+			p.Kill()
+		}
+		if t.Failed() {
+			for _, p := range procs {
+				t.Logf("---- tail of %s %s log (%s) ----\n%s", p.Role, p.Name, p.LogPath, logTail(p.LogPath, 60))
+			}
+		}
+	})
+	return c
+}
+
+// MasterOptions shapes the TOML file of a master.
+type MasterOptions struct {
+	// Join, when set, joins these API addresses instead of bootstrapping.
+	Join []string
+	// ExperimentalOpenAPI uses DM v5.3's `[experimental] openapi = true` spelling.
+	ExperimentalOpenAPI bool
+	// NoOpenAPI leaves the OpenAPI off.
+	NoOpenAPI bool
+	// Extra lines appended to the TOML file (e.g. DM keys dm does not use).
+	Extra []string
+}
+
+// StartMasters starts n masters bootstrapping one Raft group with DM-style config files
+// (initial-cluster), and returns once every process listens.
+func (c *Cluster) StartMasters(n int, opts MasterOptions) []*Proc {
+	c.t.Helper()
+	ports := FreePorts(c.t, 2*n)
+	var procs []*Proc
+	var initial []string
+	c.mu.Lock()
+	base := len(c.Masters)
+	c.mu.Unlock()
+	for i := range n {
+		name := fmt.Sprintf("master%d", base+i+1)
+		p := c.newMaster(name, ports[2*i], ports[2*i+1])
+		initial = append(initial, name+"="+p.PeerURL)
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		c.writeMasterConfig(p, "initial-cluster = \""+strings.Join(initial, ",")+"\"", opts)
+	}
+	for _, p := range procs {
+		p.Start()
+	}
+	for _, p := range procs {
+		p.WaitListening(15 * time.Second)
+	}
+	return procs
+}
+
+// AddMaster starts one more master that joins through `join`.
+func (c *Cluster) AddMaster(opts MasterOptions) *Proc {
+	c.t.Helper()
+	ports := FreePorts(c.t, 2)
+	p := c.newMaster(fmt.Sprintf("master%d", len(c.Masters)+1), ports[0], ports[1])
+	c.writeMasterConfig(p, "join = \""+strings.Join(opts.Join, ",")+"\"", opts)
+	p.Start()
+	p.WaitListening(15 * time.Second)
+	return p
+}
+
+func (c *Cluster) newMaster(name string, apiPort, peerPort int) *Proc {
+	p := &Proc{
+		Name: name, Role: "master", t: c.t, bin: filepath.Join(c.bin, "dm-master"),
+		APIAddr: "127.0.0.1:" + strconv.Itoa(apiPort),
+		PeerURL: "http://127.0.0.1:" + strconv.Itoa(peerPort),
+		DataDir: filepath.Join(c.dir, name, "data"),
+		Config:  filepath.Join(c.dir, name, "dm-master.toml"),
+		LogPath: filepath.Join(c.dir, name, "dm-master.log"),
+	}
+	p.args = []string{"--config", p.Config}
+	c.mu.Lock()
+	c.Masters = append(c.Masters, p)
+	c.mu.Unlock()
+	return p
+}
+
+func (c *Cluster) writeMasterConfig(p *Proc, clusterLine string, opts MasterOptions) {
+	lines := []string{
+		"# written as a DM user would",
+		fmt.Sprintf("name = %q", p.Name),
+		"log-level = \"info\"",
+		fmt.Sprintf("master-addr = %q", p.APIAddr),
+		fmt.Sprintf("advertise-addr = %q", p.APIAddr),
+		fmt.Sprintf("peer-urls = %q", p.PeerURL),
+		fmt.Sprintf("advertise-peer-urls = %q", p.PeerURL),
+		fmt.Sprintf("data-dir = %q", p.DataDir),
+		clusterLine,
+	}
+	if !opts.NoOpenAPI && !opts.ExperimentalOpenAPI {
+		lines = append(lines, "openapi = true")
+	}
+	lines = append(lines, opts.Extra...)
+	if opts.ExperimentalOpenAPI {
+		lines = append(lines, "", "[experimental]", "openapi = true")
+	}
+	c.writeFile(p.Config, strings.Join(lines, "\n")+"\n")
+}
+
+// StartWorker starts a worker joining all current masters, with the given keepalive-ttl.
+func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
+	c.t.Helper()
+	port := FreePort(c.t)
+	var join []string
+	c.mu.Lock()
+	for _, m := range c.Masters {
+		join = append(join, m.APIAddr)
+	}
+	c.mu.Unlock()
+	p := &Proc{
+		Name: name, Role: "worker", t: c.t, bin: filepath.Join(c.bin, "dm-worker"),
+		APIAddr: "127.0.0.1:" + strconv.Itoa(port),
+		DataDir: filepath.Join(c.dir, name, "data"),
+		Config:  filepath.Join(c.dir, name, "dm-worker.toml"),
+		LogPath: filepath.Join(c.dir, name, "dm-worker.log"),
+	}
+	c.writeFile(p.Config, strings.Join([]string{
+		fmt.Sprintf("name = %q", name),
+		"log-level = \"info\"",
+		fmt.Sprintf("worker-addr = %q", p.APIAddr),
+		fmt.Sprintf("advertise-addr = %q", p.APIAddr),
+		fmt.Sprintf("join = %q", strings.Join(join, ",")),
+		fmt.Sprintf("keepalive-ttl = %d", keepaliveTTL),
+		fmt.Sprintf("relay-dir = %q", filepath.Join(p.DataDir, "relay")),
+	}, "\n")+"\n")
+	p.args = []string{"--config", p.Config}
+	c.mu.Lock()
+	c.Workers = append(c.Workers, p)
+	c.mu.Unlock()
+	p.Start()
+	p.WaitListening(15 * time.Second)
+	return p
+}
+
+func (c *Cluster) writeFile(path, content string) {
+	c.t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		c.t.Fatalf("integration: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		c.t.Fatalf("integration: %v", err)
+	}
+}
+
+// Start launches the process (again) with its arguments; output goes to LogPath.
+func (p *Proc) Start() {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		p.t.Fatalf("integration: %s %s is already running", p.Role, p.Name)
+	}
+	if err := os.MkdirAll(filepath.Dir(p.LogPath), 0o755); err != nil {
+		p.t.Fatalf("integration: %v", err)
+	}
+	logf, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		p.t.Fatalf("integration: %v", err)
+	}
+	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, p.args, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		p.t.Fatalf("integration: start %s: %v", p.Name, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	p.cmd, p.exited = cmd, exited
+}
+
+// Running reports whether the process is up.
+func (p *Proc) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Kill sends SIGKILL and reaps the process (no-op when it is not running).
+func (p *Proc) Kill() { p.signal(syscall.SIGKILL, 10*time.Second) }
+
+// Stop sends SIGTERM and waits for a clean exit, killing after 20 s.
+func (p *Proc) Stop() {
+	if !p.signal(syscall.SIGTERM, 20*time.Second) {
+		p.t.Errorf("integration: %s %s did not stop within 20s of SIGTERM; killed", p.Role, p.Name)
+		p.Kill()
+	}
+}
+
+func (p *Proc) signal(sig syscall.Signal, wait time.Duration) bool {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd == nil {
+		return true
+	}
+	_ = syscall.Kill(-cmd.Process.Pid, sig)
+	select {
+	case <-exited:
+		p.mu.Lock()
+		p.cmd = nil
+		p.mu.Unlock()
+		return true
+	case <-time.After(wait):
+		return false
+	}
+}
+
+// WaitListening polls until the process's HTTP server accepts requests.
+func (p *Proc) WaitListening(timeout time.Duration) {
+	p.t.Helper()
+	Eventually(p.t, timeout, func() error {
+		if !p.Running() {
+			return fmt.Errorf("%s %s exited:\n%s", p.Role, p.Name, logTail(p.LogPath, 30))
+		}
+		resp, err := http.Get("http://" + p.APIAddr + "/status")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+}
+
+// Eventually polls check until it returns nil, failing the test with the last error at the
+// deadline. Tests use it instead of sleeps.
+func Eventually(t testing.TB, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("integration: not true within %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Response is an HTTP answer read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("decode %q: %w", r.Body, err)
+	}
+	return nil
+}
+
+// APIError is the error template.
+type APIError struct {
+	Msg  string `json:"error_msg"`
+	Code int    `json:"error_code"`
+}
+
+// Call sends one request to a dm process and reads the whole answer.
+func Call(ctx context.Context, method, addr, path string, body any) (Response, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return Response{}, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
+	if err != nil {
+		return Response{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+}
+
+func logTail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
