@@ -68,6 +68,21 @@ func (c *Client) Addrs() []string {
 	return append([]string(nil), c.addrs...)
 }
 
+// NewWorkerClient builds a client for calls the leader makes to workers, whose addresses
+// come from the FSM one call at a time.
+func NewWorkerClient(tlsConf *tls.Config) *Client {
+	c, _ := NewClient([]string{"unused:0"}, tlsConf)
+	c.http.Timeout = 5 * time.Second
+	return c
+}
+
+// WorkerStatus asks the worker at addr for its report.
+func (c *Client) WorkerStatus(ctx context.Context, addr string) (WorkerStatus, error) {
+	var st WorkerStatus
+	err := c.once(ctx, http.MethodGet, c.scheme+"://"+addr+PathWorkerStatus, nil, &st)
+	return st, err
+}
+
 // JoinMaster asks the cluster to record (and optionally add as voter) a master.
 func (c *Client) JoinMaster(ctx context.Context, req JoinMasterRequest) (JoinMasterResponse, error) {
 	var resp JoinMasterResponse

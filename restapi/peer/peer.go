@@ -52,3 +52,19 @@ type DesiredState struct {
 	View        fsm.WorkerView `json:"view"`
 	GossipSeeds []string       `json:"gossip_seeds"`
 }
+
+// PathWorkerStatus is served by every worker: what it runs and how it is doing.
+const PathWorkerStatus = "/internal/v1/status"
+
+// WorkerStatus is a worker's own report, read by the leader for source and task status.
+type WorkerStatus struct {
+	Name  string `json:"name"`
+	Index uint64 `json:"index"` // FSM index of the desired state it acts on
+	// Registered is false until the masters have accepted the worker.
+	Registered bool `json:"registered"`
+	// BoundSource is the source bound to it ("" when free).
+	BoundSource string `json:"bound_source,omitempty"`
+	// SourceError says why the bound source could not be opened ("" when fine).
+	SourceError string `json:"source_error,omitempty"`
+	Subtasks    int    `json:"subtasks"`
+}
