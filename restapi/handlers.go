@@ -78,27 +78,7 @@ func (s *Server) DMAPIOfflineWorkerNode(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// --- sources (not implemented yet) ---
-
-// DMAPICreateSource creates a source.
-func (s *Server) DMAPICreateSource(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, NotImplemented("create source"))
-}
-
-// DMAPIGetSourceList lists the sources.
-func (s *Server) DMAPIGetSourceList(w http.ResponseWriter, r *http.Request, params DMAPIGetSourceListParams) {
-	WriteError(w, NotImplemented("list sources"))
-}
-
-// DMAPIDeleteSource deletes a source.
-func (s *Server) DMAPIDeleteSource(w http.ResponseWriter, r *http.Request, sourceName SourceName, params DMAPIDeleteSourceParams) {
-	WriteError(w, NotImplemented("delete source"))
-}
-
-// DMAPIGetSourceStatus reports the status of a source.
-func (s *Server) DMAPIGetSourceStatus(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("get source status"))
-}
+// --- relay (not implemented yet) ---
 
 // DMAPIStartRelay starts relay logs on workers.
 func (s *Server) DMAPIStartRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
@@ -118,21 +98,6 @@ func (s *Server) DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceN
 // DMAPIResumeRelay resumes the relay log of a source.
 func (s *Server) DMAPIResumeRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
 	WriteError(w, NotImplemented("resume relay"))
-}
-
-// DMAPITransferSource binds a source to another worker.
-func (s *Server) DMAPITransferSource(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("transfer source"))
-}
-
-// DMAPIGetSourceSchemaList lists the schemas of a source database.
-func (s *Server) DMAPIGetSourceSchemaList(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("list source schemas"))
-}
-
-// DMAPIGetSourceTableList lists the tables of a schema of a source database.
-func (s *Server) DMAPIGetSourceTableList(w http.ResponseWriter, r *http.Request, sourceName SourceName, schemaName SchemaName) {
-	WriteError(w, NotImplemented("list source tables"))
 }
 
 // --- tasks (not implemented yet) ---

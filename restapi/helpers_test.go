@@ -189,3 +189,27 @@ func requireErrorBody(t *testing.T, r response, status, code int) string {
 	require.Equal(t, float64(code), gotCode, "body: %s", r.body)
 	return msg
 }
+
+// The fake answers the source routes as "not implemented", so their routing and validation
+// can be tested without a database.
+func (f *fakeBackend) CreateSource(context.Context, Source) (Source, error) {
+	return Source{}, NotImplemented("create source")
+}
+func (f *fakeBackend) ListSources(context.Context, bool) ([]Source, error) {
+	return nil, NotImplemented("list sources")
+}
+func (f *fakeBackend) DeleteSource(context.Context, string, bool) error {
+	return NotImplemented("delete source")
+}
+func (f *fakeBackend) SourceStatus(context.Context, string) ([]SourceStatus, error) {
+	return nil, NotImplemented("get source status")
+}
+func (f *fakeBackend) TransferSource(context.Context, string, string) error {
+	return NotImplemented("transfer source")
+}
+func (f *fakeBackend) SourceSchemas(context.Context, string) ([]string, error) {
+	return nil, NotImplemented("list source schemas")
+}
+func (f *fakeBackend) SourceTables(context.Context, string, string) ([]string, error) {
+	return nil, NotImplemented("list source tables")
+}
