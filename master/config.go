@@ -1,13 +1,14 @@
 package master
 
 import (
-	"encoding/hex"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // Config is dm-master's configuration: DM's dm-master.toml keys and flags, plus optional gossip
@@ -91,12 +92,12 @@ func (c Config) resolve() (resolved, error) {
 	if r.apiAdvertise, err = advertisable(adv, "advertise-addr"); err != nil {
 		return r, err
 	}
-	peer, err := firstURLHost(c.PeerURLs, "peer-urls")
+	peerAddr, err := firstURLHost(c.PeerURLs, "peer-urls")
 	if err != nil {
 		return r, err
 	}
-	r.raftBind = peer
-	advPeer := peer
+	r.raftBind = peerAddr
+	advPeer := peerAddr
 	if c.AdvertisePeerURLs != "" {
 		if advPeer, err = firstURLHost(c.AdvertisePeerURLs, "advertise-peer-urls"); err != nil {
 			return r, err
@@ -150,7 +151,7 @@ func (c Config) resolve() (resolved, error) {
 	}
 	r.gossipAdv = c.AdvertiseGossipAddr
 	if c.SecretKeyPath != "" {
-		if r.secretKey, err = readSecretKey(c.SecretKeyPath); err != nil {
+		if r.secretKey, err = peer.ReadSecretKey(c.SecretKeyPath); err != nil {
 			return r, err
 		}
 	}
@@ -158,19 +159,6 @@ func (c Config) resolve() (resolved, error) {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
 	}
 	return r, nil
-}
-
-// readSecretKey reads DM's secret key file: 64 hex characters = an AES-256 key.
-func readSecretKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("secret-key-path: %w", err)
-	}
-	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("secret-key-path %s: want 64 hexadecimal characters (an AES-256 key)", path)
-	}
-	return key, nil
 }
 
 func parseInitialCluster(s string) (map[string]string, error) {

@@ -38,6 +38,10 @@ type Server struct {
 	metrics *metrics
 	tls     *tls.Config // client side (forwarding, join); nil = plain HTTP
 	srvTLS  *tls.Config // server side
+	cipher  *peer.Cipher
+	workers *peer.Client // calls to workers (status)
+
+	schedWake chan struct{}
 
 	listener net.Listener
 	httpSrv  *http.Server
@@ -62,6 +66,11 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if s.srvTLS, s.tls, err = peer.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey); err != nil {
 		return nil, fmt.Errorf("dm-master config: %w", err)
 	}
+	if s.cipher, err = peer.NewCipher(res.secretKey); err != nil {
+		return nil, fmt.Errorf("dm-master config: %w", err)
+	}
+	s.workers = peer.NewWorkerClient(s.tls)
+	s.schedWake = make(chan struct{}, 1)
 	if res.secretKey == nil {
 		s.logger.Warn("secret-key-path is not set: passwords are encrypted with the built-in default key; set secret-key-path (the same file on every master and worker) to use your own")
 	}
@@ -125,7 +134,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 
-	loops := []func(context.Context){s.leaderLoop, s.gossipLoop, s.discoveryLoop, s.metricsLoop}
+	loops := []func(context.Context){s.leaderLoop, s.gossipLoop, s.discoveryLoop, s.metricsLoop, s.schedulerLoop}
 	if !existing && len(s.res.join) > 0 {
 		loops = append(loops, s.joinLoop)
 	}

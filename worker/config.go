@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // Config is dm-worker's configuration with DM's dm-worker.toml keys and flags, plus optional
@@ -23,6 +25,9 @@ type Config struct {
 	SSLCert           string   `toml:"ssl-cert"`
 	SSLKey            string   `toml:"ssl-key"`
 	CertAllowedCN     []string `toml:"cert-allowed-cn"`
+	// SecretKeyPath names the file with the cluster's AES-256 key (the same file as the
+	// masters'): the worker decrypts upstream passwords with it.
+	SecretKeyPath string `toml:"secret-key-path"`
 
 	// GossipAddr: empty means the advertised host with an OS-assigned port, reported to the
 	// masters at registration, so several workers on one host never collide.
@@ -43,6 +48,7 @@ func DefaultConfig() Config {
 }
 
 type resolved struct {
+	secretKey  []byte
 	listen     string
 	advertise  string
 	join       []string
@@ -94,6 +100,11 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if (c.SSLCert == "") != (c.SSLKey == "") {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
+	}
+	if c.SecretKeyPath != "" {
+		if r.secretKey, err = peer.ReadSecretKey(c.SecretKeyPath); err != nil {
+			return r, err
+		}
 	}
 	return r, nil
 }

@@ -37,6 +37,8 @@ type Server struct {
 	listener net.Listener
 	httpSrv  *http.Server
 
+	cipher  *peer.Cipher
+	source  boundSource
 	desired atomic.Pointer[peer.DesiredState]
 	wg      sync.WaitGroup
 }
@@ -58,7 +60,14 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: join: %w", err)
 	}
-	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS}
+	cipher, err := peer.NewCipher(res.secretKey)
+	if err != nil {
+		return nil, fmt.Errorf("dm-worker config: %w", err)
+	}
+	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS, cipher: cipher}
+	if res.secretKey == nil {
+		s.logger.Warn("secret-key-path is not set: upstream passwords are decrypted with the built-in default key; use the masters' secret-key-path file")
+	}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return s, nil
@@ -85,6 +94,7 @@ func (s *Server) Start(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", s.handleStatus)
+	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
 	s.wg.Add(2)
 	go func() {
@@ -116,6 +126,7 @@ func (s *Server) Stop() error {
 	defer cancel()
 	err := s.httpSrv.Shutdown(shutCtx)
 	s.wg.Wait()
+	s.closeSource()
 	if err != nil {
 		return fmt.Errorf("stop HTTP server: %w", err)
 	}
@@ -158,7 +169,7 @@ func (s *Server) follow(ctx context.Context) {
 			continue
 		}
 		if st.View.Index != index {
-			s.apply(st)
+			s.apply(ctx, st)
 			index = st.View.Index
 		}
 	}
@@ -197,9 +208,8 @@ func (s *Server) joinSeeds(seeds []string) {
 	}
 }
 
-// apply takes a new desired state. Later units (relay, subtasks) reconcile against it; for
-// now the worker records it and says what changed.
-func (s *Server) apply(st peer.DesiredState) {
+// apply takes a new desired state and reconciles what runs with it.
+func (s *Server) apply(ctx context.Context, st peer.DesiredState) {
 	prev := s.desired.Swap(&st)
 	bound := ""
 	if st.View.Bound != nil {
@@ -212,19 +222,18 @@ func (s *Server) apply(st peer.DesiredState) {
 	if bound != prevBound {
 		s.logger.Info("source binding changed", "from", prevBound, "to", bound)
 	}
+	s.reconcileSource(ctx, st.View.Bound)
 	s.logger.Debug("desired state", "index", st.View.Index, "subtasks", len(st.View.Subtasks))
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	out := map[string]any{"name": s.cfg.Name, "addr": s.res.advertise, "registered": false}
+	out := peer.WorkerStatus{Name: s.cfg.Name}
 	if st := s.desired.Load(); st != nil {
-		out["registered"] = st.View.Registered
-		out["index"] = st.View.Index
-		if st.View.Bound != nil {
-			out["bound_source"] = st.View.Bound.Name
-		}
-		out["subtasks"] = len(st.View.Subtasks)
+		out.Registered = st.View.Registered
+		out.Index = st.View.Index
+		out.Subtasks = len(st.View.Subtasks)
 	}
+	out.BoundSource, out.SourceError = s.sourceState()
 	restapi.WriteJSON(w, http.StatusOK, out)
 }
 

@@ -37,6 +37,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.LogLevel, "L", cfg.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.LogFile, "log-file", cfg.LogFile, "log file path (default: stderr)")
+	fs.StringVar(&cfg.SecretKeyPath, "secret-key-path", cfg.SecretKeyPath, "file with the cluster's 64-hex-character AES-256 key (same file as the masters')")
 	fs.StringVar(&cfg.SSLCA, "ssl-ca", cfg.SSLCA, "CA certificate (PEM)")
 	fs.StringVar(&cfg.SSLCert, "ssl-cert", cfg.SSLCert, "certificate (PEM)")
 	fs.StringVar(&cfg.SSLKey, "ssl-key", cfg.SSLKey, "private key (PEM)")
