@@ -3,6 +3,8 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,6 +87,34 @@ type Cluster struct {
 	mu      sync.Mutex
 	Masters []*Proc
 	Workers []*Proc
+	// secretKeyPath, when set, goes into every config written afterwards.
+	secretKeyPath string
+}
+
+// UseSecretKey writes a fresh AES-256 key file and configures every master and worker started
+// afterwards with it (DM's secret-key-path). It returns the file's path.
+func (c *Cluster) UseSecretKey() string {
+	c.t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		c.t.Fatalf("integration: %v", err)
+	}
+	path := filepath.Join(c.dir, "secret.key")
+	c.writeFile(path, hex.EncodeToString(key)+"\n")
+	c.mu.Lock()
+	c.secretKeyPath = path
+	c.mu.Unlock()
+	return path
+}
+
+// commonLines are config lines every process gets.
+func (c *Cluster) commonLines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.secretKeyPath == "" {
+		return nil
+	}
+	return []string{fmt.Sprintf("secret-key-path = %q", c.secretKeyPath)}
 }
 
 // NewCluster prepares an empty cluster; add masters and workers to it.
@@ -186,6 +216,7 @@ func (c *Cluster) writeMasterConfig(p *Proc, clusterLine string, opts MasterOpti
 		fmt.Sprintf("data-dir = %q", p.DataDir),
 		clusterLine,
 	}
+	lines = append(lines, c.commonLines()...)
 	if !opts.NoOpenAPI && !opts.ExperimentalOpenAPI {
 		lines = append(lines, "openapi = true")
 	}
@@ -213,7 +244,7 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		Config:  filepath.Join(c.dir, name, "dm-worker.toml"),
 		LogPath: filepath.Join(c.dir, name, "dm-worker.log"),
 	}
-	c.writeFile(p.Config, strings.Join([]string{
+	lines := append([]string{
 		fmt.Sprintf("name = %q", name),
 		"log-level = \"info\"",
 		fmt.Sprintf("worker-addr = %q", p.APIAddr),
@@ -221,7 +252,8 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		fmt.Sprintf("join = %q", strings.Join(join, ",")),
 		fmt.Sprintf("keepalive-ttl = %d", keepaliveTTL),
 		fmt.Sprintf("relay-dir = %q", filepath.Join(p.DataDir, "relay")),
-	}, "\n")+"\n")
+	}, c.commonLines()...)
+	c.writeFile(p.Config, strings.Join(lines, "\n")+"\n")
 	p.args = []string{"--config", p.Config}
 	c.mu.Lock()
 	c.Workers = append(c.Workers, p)
