@@ -1,4 +1,7 @@
 // Package binlog is the binlog library other Go tools import: relay log, binlog readers, schema
-// tracking, filters, routing and DML replay. It never imports master/, worker/, restapi/ or
-// fsm/. (Filled in by the relay and replication work.)
+// tracking, filters, routing, dump/load and DML replay, in its sub-packages. This root package
+// holds the few types they share: a Location in an upstream's binlog and the Reader seam
+// between reading binlog events and acting on them.
+//
+// It never imports master/, worker/, restapi/ or fsm/.
 package binlog

@@ -1,0 +1,40 @@
+package binlog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+)
+
+// Flavors of upstream servers, as go-mysql names them.
+const (
+	FlavorMySQL   = "mysql"
+	FlavorMariaDB = "mariadb"
+)
+
+// Location is a point in an upstream's binlog: a file and the position in it, plus the GTID
+// set executed up to that point when known ("uuid:1-n" for MySQL, "d-s-n,..." for MariaDB).
+type Location struct {
+	File    string `json:"file"`
+	Pos     uint32 `json:"pos"`
+	GTIDSet string `json:"gtid_set,omitempty"`
+}
+
+// String renders the position as DM shows it: "(mysql-bin.000001, 1979)".
+func (l Location) String() string { return fmt.Sprintf("(%s, %d)", l.File, l.Pos) }
+
+// IsZero reports whether no position is set.
+func (l Location) IsZero() bool { return l.File == "" && l.Pos == 0 && l.GTIDSet == "" }
+
+// Reader yields the binlog events of one upstream in order, from a start Location. Both the
+// reader straight from the upstream ("remote") and the reader from a relay log ("local")
+// implement it, so the sync unit does not care which it has. A reader starts with the events
+// that tell where it is (a ROTATE naming the file, the FORMAT_DESCRIPTION) before the first
+// data event.
+type Reader interface {
+	// Next blocks until the next event arrives or ctx ends.
+	Next(ctx context.Context) (*replication.BinlogEvent, error)
+	// Close releases the connection or files.
+	Close() error
+}
