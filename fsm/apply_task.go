@@ -99,7 +99,11 @@ func applySetSubtaskStage(s *state, c *SetSubtaskStage) *Error {
 		return err
 	}
 	for _, source := range sources {
-		t.Subtasks[source].Stage = c.Stage
+		sub := t.Subtasks[source]
+		sub.Stage = c.Stage
+		if c.Stage == StageRunning {
+			sub.Resumes++
+		}
 	}
 	return nil
 }

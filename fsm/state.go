@@ -82,6 +82,9 @@ type Task struct {
 type Subtask struct {
 	Source string `json:"source"`
 	Stage  Stage  `json:"stage"`
+	// Resumes counts the resume commands it received: a worker whose subtask stopped on an
+	// error sees the count move and retries, even though the stage stayed Running.
+	Resumes uint64 `json:"resumes,omitempty"`
 }
 
 // cloneBytes keeps nil and empty apart so that a copy encodes exactly like the original.

@@ -135,10 +135,11 @@ type WorkerView struct {
 
 // SubtaskView is one subtask with the config of its task, ready for a worker to run.
 type SubtaskView struct {
-	Task   string `json:"task"`
-	Source string `json:"source"`
-	Config []byte `json:"config"`
-	Stage  Stage  `json:"stage"`
+	Task    string `json:"task"`
+	Source  string `json:"source"`
+	Config  []byte `json:"config"`
+	Stage   Stage  `json:"stage"`
+	Resumes uint64 `json:"resumes,omitempty"`
 }
 
 // WorkerView returns the view of the named worker; an unregistered worker gets an empty view
@@ -159,10 +160,11 @@ func (f *FSM) WorkerView(name string) WorkerView {
 		for _, task := range s.tasksOfSource(source) {
 			t := s.tasks[task]
 			v.Subtasks = append(v.Subtasks, SubtaskView{
-				Task:   task,
-				Source: source,
-				Config: cloneBytes(t.Config),
-				Stage:  t.Subtasks[source].Stage,
+				Task:    task,
+				Source:  source,
+				Config:  cloneBytes(t.Config),
+				Stage:   t.Subtasks[source].Stage,
+				Resumes: t.Subtasks[source].Resumes,
 			})
 		}
 	}
