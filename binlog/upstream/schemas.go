@@ -124,3 +124,36 @@ func resolveSchema(ctx context.Context, db *sql.DB, schema string) (string, erro
 	}
 	return "", fmt.Errorf("%w: the upstream has no schema %s, or the user has no privilege on it", ErrSchemaNotFound, QuoteName(schema))
 }
+
+// TablesWithoutKey lists the user base tables that have neither a primary key nor a unique
+// key, sorted. Replicating them is exact only with transactional checkpoints, and their
+// updates and deletes cost a full-row match.
+func TablesWithoutKey(ctx context.Context, db *sql.DB) ([]TableName, error) {
+	rows, err := db.QueryContext(ctx, `
+SELECT t.TABLE_SCHEMA, t.TABLE_NAME FROM information_schema.TABLES t
+WHERE t.TABLE_TYPE = 'BASE TABLE'
+  AND t.TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+  AND NOT EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c
+                  WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME
+                    AND c.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE'))
+ORDER BY t.TABLE_SCHEMA, t.TABLE_NAME`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables without keys: %w", err)
+	}
+	defer rows.Close()
+	var out []TableName
+	for rows.Next() {
+		var tn TableName
+		if err := rows.Scan(&tn.Schema, &tn.Table); err != nil {
+			return nil, fmt.Errorf("list tables without keys: %w", err)
+		}
+		out = append(out, tn)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tables without keys: %w", err)
+	}
+	return out, nil
+}
+
+// TableName is a schema-qualified table name.
+type TableName struct{ Schema, Table string }
