@@ -18,6 +18,30 @@ type Backend interface {
 	OfflineWorker(ctx context.Context, name string) error
 
 	SourceBackend
+	RelayBackend
+	TaskBackend
+}
+
+// RelayBackend serves the relay routes of a source.
+type RelayBackend interface {
+	StartRelay(ctx context.Context, source string, req StartRelayRequest) error
+	StopRelay(ctx context.Context, source string, workers []string) error
+	// SetRelayStage pauses (running=false) or resumes the source's relay.
+	SetRelayStage(ctx context.Context, source string, running bool) error
+}
+
+// TaskBackend serves the task routes.
+type TaskBackend interface {
+	// CreateTask validates and starts a task; it returns the task as stored, passwords masked.
+	CreateTask(ctx context.Context, req CreateTaskRequest) (Task, error)
+	// ListTasks returns the tasks as created, sorted by name, masked.
+	ListTasks(ctx context.Context) ([]Task, error)
+	// DeleteTask stops the task's subtasks on the given sources (all when empty).
+	DeleteTask(ctx context.Context, name string, sources []string) error
+	// SetTaskStage pauses (running=false) or resumes the subtasks on sources (all when empty).
+	SetTaskStage(ctx context.Context, name string, sources []string, running bool) error
+	// TaskStatus reports one entry per subtask, filtered by sources and stage when given.
+	TaskStatus(ctx context.Context, name string, sources []string, stage string) ([]SubTaskStatus, error)
 }
 
 // SourceBackend serves the data-source routes.

@@ -78,59 +78,7 @@ func (s *Server) DMAPIOfflineWorkerNode(w http.ResponseWriter, r *http.Request, 
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// --- relay (not implemented yet) ---
-
-// DMAPIStartRelay starts relay logs on workers.
-func (s *Server) DMAPIStartRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("start relay"))
-}
-
-// DMAPIStopRelay stops relay logs on workers.
-func (s *Server) DMAPIStopRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("stop relay"))
-}
-
-// DMAPIPauseRelay pauses the relay log of a source.
-func (s *Server) DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("pause relay"))
-}
-
-// DMAPIResumeRelay resumes the relay log of a source.
-func (s *Server) DMAPIResumeRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
-	WriteError(w, NotImplemented("resume relay"))
-}
-
-// --- tasks (not implemented yet) ---
-
-// DMAPIStartTask creates and starts a task.
-func (s *Server) DMAPIStartTask(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, NotImplemented("start task"))
-}
-
-// DMAPIGetTaskList lists the tasks.
-func (s *Server) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request) {
-	WriteError(w, NotImplemented("list tasks"))
-}
-
-// DMAPIDeleteTask stops a task.
-func (s *Server) DMAPIDeleteTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIDeleteTaskParams) {
-	WriteError(w, NotImplemented("delete task"))
-}
-
-// DMAPIGetTaskStatus reports the status of a task.
-func (s *Server) DMAPIGetTaskStatus(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIGetTaskStatusParams) {
-	WriteError(w, NotImplemented("get task status"))
-}
-
-// DMAPIPauseTask pauses a task.
-func (s *Server) DMAPIPauseTask(w http.ResponseWriter, r *http.Request, taskName TaskName) {
-	WriteError(w, NotImplemented("pause task"))
-}
-
-// DMAPIResumeTask resumes a task.
-func (s *Server) DMAPIResumeTask(w http.ResponseWriter, r *http.Request, taskName TaskName) {
-	WriteError(w, NotImplemented("resume task"))
-}
+// --- task schemas (not implemented yet) ---
 
 // DMAPIGetSchemaListByTaskAndSource lists the schemas tracked by a subtask.
 func (s *Server) DMAPIGetSchemaListByTaskAndSource(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName) {

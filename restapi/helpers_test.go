@@ -213,3 +213,28 @@ func (f *fakeBackend) SourceSchemas(context.Context, string) ([]string, error) {
 func (f *fakeBackend) SourceTables(context.Context, string, string) ([]string, error) {
 	return nil, NotImplemented("list source tables")
 }
+
+func (f *fakeBackend) StartRelay(context.Context, string, StartRelayRequest) error {
+	return NotImplemented("start relay")
+}
+func (f *fakeBackend) StopRelay(context.Context, string, []string) error {
+	return NotImplemented("stop relay")
+}
+func (f *fakeBackend) SetRelayStage(context.Context, string, bool) error {
+	return NotImplemented("pause/resume relay")
+}
+func (f *fakeBackend) CreateTask(context.Context, CreateTaskRequest) (Task, error) {
+	return Task{}, NotImplemented("start task")
+}
+func (f *fakeBackend) ListTasks(context.Context) ([]Task, error) {
+	return nil, NotImplemented("list tasks")
+}
+func (f *fakeBackend) DeleteTask(context.Context, string, []string) error {
+	return NotImplemented("delete task")
+}
+func (f *fakeBackend) SetTaskStage(context.Context, string, []string, bool) error {
+	return NotImplemented("pause/resume task")
+}
+func (f *fakeBackend) TaskStatus(context.Context, string, []string, string) ([]SubTaskStatus, error) {
+	return nil, NotImplemented("get task status")
+}

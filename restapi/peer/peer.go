@@ -66,5 +66,8 @@ type WorkerStatus struct {
 	BoundSource string `json:"bound_source,omitempty"`
 	// SourceError says why the bound source could not be opened ("" when fine).
 	SourceError string `json:"source_error,omitempty"`
-	Subtasks    int    `json:"subtasks"`
+	// Subtasks reports every subtask the worker runs or ran for its bound source.
+	Subtasks []SubtaskStatus `json:"subtasks"`
+	// Relay reports the relay log it pulls, if any.
+	Relay *RelayStatus `json:"relay,omitempty"`
 }

@@ -1,0 +1,110 @@
+package peer
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/dm-oss/dm/restapi"
+)
+
+// StoredTask is a task's configuration as kept (opaque to the FSM) in fsm.Task.Config: the
+// task exactly as created (so GET /tasks is no lossy rebuild), with the target password
+// encrypted, plus the normalised settings the workers run with.
+type StoredTask struct {
+	// API is the created task, target password replaced by its ciphertext.
+	API json.RawMessage `json:"api"`
+
+	Name                      string                    `json:"name"`
+	Mode                      string                    `json:"mode"` // all | full | incremental
+	ShardMode                 string                    `json:"shard_mode,omitempty"`
+	MetaSchema                string                    `json:"meta_schema"`
+	OnDuplicate               string                    `json:"on_duplicate"`
+	EnhanceOnlineSchemaChange bool                      `json:"enhance_online_schema_change"`
+	Target                    StoredTarget              `json:"target"`
+	Filters                   map[string]TaskFilter     `json:"filters,omitempty"`
+	Full                      FullConf                  `json:"full"`
+	Incr                      IncrConf                  `json:"incr"`
+	Sources                   map[string]SourceTaskConf `json:"sources"`
+}
+
+// StoredTarget is the downstream database.
+type StoredTarget struct {
+	Host        string          `json:"host"`
+	Port        int             `json:"port"`
+	User        string          `json:"user"`
+	PasswordEnc string          `json:"password_enc,omitempty"`
+	Security    *StoredSecurity `json:"security,omitempty"`
+}
+
+// TaskFilter is one named binlog_filter_rule.
+type TaskFilter struct {
+	IgnoreEvents []string `json:"ignore_events,omitempty"`
+	IgnoreSQL    []string `json:"ignore_sql,omitempty"`
+}
+
+// FullConf is full_migrate_conf with defaults applied.
+type FullConf struct {
+	ExportThreads int    `json:"export_threads"`
+	ImportThreads int    `json:"import_threads"`
+	DataDir       string `json:"data_dir"`
+	Consistency   string `json:"consistency"`
+}
+
+// IncrConf is incr_migrate_conf with defaults applied.
+type IncrConf struct {
+	ReplThreads int `json:"repl_threads"`
+	ReplBatch   int `json:"repl_batch"`
+}
+
+// SourceTaskConf is what one source's subtask migrates and where incremental sync starts.
+type SourceTaskConf struct {
+	Rules      []MigrateRule `json:"rules"`
+	BinlogName string        `json:"binlog_name,omitempty"`
+	BinlogPos  uint32        `json:"binlog_pos,omitempty"`
+	BinlogGTID string        `json:"binlog_gtid,omitempty"`
+}
+
+// MigrateRule is one table_migrate_rule of a source.
+type MigrateRule struct {
+	Schema       string   `json:"schema"`
+	Table        string   `json:"table"`
+	TargetSchema string   `json:"target_schema,omitempty"`
+	TargetTable  string   `json:"target_table,omitempty"`
+	FilterRules  []string `json:"filter_rules,omitempty"`
+}
+
+// Encode serialises the stored task.
+func (t StoredTask) Encode() ([]byte, error) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("encode task config: %w", err)
+	}
+	return b, nil
+}
+
+// DecodeStoredTask parses fsm.Task.Config.
+func DecodeStoredTask(b []byte) (StoredTask, error) {
+	var t StoredTask
+	if err := json.Unmarshal(b, &t); err != nil {
+		return t, fmt.Errorf("decode task config: %w", err)
+	}
+	return t, nil
+}
+
+// SubtaskStatus is a worker's report on one subtask.
+type SubtaskStatus struct {
+	Task     string              `json:"task"`
+	Source   string              `json:"source"`
+	Stage    string              `json:"stage"` // New | Running | Paused | Stopped | Finished
+	Unit     string              `json:"unit"`  // Dump | Load | Sync
+	ErrorMsg string              `json:"error_msg,omitempty"`
+	Load     *restapi.LoadStatus `json:"load,omitempty"`
+	Sync     *restapi.SyncStatus `json:"sync,omitempty"`
+}
+
+// RelayStatus is a worker's report on the relay log it pulls.
+type RelayStatus struct {
+	Source string              `json:"source"`
+	Status restapi.RelayStatus `json:"status"`
+	Error  string              `json:"error,omitempty"`
+}
