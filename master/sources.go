@@ -264,36 +264,40 @@ func (s *Server) SourceStatus(ctx context.Context, name string) ([]restapi.Sourc
 	}
 	out := make([]restapi.SourceStatus, len(workers))
 	for i, wname := range workers {
-		out[i] = restapi.SourceStatus{SourceName: name, WorkerName: wname}
-		if msg := s.workerSourceError(ctx, wname, name); msg != "" {
-			out[i].ErrorMsg = &msg
-		}
+		out[i] = s.workerSourceStatus(ctx, wname, name)
 	}
 	return out, nil
 }
 
-// workerSourceError returns why a worker can't serve the source, or "".
-func (s *Server) workerSourceError(ctx context.Context, worker, source string) string {
-	w, ok := s.state.Worker(worker)
-	if !ok {
-		return fmt.Sprintf("worker %q is not registered", worker)
+// workerSourceStatus asks one worker how it serves the source: the relay it pulls, or why it
+// cannot serve it.
+func (s *Server) workerSourceStatus(ctx context.Context, worker, source string) restapi.SourceStatus {
+	out := restapi.SourceStatus{SourceName: source, WorkerName: worker}
+	fail := func(format string, args ...any) restapi.SourceStatus {
+		msg := fmt.Sprintf(format, args...)
+		out.ErrorMsg = &msg
+		return out
 	}
-	if !s.live.online(w) {
-		return fmt.Sprintf("worker %q is offline", worker)
-	}
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	st, err := s.workers.WorkerStatus(cctx, w.Addr)
+	st, err := s.fetchWorkerStatus(ctx, worker)
 	if err != nil {
-		return fmt.Sprintf("worker %q did not answer: %v", worker, err)
+		return fail("%v", err)
+	}
+	if r := st.Relay; r != nil && r.Source == source {
+		rs := r.Status
+		out.RelayStatus = &rs
+		if r.Error != "" {
+			return fail("relay: %s", r.Error)
+		}
 	}
 	if bound, _ := s.state.BoundWorker(source); bound == worker {
 		if st.BoundSource != source {
-			return fmt.Sprintf("worker %q has not opened source %q yet", worker, source)
+			return fail("worker %q has not opened source %q yet", worker, source)
 		}
-		return st.SourceError
+		if st.SourceError != "" {
+			return fail("%s", st.SourceError)
+		}
 	}
-	return ""
+	return out
 }
 
 // TransferSource moves a source to another worker. The target must be online and free (or

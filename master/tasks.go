@@ -1,0 +1,549 @@
+package master
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// DM's defaults for a task's tuning knobs.
+const (
+	defaultExportThreads = 4
+	defaultImportThreads = 16
+	defaultReplThreads   = 16
+	defaultReplBatch     = 100
+	defaultDataDir       = "./dumped_data"
+	defaultMetaSchema    = "dm_meta"
+	defaultConsistency   = "auto"
+)
+
+// identPattern is what we accept for names we create in the target or on disk.
+var identPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$`)
+
+// taskPlan is a validated CreateTaskRequest.
+type taskPlan struct {
+	stored  peer.StoredTask
+	sources []string // the subtasks to start
+}
+
+// CreateTask validates everything, prechecks the target and every upstream, then starts one
+// subtask per source.
+func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) (restapi.Task, error) {
+	plan, err := s.planTask(req)
+	if err != nil {
+		return restapi.Task{}, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
+	defer cancel()
+	if err := s.precheckTarget(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
+		return restapi.Task{}, err
+	}
+	for _, src := range plan.sources {
+		if err := s.precheckUpstream(cctx, plan.stored, src); err != nil {
+			return restapi.Task{}, err
+		}
+	}
+	if req.RemoveMeta {
+		if err := s.removeTaskMeta(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
+			return restapi.Task{}, err
+		}
+	}
+	cfg, err := plan.stored.Encode()
+	if err != nil {
+		return restapi.Task{}, err
+	}
+	subtasks := map[string]*fsm.Subtask{}
+	for _, src := range plan.sources {
+		subtasks[src] = &fsm.Subtask{Source: src, Stage: fsm.StageRunning}
+	}
+	if _, err := s.apply(ctx, fsm.AddTask{Task: fsm.Task{Name: plan.stored.Name, Config: cfg, Subtasks: subtasks}}); err != nil {
+		return restapi.Task{}, err
+	}
+	s.logger.Info("task started", "task", plan.stored.Name, "mode", plan.stored.Mode, "sources", plan.sources)
+	return maskedTask(plan.stored)
+}
+
+// planTask checks the request without touching any database.
+func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
+	t := req.Task
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if !identPattern.MatchString(t.Name) {
+		add("task name %q must be 1-64 letters, digits, '_' or '-'", t.Name)
+	}
+	mode := string(t.TaskMode)
+	switch mode {
+	case "all", "full", "incremental":
+	default:
+		add("task_mode %q must be all, full or incremental", mode)
+	}
+	shard := ""
+	if t.ShardMode != nil {
+		shard = string(*t.ShardMode)
+		if shard != "pessimistic" && shard != "optimistic" {
+			add("shard_mode %q must be pessimistic or optimistic (or absent)", shard)
+		}
+	}
+	onDup := string(t.OnDuplicate)
+	switch onDup {
+	case "overwrite", "replace", "ignore", "error":
+	default:
+		add("on_duplicate %q must be overwrite, replace, ignore or error", onDup)
+	}
+	meta := defaultMetaSchema
+	if t.MetaSchema != nil && *t.MetaSchema != "" {
+		meta = *t.MetaSchema
+	}
+	if !identPattern.MatchString(meta) {
+		add("meta_schema %q must be 1-64 letters, digits, '_' or '-'", meta)
+	}
+	tg := t.TargetConfig
+	if strings.TrimSpace(tg.Host) == "" {
+		add("target_config.host is required")
+	}
+	if tg.Port < 1 || tg.Port > 65535 {
+		add("target_config.port %d is out of range 1-65535", tg.Port)
+	}
+	if tg.User == "" {
+		add("target_config.user is required")
+	}
+
+	full := peer.FullConf{ExportThreads: defaultExportThreads, ImportThreads: defaultImportThreads, DataDir: defaultDataDir, Consistency: defaultConsistency}
+	incr := peer.IncrConf{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}
+	positive := func(name string, v *int, dst *int) {
+		if v == nil {
+			return
+		}
+		if *v <= 0 {
+			add("%s must be greater than 0, got %d", name, *v)
+			return
+		}
+		*dst = *v
+	}
+	if fc := t.SourceConfig.FullMigrateConf; fc != nil {
+		positive("full_migrate_conf.export_threads", fc.ExportThreads, &full.ExportThreads)
+		positive("full_migrate_conf.import_threads", fc.ImportThreads, &full.ImportThreads)
+		if fc.DataDir != nil && *fc.DataDir != "" {
+			full.DataDir = *fc.DataDir
+		}
+		if fc.Consistency != nil {
+			full.Consistency = string(*fc.Consistency)
+			switch full.Consistency {
+			case "auto", "none", "flush", "snapshot", "lock":
+			default:
+				add("full_migrate_conf.consistency %q must be auto, none, flush, snapshot or lock", full.Consistency)
+			}
+		}
+	}
+	if ic := t.SourceConfig.IncrMigrateConf; ic != nil {
+		positive("incr_migrate_conf.repl_threads", ic.ReplThreads, &incr.ReplThreads)
+		positive("incr_migrate_conf.repl_batch", ic.ReplBatch, &incr.ReplBatch)
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: %s", strings.Join(problems, "; "))
+	}
+
+	// Sources: each must exist and be bound; incremental tasks need a start point.
+	if len(t.SourceConfig.SourceConf) == 0 {
+		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: source_config.source_conf must name at least one source")
+	}
+	sources := map[string]peer.SourceTaskConf{}
+	var order []string
+	for _, sc := range t.SourceConfig.SourceConf {
+		if _, ok := s.state.Source(sc.SourceName); !ok {
+			return taskPlan{}, badRequest(fsm.CodeTaskSourceNotFound, "source %q of the task does not exist: create it first", sc.SourceName)
+		}
+		if _, dup := sources[sc.SourceName]; dup {
+			return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: source %q appears twice in source_conf", sc.SourceName)
+		}
+		conf := peer.SourceTaskConf{}
+		if sc.BinlogName != nil {
+			conf.BinlogName = *sc.BinlogName
+		}
+		if sc.BinlogPos != nil {
+			if *sc.BinlogPos < 0 {
+				return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: binlog_pos of source %q must not be negative", sc.SourceName)
+			}
+			conf.BinlogPos = uint32(*sc.BinlogPos)
+		}
+		if sc.BinlogGtid != nil {
+			conf.BinlogGTID = *sc.BinlogGtid
+		}
+		if mode == "incremental" && conf.BinlogGTID == "" && (conf.BinlogName == "" || conf.BinlogPos == 0) {
+			return taskPlan{}, badRequest(restapi.CodeRequestInvalid,
+				"invalid task: an incremental task needs a start point for source %q: binlog_name and binlog_pos, or binlog_gtid, in source_conf", sc.SourceName)
+		}
+		sources[sc.SourceName] = conf
+		order = append(order, sc.SourceName)
+	}
+
+	filters := map[string]peer.TaskFilter{}
+	ruleFilters := map[string]rules.Filter{}
+	if t.BinlogFilterRule != nil {
+		for name, f := range *t.BinlogFilterRule {
+			tf := peer.TaskFilter{}
+			if f.IgnoreEvent != nil {
+				tf.IgnoreEvents = *f.IgnoreEvent
+			}
+			if f.IgnoreSql != nil {
+				tf.IgnoreSQL = *f.IgnoreSql
+			}
+			filters[name] = tf
+			ruleFilters[name] = rules.Filter{IgnoreEvents: tf.IgnoreEvents, IgnoreSQL: tf.IgnoreSQL}
+		}
+	}
+	if len(t.TableMigrateRule) == 0 {
+		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: table_migrate_rule must name at least one table pattern")
+	}
+	for i, r := range t.TableMigrateRule {
+		conf, ok := sources[r.Source.SourceName]
+		if !ok {
+			return taskPlan{}, badRequest(fsm.CodeTaskSourceNotFound, "table_migrate_rule[%d] names source %q, which is not in source_config.source_conf", i, r.Source.SourceName)
+		}
+		mr := peer.MigrateRule{Schema: r.Source.Schema, Table: r.Source.Table}
+		if r.Target != nil {
+			mr.TargetSchema, mr.TargetTable = r.Target.Schema, r.Target.Table
+		}
+		if r.BinlogFilterRule != nil {
+			mr.FilterRules = *r.BinlogFilterRule
+		}
+		conf.Rules = append(conf.Rules, mr)
+		sources[r.Source.SourceName] = conf
+	}
+	for name, conf := range sources {
+		if _, err := rules.New(toRules(conf.Rules), ruleFilters, false); err != nil {
+			code := restapi.CodeRequestInvalid
+			if errors.Is(err, rules.ErrUnknownFilter) {
+				code = codeOpenAPICommon
+			}
+			return taskPlan{}, badRequest(code, "invalid rules for source %q: %v", name, err)
+		}
+	}
+
+	start := order
+	if req.SourceNameList != nil && len(*req.SourceNameList) > 0 {
+		start = nil
+		for _, src := range *req.SourceNameList {
+			if _, ok := sources[src]; !ok {
+				return taskPlan{}, badRequest(fsm.CodeTaskSourceNotFound, "source %q in source_name_list is not one of the task's sources", src)
+			}
+			start = append(start, src)
+		}
+	}
+	for _, src := range start {
+		if _, bound := s.state.BoundWorker(src); !bound {
+			return taskPlan{}, badRequest(fsm.CodeSourceUnbound, "source %q has no bound worker: start a free dm-worker first", src)
+		}
+	}
+
+	pwd, err := s.cipher.Encrypt(tg.Password)
+	if err != nil {
+		return taskPlan{}, fmt.Errorf("encrypt target password: %w", err)
+	}
+	apiCopy := t
+	apiCopy.TargetConfig.Password = pwd
+	apiCopy.MetaSchema = &meta
+	apiJSON, err := json.Marshal(apiCopy)
+	if err != nil {
+		return taskPlan{}, fmt.Errorf("encode task: %w", err)
+	}
+	target := peer.StoredTarget{Host: tg.Host, Port: tg.Port, User: tg.User, PasswordEnc: pwd}
+	if sec := tg.Security; sec != nil && (sec.SslCaContent != "" || sec.SslCertContent != "") {
+		key, err := s.cipher.Encrypt(sec.SslKeyContent)
+		if err != nil {
+			return taskPlan{}, fmt.Errorf("encrypt target TLS key: %w", err)
+		}
+		target.Security = &peer.StoredSecurity{SSLCA: sec.SslCaContent, SSLCert: sec.SslCertContent, SSLKeyEnc: key}
+		if sec.CertAllowedCn != nil {
+			target.Security.CertAllowedCN = *sec.CertAllowedCn
+		}
+		// The API copy must not keep the private key in clear either.
+		apiCopy.TargetConfig.Security.SslKeyContent = key
+		if apiJSON, err = json.Marshal(apiCopy); err != nil {
+			return taskPlan{}, fmt.Errorf("encode task: %w", err)
+		}
+	}
+	return taskPlan{
+		stored: peer.StoredTask{
+			API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
+			EnhanceOnlineSchemaChange: t.EnhanceOnlineSchemaChange, Target: target, Filters: filters,
+			Full: full, Incr: incr, Sources: sources,
+		},
+		sources: start,
+	}, nil
+}
+
+// toRules converts stored rules to the rules package's form.
+func toRules(in []peer.MigrateRule) []rules.MigrateRule {
+	out := make([]rules.MigrateRule, len(in))
+	for i, r := range in {
+		out[i] = rules.MigrateRule{SchemaPattern: r.Schema, TablePattern: r.Table, TargetSchema: r.TargetSchema, TargetTable: r.TargetTable, FilterRules: r.FilterRules}
+	}
+	return out
+}
+
+// targetConfig turns the stored target into connection settings.
+func (s *Server) targetConfig(t peer.StoredTask) (upstream.Config, error) {
+	return peer.StoredSource{Host: t.Target.Host, Port: t.Target.Port, User: t.Target.User, PasswordEnc: t.Target.PasswordEnc, Security: t.Target.Security}.UpstreamConfig(s.cipher)
+}
+
+// precheckTarget makes sure the target is reachable and lets us create what we need: the meta
+// schema and tables in it (a probe table is created and dropped).
+func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask, _ string) error {
+	cfg, err := s.targetConfig(t)
+	if err != nil {
+		return err
+	}
+	db, err := upstream.Open(ctx, cfg)
+	if err != nil {
+		return badRequest(codeDBDriver, "target database: %v", err)
+	}
+	defer db.Close()
+	meta := upstream.QuoteName(t.MetaSchema)
+	probe := meta + "." + upstream.QuoteName("_dm_precheck_"+t.Name)
+	for _, q := range []string{
+		"CREATE DATABASE IF NOT EXISTS " + meta,
+		"CREATE TABLE IF NOT EXISTS " + probe + " (id INT PRIMARY KEY)",
+		"REPLACE INTO " + probe + " VALUES (1)",
+		"DROP TABLE " + probe,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return badRequest(codeSourceCheck, "target database %s:%d: the user cannot create and write tables in meta schema %q (%v); grant CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER and INDEX", t.Target.Host, t.Target.Port, t.MetaSchema, err)
+		}
+	}
+	return nil
+}
+
+// precheckUpstream runs the replication checks on one source of the task and reports tables
+// without a primary or unique key (they replicate, but more slowly and only exactly thanks to
+// our checkpoints).
+func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source string) error {
+	db, err := s.openUpstream(ctx, source)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, st, err := s.loadSource(source)
+	if err != nil {
+		return err
+	}
+	info, err := upstream.Inspect(ctx, db)
+	if err != nil {
+		return badRequest(codeDBDriver, "source %q: inspect the upstream: %v", source, err)
+	}
+	if t.Mode != "full" {
+		problems, err := upstream.CheckSource(ctx, db, info, st.EnableGTID)
+		if err != nil {
+			return badRequest(codeDBDriver, "source %q: check the upstream: %v", source, err)
+		}
+		if len(problems) > 0 {
+			msgs := make([]string, len(problems))
+			for i, p := range problems {
+				msgs[i] = p.Message
+			}
+			return badRequest(codeSourceCheck, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
+		}
+	}
+	noKey, err := upstream.TablesWithoutKey(ctx, db)
+	if err == nil && len(noKey) > 0 {
+		r, rerr := rules.New(toRules(t.Sources[source].Rules), nil, false)
+		var migrated []string
+		for _, tb := range noKey {
+			if rerr == nil && r.Match(tb.Schema, tb.Table) {
+				migrated = append(migrated, tb.Schema+"."+tb.Table)
+			}
+		}
+		if len(migrated) > 0 {
+			s.logger.Warn("precheck: tables without a primary or unique key; they are migrated, but updates and deletes on them are slower",
+				"task", t.Name, "source", source, "tables", migrated)
+		}
+	}
+	return nil
+}
+
+// removeTaskMeta drops the task's checkpoint tables in the target's meta schema.
+func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask, _ string) error {
+	cfg, err := s.targetConfig(t)
+	if err != nil {
+		return err
+	}
+	db, err := upstream.Open(ctx, cfg)
+	if err != nil {
+		return badRequest(codeDBDriver, "target database: %v", err)
+	}
+	defer db.Close()
+	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl"} {
+		q := "DROP TABLE IF EXISTS " + upstream.QuoteName(t.MetaSchema) + "." + upstream.QuoteName(t.Name+suffix)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return badRequest(codeDBDriver, "remove_meta: %v", err)
+		}
+	}
+	s.logger.Info("task meta removed", "task", t.Name, "meta_schema", t.MetaSchema)
+	return nil
+}
+
+// maskedTask returns the task as created, target password masked and TLS contents dropped.
+func maskedTask(st peer.StoredTask) (restapi.Task, error) {
+	var t restapi.Task
+	if err := json.Unmarshal(st.API, &t); err != nil {
+		return t, fmt.Errorf("decode stored task %q: %w", st.Name, err)
+	}
+	t.TargetConfig.Password = maskedPassword
+	if sec := t.TargetConfig.Security; sec != nil {
+		t.TargetConfig.Security = &restapi.Security{CertAllowedCn: sec.CertAllowedCn}
+	}
+	return t, nil
+}
+
+// ListTasks returns every task as created, masked, sorted by name.
+func (s *Server) ListTasks(ctx context.Context) ([]restapi.Task, error) {
+	var out []restapi.Task
+	for _, t := range s.state.Tasks() {
+		st, err := peer.DecodeStoredTask(t.Config)
+		if err != nil {
+			return nil, fmt.Errorf("task %q: %w", t.Name, err)
+		}
+		view, err := maskedTask(st)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, view)
+	}
+	return out, nil
+}
+
+// DeleteTask stops and removes subtasks; the target's checkpoints stay (remove_meta drops
+// them on the next start).
+func (s *Server) DeleteTask(ctx context.Context, name string, sources []string) error {
+	if _, ok := s.state.Task(name); !ok {
+		return badRequest(fsm.CodeTaskNotExist, "task %q does not exist", name)
+	}
+	if _, err := s.apply(ctx, fsm.DeleteSubtasks{Task: name, Sources: sources}); err != nil {
+		return err
+	}
+	s.logger.Info("task stopped", "task", name, "sources", sources)
+	return nil
+}
+
+// SetTaskStage pauses or resumes subtasks.
+func (s *Server) SetTaskStage(ctx context.Context, name string, sources []string, running bool) error {
+	stage := fsm.StagePaused
+	if running {
+		stage = fsm.StageRunning
+	}
+	if _, err := s.apply(ctx, fsm.SetSubtaskStage{Task: name, Sources: sources, Stage: stage}); err != nil {
+		return err
+	}
+	s.logger.Info("task stage set", "task", name, "sources", sources, "stage", stage)
+	return nil
+}
+
+// TaskStatus gathers one entry per subtask from the workers. A worker that cannot be reached
+// gives its entry an error_msg; the call itself does not fail.
+func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, stage string) ([]restapi.SubTaskStatus, error) {
+	t, ok := s.state.Task(name)
+	if !ok {
+		return nil, badRequest(fsm.CodeTaskNotExist, "task %q does not exist", name)
+	}
+	want := map[string]bool{}
+	for _, src := range sources {
+		if _, ok := t.Subtasks[src]; !ok {
+			return nil, badRequest(fsm.CodeSourceNotInTask, "source %q is not part of task %q", src, name)
+		}
+		want[src] = true
+	}
+	names := make([]string, 0, len(t.Subtasks))
+	for src := range t.Subtasks {
+		if len(want) == 0 || want[src] {
+			names = append(names, src)
+		}
+	}
+	sort.Strings(names)
+
+	reports := map[string]peer.WorkerStatus{}
+	errs := map[string]string{}
+	var out []restapi.SubTaskStatus
+	for _, src := range names {
+		sub := t.Subtasks[src]
+		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: ""}
+		worker, bound := s.state.BoundWorker(src)
+		if !bound {
+			msg := fmt.Sprintf("source %q has no bound worker", src)
+			entry.ErrorMsg = &msg
+		} else {
+			entry.WorkerName = worker
+			rep, seen := reports[worker]
+			if _, failed := errs[worker]; !seen && !failed {
+				var err error
+				rep, err = s.fetchWorkerStatus(ctx, worker)
+				if err != nil {
+					errs[worker] = err.Error()
+				} else {
+					reports[worker] = rep
+				}
+			}
+			if msg, failed := errs[worker]; failed {
+				entry.ErrorMsg = &msg
+			} else {
+				fillSubtaskStatus(&entry, rep, name, src)
+			}
+		}
+		if stage != "" && !strings.EqualFold(stage, entry.Stage) {
+			continue
+		}
+		out = append(out, entry)
+	}
+	return out, nil
+}
+
+func (s *Server) fetchWorkerStatus(ctx context.Context, worker string) (peer.WorkerStatus, error) {
+	w, ok := s.state.Worker(worker)
+	if !ok {
+		return peer.WorkerStatus{}, fmt.Errorf("worker %q is not registered", worker)
+	}
+	if !s.live.online(w) {
+		return peer.WorkerStatus{}, fmt.Errorf("worker %q is offline", worker)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	st, err := s.workers.WorkerStatus(cctx, w.Addr)
+	if err != nil {
+		return peer.WorkerStatus{}, fmt.Errorf("worker %q did not answer: %w", worker, err)
+	}
+	return st, nil
+}
+
+// fillSubtaskStatus copies the worker's report on one subtask into the API entry.
+func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task, source string) {
+	for _, st := range rep.Subtasks {
+		if st.Task != task || st.Source != source {
+			continue
+		}
+		entry.Stage, entry.Unit = st.Stage, st.Unit
+		if st.ErrorMsg != "" {
+			msg := st.ErrorMsg
+			entry.ErrorMsg = &msg
+		}
+		entry.LoadStatus, entry.SyncStatus = st.Load, st.Sync
+		empty := ""
+		entry.UnresolvedDdlLockId = &empty
+		return
+	}
+	if entry.Stage == string(fsm.StageRunning) {
+		// The worker has not picked the subtask up yet.
+		entry.Stage = string(fsm.StageNew)
+	}
+}
