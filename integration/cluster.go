@@ -290,6 +290,8 @@ func (p *Proc) Start() {
 	}
 	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, p.args, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.bin, p.args...)
+	// Relative paths a process uses (dump data_dir, relay dir) land in its own directory.
+	cmd.Dir = filepath.Dir(p.LogPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
