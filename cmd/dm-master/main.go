@@ -45,9 +45,14 @@ func run(args []string) error {
 	fs.StringVar(&cfg.SSLKey, "ssl-key", cfg.SSLKey, "private key (PEM)")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "gossip listen address (default: advertised host, OS-assigned port)")
 	fs.StringVar(&cfg.AdvertiseGossipAddr, "advertise-gossip-addr", cfg.AdvertiseGossipAddr, "gossip address advertised to others")
+	showVersion := fs.Bool("V", false, "print the version and exit")
 	file, unknown, err := config.Load(fs, args, &cfg)
 	if err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Println(config.Version("dm-master"))
+		return nil
 	}
 	logger, closer, err := config.Logger(cfg.LogLevel, cfg.LogFile)
 	if err != nil {

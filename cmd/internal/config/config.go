@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -42,6 +44,15 @@ func Load(fs *flag.FlagSet, args []string, target any) (configFile string, unkno
 		return "", nil, err
 	}
 	return configFile, unknown, nil
+}
+
+// Version describes the binary: its name and the module version it was built from.
+func Version(binary string) string {
+	v := "(devel)"
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		v = info.Main.Version
+	}
+	return fmt.Sprintf("%s %s (%s)", binary, v, runtime.Version())
 }
 
 // ErrHelp is returned by Load when -h was asked for.
