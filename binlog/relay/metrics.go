@@ -1,0 +1,123 @@
+package relay
+
+import (
+	"errors"
+	"path/filepath"
+	"syscall"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are DM's relay metrics (namespace dm, subsystem relay), each with the constant
+// label source_id (the relay directory's base name, which is the source's name).
+type metrics struct {
+	binlogPos      *prometheus.GaugeVec // node = master | relay
+	binlogFile     *prometheus.GaugeVec // node = master | relay; the file's numeric extension
+	writeSize      prometheus.Histogram
+	writeDuration  prometheus.Histogram
+	readErrors     prometheus.Counter
+	writeErrors    prometheus.Counter
+	exitWithError  *prometheus.CounterVec // resumable_err = true | false
+	dataCorruption prometheus.Counter
+	space          *prometheus.GaugeVec // type = capacity | available
+}
+
+func newMetrics(reg prometheus.Registerer, dir string) *metrics {
+	labels := prometheus.Labels{"source_id": filepath.Base(filepath.Clean(dir))}
+	m := &metrics{
+		binlogPos: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "binlog_pos", ConstLabels: labels,
+			Help: "current binlog pos in the upstream (node=master) and in the relay log (node=relay)",
+		}, []string{"node"}),
+		binlogFile: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "binlog_file", ConstLabels: labels,
+			Help: "current binlog file index (the file name's numeric extension) in the upstream (node=master) and in the relay log (node=relay)",
+		}, []string{"node"}),
+		writeSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "write_size", ConstLabels: labels,
+			Help:    "bytes written to the relay log per flush",
+			Buckets: prometheus.ExponentialBuckets(16, 4, 12),
+		}),
+		writeDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "write_duration", ConstLabels: labels,
+			Help:    "seconds a relay log flush (write and fsync) takes",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 18),
+		}),
+		readErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "read_error_count", ConstLabels: labels,
+			Help: "errors reading the binlog from the upstream",
+		}),
+		writeErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "write_error_count", ConstLabels: labels,
+			Help: "errors writing the relay log",
+		}),
+		exitWithError: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "exit_with_error_count", ConstLabels: labels,
+			Help: "relay sessions that ended with an error; resumable_err=true ones are retried",
+		}, []string{"resumable_err"}),
+		dataCorruption: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "data_corruption", ConstLabels: labels,
+			Help: "relay log data found corrupt (a relay file shorter than its meta, a checksum mismatch)",
+		}),
+		space: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "space", ConstLabels: labels,
+			Help: "bytes of the file system that holds the relay log (type=capacity|available)",
+		}, []string{"type"}),
+	}
+	if reg != nil {
+		m.binlogPos = register(reg, m.binlogPos)
+		m.binlogFile = register(reg, m.binlogFile)
+		m.writeSize = register(reg, m.writeSize)
+		m.writeDuration = register(reg, m.writeDuration)
+		m.readErrors = register(reg, m.readErrors)
+		m.writeErrors = register(reg, m.writeErrors)
+		m.exitWithError = register(reg, m.exitWithError)
+		m.dataCorruption = register(reg, m.dataCorruption)
+		m.space = register(reg, m.space)
+	}
+	return m
+}
+
+// register registers c, or returns the collector already registered under the same
+// description (a second Relay for the same source in one process shares the series).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+		// An incompatible collector under our name: keep ours unregistered rather than
+		// fail the relay over metrics.
+	}
+	return c
+}
+
+func (m *metrics) setRelay(file string, pos uint32) {
+	m.binlogPos.WithLabelValues("relay").Set(float64(pos))
+	m.binlogFile.WithLabelValues("relay").Set(fileNumber(file))
+}
+
+func (m *metrics) setMaster(file string, pos uint32) {
+	m.binlogPos.WithLabelValues("master").Set(float64(pos))
+	m.binlogFile.WithLabelValues("master").Set(fileNumber(file))
+}
+
+// updateSpace sets the capacity and free bytes of the file system holding dir.
+func (m *metrics) updateSpace(dir string) {
+	capacity, avail, err := diskSpace(dir)
+	if err != nil {
+		return
+	}
+	m.space.WithLabelValues("capacity").Set(float64(capacity))
+	m.space.WithLabelValues("available").Set(float64(avail))
+}
+
+func diskSpace(dir string) (capacity, available uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, 0, err
+	}
+	return st.Blocks * uint64(st.Bsize), st.Bavail * uint64(st.Bsize), nil
+}
