@@ -1,0 +1,124 @@
+// Package syncer is the sync unit: it replays an upstream's binlog (a binlog.Reader, remote or
+// from a relay log) into a MySQL, MariaDB or TiDB target, continuously, with parallel replay
+// workers, and resumes after any stop without losing or re-applying a committed change.
+//
+// # Positions and transactions
+//
+// Every event has an end location: the file named by the last ROTATE, the event header's
+// LogPos, and the GTID set, updated at each transaction's GTID event. A transaction is a GTID
+// (or BEGIN) event up to its XID (or COMMIT), or a standalone DDL. A transaction is identified
+// by its start location (where its GTID event starts; the GTID set there excludes it), which is
+// also a valid place to open a reader: by position, or by GTID set.
+//
+// # Dispatch
+//
+// The dispatcher reads events (in a goroutine of their own, so parsing overlaps dispatching),
+// decodes row events with the table's definition (schema.Source: by TABLE_MAP column names when
+// the upstream logs them with binlog_row_metadata=FULL, else by position; a table gone
+// upstream falls back to the TABLE_MAP metadata or to the target's definition, where DDL is
+// applied in binlog order), applies the block-allow list, routing and binlog_filter_rule
+// (rules.Rules), and turns each row change into a job for one of Workers queues:
+//
+//   - A row's identity key is its primary key, else its first NOT NULL unique key. The job
+//     goes to FNV-1a(target table, key) mod Workers, so every change of one key is applied by
+//     one worker, in binlog order. The hash is stable across runs: that is what makes the
+//     resume exact (below). Tables with neither key go to one fixed worker per target table.
+//   - An UPDATE whose identity key moves to another worker's key becomes a DELETE on the old
+//     key's worker and an INSERT on the new key's worker.
+//   - Conflicts across keys (another unique key of the row, NOT NULL or not, that a different
+//     worker touched since the last flush): the dispatcher first waits until every worker has
+//     committed what it holds (a barrier), as DM's causality does. Text keys are folded for
+//     case/accent-insensitive collations and trailing spaces are dropped, so that values the
+//     target sees as equal collide; folding more than the collation costs a flush, never
+//     correctness.
+//
+// # Workers
+//
+// Each worker takes up to Batch jobs (committing early when its queue is empty or the
+// dispatcher asks for a flush) and applies them in ONE target transaction together with its
+// progress row in the checkpoint table. Within the transaction the changes are grouped by
+// target table (each table's order kept), consecutive INSERTs of a table become one multi-row
+// INSERT, consecutive DELETEs by key one DELETE ... WHERE key IN (...), and each UPDATE is an
+// UPDATE ... WHERE key. Keyless tables use a NULL-safe full-row WHERE ... LIMIT 1. Values are
+// written as literals (hex for binary data, charset introducers for non-UTF-8 text, exact
+// decimals unquoted), on sessions with time_zone '+00:00', sql_mode 'NO_AUTO_VALUE_ON_ZERO'
+// and foreign_key_checks=0.
+//
+// # Checkpoints and exact resume
+//
+// The checkpoint table is <MetaSchema>.<task>_syncer_checkpoint in the target, one row per
+// (task_name, source_name, worker_id); worker_id -1 is the global row. A worker's row holds
+// (binlog_name, binlog_pos) = the start location of the transaction of the last job it
+// committed and txn_rows = how many of that transaction's jobs for this worker it has
+// committed: every job it owns of an earlier transaction is committed too, because it gets
+// them in order. Jobs of one source transaction split across workers commit at different
+// times; that is fine, because on restart each worker skips exactly its own:
+//
+//   - The global row is written after a barrier (every second while events flow, when the
+//     stream goes idle, around DDL and on a graceful stop): everything before it is applied.
+//   - A worker's effective progress is its row raised to the global one. The reader must
+//     start at the lowest effective progress (LoadCheckpoint, ResumeLocation).
+//   - A job is dropped when its worker's effective progress covers it: its transaction starts
+//     before that progress, or at it with an index (among that transaction's jobs for this
+//     worker) below txn_rows. With the same worker count the hashing, and so the numbering,
+//     is the same as in the previous run: the replay is exact, also for keyless tables.
+//   - Batches lost with their connection are retried only after a locking read of the
+//     worker's progress row shows the COMMIT did not land (the same read at start-up waits
+//     for commits still in flight on the previous run's connections).
+//
+// Where exactness cannot be had, safe mode (INSERT→REPLACE, UPDATE→DELETE+REPLACE, keyed
+// tables only) covers the replay up to the highest progress: after an unclean stop (some
+// worker's progress beyond the global row: a target without transactions could have kept half
+// a batch), when the worker count changed (the old rows are then only used for the lowest
+// complete point, and reset), and up to Config.SafeModeUntil. Keyless tables cannot be made
+// idempotent; with a changed worker count their replay window may duplicate rows.
+//
+// # DDL
+//
+// A QUERY event that is not transaction control is read by a small DDL reader (ddl.go; the
+// TiDB parser is not used yet): CREATE/ALTER/DROP/TRUNCATE/RENAME TABLE, CREATE/DROP INDEX,
+// CREATE/DROP/ALTER DATABASE. Other statements (views, routines, triggers, grants) are
+// skipped. The affected tables' cached definitions are invalidated, filters (Match, SkipDDL
+// with ignore_event and ignore_sql) decide, and the table names are replaced by the routed,
+// schema-qualified names; CREATE TABLE/DATABASE get IF NOT EXISTS and DROP TABLE/DATABASE IF
+// EXISTS, as DM does, so that shard tables merged into one target table do not fail. Then:
+// barrier, global row at the DDL's start marked "DDL in flight", the DDL, global row past it.
+// A DDL is not transactional: after a stop between running it and the checkpoint, the re-run
+// of that one DDL tolerates "already exists"/"doesn't exist"/"duplicate column" errors (so
+// does a retry after a lost connection). Limits of the DDL reader: only the names at the
+// positions above are routed (REFERENCES, names inside partition or view definitions are not);
+// ALTER TABLE ... RENAME is routed; multi-table DROP TABLE is filtered per table; a DDL on a
+// table the definition source cannot describe any more needs binlog_row_metadata=FULL.
+//
+// # What the reader must deliver
+//
+// go-mysql events with ParseTime=false (DATETIME/TIMESTAMP/DATE/TIME as strings),
+// TimestampStringLocation=UTC (TIMESTAMP strings in UTC; the target session runs in UTC),
+// UseDecimal=false (DECIMAL as exact strings), FULL row images, and a ROTATE naming the file
+// before the first event (reader.NewRemote does all this). Integers arrive signed unless the
+// TABLE_MAP says otherwise; unsigned columns are converted by their definition. ENUM and SET
+// arrive as index and bit mask and are written as their member names; BIT as integers; BLOB
+// as bytes; MariaDB JSON is text.
+//
+// # Errors
+//
+// Transient target errors (lost connection, killed connection, server restart, deadlock, lock
+// wait timeout, TiDB's retryable codes) are retried with exponential backoff for
+// Config.RetryFor. Others (duplicate key, a DDL the target rejects) stop Run with an error
+// naming the statement kind, the table and the binlog transaction; Run again resumes from the
+// checkpoint.
+//
+// # Status and metrics
+//
+// Status is DM's sync_status: events and TPS, the flushed checkpoint (syncer_binlog), the
+// upstream's position (SHOW MASTER STATUS and @@gtid_binlog_pos / @@gtid_executed every
+// second on Config.Upstream, else the last event read), synced, and the lag: the upstream's
+// clock (its offset measured once with UNIX_TIMESTAMP) minus the timestamp of the oldest
+// transaction not yet flushed; 0 only when synced. Metrics (namespace dm, subsystem syncer):
+// finished_jobs_total{type,task,queueNo,source_id,worker,target_schema,target_table} (at most
+// 256 table label pairs per sync unit, the rest as "_other"), replication_lag_gauge,
+// binlog_pos and binlog_file{node="master"|"syncer"}, queue_size{queue_id}, txn_duration_time,
+// exit_with_error_count.
+//
+// The package never imports master/, worker/, restapi/ or fsm/.
+package syncer

@@ -1,0 +1,307 @@
+package syncer
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/schema"
+	"github.com/dm-oss/dm/binlog/upstream"
+)
+
+// Defaults of Config.
+const (
+	DefaultWorkers    = 16
+	DefaultBatch      = 100
+	DefaultMetaSchema = "dm_meta"
+	DefaultRetryFor   = time.Minute
+	// flushInterval: the global checkpoint is written at least this often while events flow
+	// (and as soon as the stream goes idle).
+	flushInterval = time.Second
+	tickInterval  = 200 * time.Millisecond
+	// stopGrace bounds the final flush when Run's context ends.
+	stopGrace = 10 * time.Second
+)
+
+// Config configures one sync unit (one task's subtask on one source).
+type Config struct {
+	Task, Source string
+	// Worker is the dm-worker's name, used as the "worker" metric label.
+	Worker string
+	// Target is the downstream database.
+	Target upstream.Config
+	// MetaSchema holds the checkpoint table in the target; default "dm_meta".
+	MetaSchema string
+	// Workers is repl_threads (default 16), Batch repl_batch (default 100).
+	Workers, Batch int
+	// Rules selects, routes and filters tables; nil migrates every non-system table as is.
+	Rules *rules.Rules
+	// Schemas describes the upstream tables; nil uses schema.FromDB(Upstream).
+	Schemas schema.Source
+	// Upstream (optional) is a connection to the upstream for the master position, the lag
+	// and, when Schemas is nil, table definitions.
+	Upstream *sql.DB
+	// BinlogType is shown in Status: "remote" or "local" (reading a relay log).
+	BinlogType string
+	// SafeModeUntil (optional) forces safe mode for the transactions that start at or before it.
+	SafeModeUntil binlog.Location
+	// Registerer receives the dm_syncer_* metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
+	// retried before Run gives up; default one minute.
+	RetryFor time.Duration
+}
+
+// Syncer replays one upstream's binlog into the target. Status may be called at any time,
+// from any goroutine; Run runs once at a time.
+type Syncer struct {
+	cfg     Config
+	log     *slog.Logger
+	schemas schema.Source
+	metrics *metrics
+	running atomic.Bool
+
+	totalEvents atomic.Int64
+	mu          sync.Mutex
+	st          statusState
+
+	// abrupt (tests): when Run's context ends, stop at once, without the final flush, as a
+	// crash would.
+	abrupt bool
+	// noAutoSafe (tests): no safe mode after an unclean stop, to prove the resume exact.
+	noAutoSafe bool
+}
+
+// New validates cfg and returns a Syncer. Nothing is connected before Run.
+func New(cfg Config) (*Syncer, error) {
+	if cfg.Task == "" {
+		return nil, errors.New("syncer: task name is empty")
+	}
+	if cfg.Source == "" {
+		return nil, errors.New("syncer: source name is empty")
+	}
+	if cfg.MetaSchema == "" {
+		cfg.MetaSchema = DefaultMetaSchema
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = DefaultBatch
+	}
+	if cfg.RetryFor <= 0 {
+		cfg.RetryFor = DefaultRetryFor
+	}
+	if cfg.BinlogType == "" {
+		cfg.BinlogType = "remote"
+	}
+	if len(cfg.Task)+len("_syncer_checkpoint") > 64 {
+		return nil, fmt.Errorf("syncer: task name %q is too long for the checkpoint table name (at most %d characters)", cfg.Task, 64-len("_syncer_checkpoint"))
+	}
+	s := &Syncer{cfg: cfg, log: cfg.Logger, schemas: cfg.Schemas}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s.log = s.log.With("task", cfg.Task, "source", cfg.Source, "unit", "sync")
+	if s.schemas == nil {
+		if cfg.Upstream == nil {
+			return nil, errors.New("syncer: give Schemas or an Upstream connection to read table definitions from")
+		}
+		s.schemas = schema.FromDB(cfg.Upstream)
+	}
+	s.metrics = newMetrics(newCollectors(cfg.Registerer), cfg.Task, cfg.Source, cfg.Worker, cfg.Workers)
+	s.st.binlogType = cfg.BinlogType
+	return s, nil
+}
+
+// match reports whether a table (table "" = a schema) is migrated.
+func (s *Syncer) match(schemaName, table string) bool {
+	if strings.EqualFold(schemaName, s.cfg.MetaSchema) {
+		return false
+	}
+	if s.cfg.Rules == nil {
+		return !rules.IsSystemSchema(schemaName)
+	}
+	return s.cfg.Rules.Match(schemaName, table)
+}
+
+// ResumeLocation is where the reader must start for this Syncer's task and source: the
+// lowest location every replay worker has fully committed. It is the zero Location when there
+// is no checkpoint yet (the caller then starts from the task's meta or the dump position).
+func (s *Syncer) ResumeLocation(ctx context.Context) (binlog.Location, error) {
+	db, err := upstream.Open(ctx, s.cfg.Target)
+	if err != nil {
+		return binlog.Location{}, fmt.Errorf("connect to target: %w", err)
+	}
+	defer db.Close()
+	loc, _, err := LoadCheckpoint(ctx, db, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
+	return loc, err
+}
+
+// sessionSQL prepares a target session: UTC for TIMESTAMP strings (the reader must hand
+// TIMESTAMP values over as UTC strings), a permissive sql_mode that keeps zero dates and
+// explicit zeros in AUTO_INCREMENT columns and backslash escapes (our literals use them), and
+// no foreign key checks (rows of one table may be applied out of order relative to another).
+var sessionSQL = []string{
+	"SET NAMES utf8mb4",
+	"SET SESSION time_zone = '+00:00'",
+	"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+	"SET SESSION foreign_key_checks = 0",
+}
+
+// newConn takes a dedicated connection from db and prepares its session.
+func newConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range sessionSQL {
+		if _, err := c.ExecContext(ctx, q); err != nil {
+			discardConn(c)
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// discardConn closes c so that the pool does not reuse it (its session state is unknown).
+func discardConn(c *sql.Conn) {
+	if c == nil {
+		return
+	}
+	c.Raw(func(any) error { return driver.ErrBadConn })
+	c.Close()
+}
+
+// statusState is the part of Status that Run updates.
+type statusState struct {
+	binlogType   string
+	started      time.Time
+	stopped      time.Time
+	running      bool
+	checkpoint   binlog.Location // flushed global checkpoint
+	checkpointTS int64           // upstream timestamp of the last transaction it covers
+	seen         binlog.Location // end of the last event read
+	master       binlog.Location
+	masterKnown  bool
+	clockOffset  time.Duration // upstream clock - local clock
+	offsetKnown  bool
+	pendingTS    int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
+	samples      []tpsSample
+}
+
+type tpsSample struct {
+	at     time.Time
+	events int64
+}
+
+// Status is the sync unit's sync_status.
+type Status struct {
+	TotalEvents int64 `json:"total_events"`
+	TotalTPS    int64 `json:"total_tps"`
+	RecentTPS   int64 `json:"recent_tps"`
+	// MasterBinlog is "(file, pos)" as DM shows it; MasterLocation the same as a Location.
+	MasterBinlog     string          `json:"master_binlog"`
+	MasterBinlogGTID string          `json:"master_binlog_gtid"`
+	MasterLocation   binlog.Location `json:"-"`
+	// SyncerBinlog is the flushed checkpoint: everything before it is in the target.
+	SyncerBinlog        string          `json:"syncer_binlog"`
+	SyncerBinlogGTID    string          `json:"syncer_binlog_gtid"`
+	SyncerLocation      binlog.Location `json:"-"`
+	Synced              bool            `json:"synced"`
+	SecondsBehindMaster int64           `json:"seconds_behind_master"`
+	BinlogType          string          `json:"binlog_type"`
+}
+
+// Status reports progress. The master position comes from the Upstream connection when one
+// was given (polled every second), else from the last event read.
+func (s *Syncer) Status() Status {
+	now := time.Now()
+	total := s.totalEvents.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.st
+	out := Status{TotalEvents: total, BinlogType: st.binlogType}
+	end := now
+	if !st.running && !st.stopped.IsZero() {
+		end = st.stopped
+	}
+	if !st.started.IsZero() {
+		if secs := end.Sub(st.started).Seconds(); secs > 0 {
+			out.TotalTPS = int64(float64(total) / secs)
+		}
+	}
+	if len(st.samples) > 0 {
+		first := st.samples[0]
+		if secs := end.Sub(first.at).Seconds(); secs >= 0.5 && st.running {
+			out.RecentTPS = int64(float64(total-first.events) / secs)
+		}
+	}
+	master := st.seen
+	if st.masterKnown {
+		master = st.master
+	}
+	out.MasterLocation, out.MasterBinlog, out.MasterBinlogGTID = master, master.String(), master.GTIDSet
+	out.SyncerLocation, out.SyncerBinlog, out.SyncerBinlogGTID = st.checkpoint, st.checkpoint.String(), st.checkpoint.GTIDSet
+	out.Synced = st.pendingTS == 0 && locEqual(st.checkpoint, master)
+	out.SecondsBehindMaster = s.lagLocked(now)
+	return out
+}
+
+// lagLocked: upstream now minus the timestamp of the oldest transaction not yet applied (or,
+// when nothing is pending but the checkpoint is behind the master, of the last one applied).
+// 0 when caught up.
+func (s *Syncer) lagLocked(now time.Time) int64 {
+	st := &s.st
+	master := st.seen
+	if st.masterKnown {
+		master = st.master
+	}
+	if st.pendingTS == 0 && locEqual(st.checkpoint, master) {
+		return 0
+	}
+	ts := st.pendingTS
+	if ts == 0 {
+		ts = st.checkpointTS
+	}
+	if ts == 0 {
+		return 0
+	}
+	upNow := now.Add(st.clockOffset).Unix()
+	if lag := upNow - ts; lag > 0 {
+		return lag
+	}
+	return 0
+}
+
+// locEqual compares positions, or GTID sets when both have one and the files differ in form.
+func locEqual(a, b binlog.Location) bool {
+	if a.File != "" && b.File != "" {
+		return a.File == b.File && a.Pos == b.Pos
+	}
+	return a.GTIDSet != "" && a.GTIDSet == b.GTIDSet
+}
+
+func (s *Syncer) recordSample(now time.Time) {
+	total := s.totalEvents.Load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.samples = append(s.st.samples, tpsSample{at: now, events: total})
+	// keep ~10 s
+	for len(s.st.samples) > 1 && now.Sub(s.st.samples[0].at) > 10*time.Second {
+		s.st.samples = s.st.samples[1:]
+	}
+}

@@ -1,0 +1,234 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/schema"
+)
+
+// tableInfo is a source table as the dispatcher and the workers use it: its target, and its
+// columns aligned with the binlog row image. It is immutable once built and shared by the
+// workers; a DDL makes the dispatcher build a new one.
+type tableInfo struct {
+	srcSchema, srcTable string
+	ignored             bool // not migrated (block-allow list)
+	skip                [3]bool
+	target              rules.TableRef
+	qTarget             string // `db`.`t`
+	cols                []colInfo
+	// writable are the image columns that are written (not generated).
+	writable []int
+	// insertHead is "INSERT INTO `db`.`t` (`a`,`b`) VALUES " without the verb.
+	colList string
+	// key is the row identity: the primary key, else the first NOT NULL unique key, as image
+	// column indexes; nil when the table has neither.
+	key []int
+	// uniques are the other unique keys (NOT NULL or not), used for conflict detection.
+	uniques [][]int
+	// tableHash seeds the worker hash with the target table.
+	tableHash   uint64
+	columnCount int
+}
+
+// job kinds, also the index of tableInfo.skip.
+const (
+	jobInsert = iota
+	jobUpdate
+	jobDelete
+)
+
+var jobTypeNames = [3]string{"insert", "update", "delete"}
+
+// buildTable makes the tableInfo of a TABLE_MAP's table.
+func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*tableInfo, error) {
+	srcSchema, srcTable := string(tm.Schema), string(tm.Table)
+	ti := &tableInfo{srcSchema: srcSchema, srcTable: srcTable, columnCount: int(tm.ColumnCount)}
+	if !r.s.match(srcSchema, srcTable) {
+		ti.ignored = true
+		return ti, nil
+	}
+	if rl := r.s.cfg.Rules; rl != nil {
+		ti.target = rl.Route(srcSchema, srcTable)
+		for k, kind := range []rules.EventKind{rules.EventInsert, rules.EventUpdate, rules.EventDelete} {
+			ti.skip[k] = rl.SkipDML(srcSchema, srcTable, kind)
+		}
+	} else {
+		ti.target = rules.TableRef{Schema: srcSchema, Table: srcTable}
+	}
+	ti.qTarget = quoteName(ti.target.Schema) + "." + quoteName(ti.target.Table)
+	h := fnv.New64a()
+	h.Write([]byte(ti.qTarget))
+	ti.tableHash = h.Sum64()
+
+	def, err := r.s.schemas.Table(ctx, srcSchema, srcTable)
+	if err != nil && !errors.Is(err, schema.ErrTableNotFound) {
+		return nil, fmt.Errorf("row event for `%s`.`%s`: %w", srcSchema, srcTable, err)
+	}
+	if def == nil || (len(tm.ColumnNameString()) != int(tm.ColumnCount) && int(tm.ColumnCount) > len(def.Columns)) {
+		// The upstream table is gone or has lost columns since this event: the binlog's own
+		// column names, else the target's table (DDL is applied there in binlog order).
+		if alt := tableFromMap(tm); alt != nil {
+			def = alt
+		} else if alt, terr := schema.Load(ctx, r.db, ti.target.Schema, ti.target.Table); terr == nil && len(alt.Columns) == int(tm.ColumnCount) {
+			def = alt
+		} else if def == nil {
+			return nil, fmt.Errorf("row event for `%s`.`%s`: the table no longer exists upstream, nor with this shape in the target, and the binlog has no column names (set binlog_row_metadata=FULL upstream): %w", srcSchema, srcTable, err)
+		}
+	}
+	n := int(tm.ColumnCount)
+	// Map the image's columns to the definition: by name when the binlog carries names
+	// (binlog_row_metadata=FULL), else by position. The definition is the table as it is now
+	// upstream; a shorter image is a table that has since gained columns at the end.
+	imageToDef := make([]int, n)
+	names := tm.ColumnNameString()
+	if len(names) == n {
+		byName := map[string]int{}
+		for i, c := range def.Columns {
+			byName[strings.ToLower(c.Name)] = i
+		}
+		for i, name := range names {
+			d, ok := byName[strings.ToLower(name)]
+			if !ok {
+				return nil, fmt.Errorf("row event for `%s`.`%s`: column %q is not in the upstream table any more", srcSchema, srcTable, name)
+			}
+			imageToDef[i] = d
+		}
+	} else {
+		if n > len(def.Columns) {
+			return nil, fmt.Errorf("row event for `%s`.`%s` has %d columns but the upstream table has %d: the table changed since (replaying across a DROP COLUMN needs binlog_row_metadata=FULL upstream)", srcSchema, srcTable, n, len(def.Columns))
+		}
+		for i := range imageToDef {
+			imageToDef[i] = i
+		}
+	}
+	defToImage := make(map[int]int, n)
+	ti.cols = make([]colInfo, n)
+	var list []string
+	for i, d := range imageToDef {
+		defToImage[d] = i
+		ti.cols[i] = newColInfo(def.Columns[d])
+		if !ti.cols[i].generated {
+			ti.writable = append(ti.writable, i)
+			list = append(list, ti.cols[i].quoted)
+		}
+	}
+	ti.colList = "(" + strings.Join(list, ",") + ")"
+	mapKey := func(k []int) []int {
+		out := make([]int, len(k))
+		for i, d := range k {
+			img, ok := defToImage[d]
+			if !ok {
+				return nil
+			}
+			out[i] = img
+		}
+		return out
+	}
+	keys := [][]int{}
+	if def.PrimaryKey != nil {
+		keys = append(keys, def.PrimaryKey)
+	}
+	keys = append(keys, def.UniqueKeys...)
+	for _, k := range keys {
+		if m := mapKey(k); m != nil {
+			if ti.key == nil {
+				ti.key = m
+			} else {
+				ti.uniques = append(ti.uniques, m)
+			}
+		}
+	}
+	for _, k := range def.NullableUniqueKeys {
+		if m := mapKey(k); m != nil {
+			ti.uniques = append(ti.uniques, m)
+		}
+	}
+	return ti, nil
+}
+
+// tableFromMap builds a definition from a TABLE_MAP with full metadata, for a table that no
+// longer exists upstream. nil without column names.
+func tableFromMap(tm *replication.TableMapEvent) *schema.Table {
+	names := tm.ColumnNameString()
+	if len(names) != int(tm.ColumnCount) {
+		return nil
+	}
+	t := &schema.Table{Schema: string(tm.Schema), Name: string(tm.Table)}
+	unsigned := tm.UnsignedMap()
+	enums := tm.EnumStrValueMap()
+	sets := tm.SetStrValueMap()
+	for i, name := range names {
+		c := schema.Column{Name: name, Nullable: true, Unsigned: unsigned[i]}
+		switch {
+		case enums[i] != nil:
+			c.DataType, c.EnumValues = "enum", enums[i]
+		case sets[i] != nil:
+			c.DataType, c.EnumValues = "set", sets[i]
+		case tm.IsNumericColumn(i):
+			c.DataType = "bigint"
+			if tm.ColumnType[i] == 0xf6 { // NEWDECIMAL
+				c.DataType = "decimal"
+			} else if tm.ColumnType[i] == 4 || tm.ColumnType[i] == 5 {
+				c.DataType = "double"
+			}
+		case tm.IsCharacterColumn(i):
+			c.DataType = "varchar"
+		default:
+			c.DataType = "blob"
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	if len(tm.PrimaryKey) > 0 {
+		for _, k := range tm.PrimaryKey {
+			t.PrimaryKey = append(t.PrimaryKey, int(k))
+		}
+	}
+	return t
+}
+
+// convertRow converts one row image in place.
+func (ti *tableInfo) convertRow(row []any) ([]any, error) {
+	if len(row) != len(ti.cols) {
+		return nil, fmt.Errorf("row of `%s`.`%s` has %d values, want %d", ti.srcSchema, ti.srcTable, len(row), len(ti.cols))
+	}
+	out := make([]any, len(row))
+	for i, v := range row {
+		c, err := ti.cols[i].convert(v)
+		if err != nil {
+			return nil, fmt.Errorf("`%s`.`%s`: %w", ti.srcSchema, ti.srcTable, err)
+		}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// keyOf appends the canonical form of the key columns of row; ok is false when one of them is
+// NULL (such a key constrains nothing).
+func (ti *tableInfo) keyOf(b []byte, key []int, row []any) ([]byte, bool) {
+	for _, i := range key {
+		if row[i] == nil {
+			return b, false
+		}
+		b = ti.cols[i].appendKey(b, row[i])
+		b = append(b, 0xff)
+	}
+	return b, true
+}
+
+// hashKey hashes the table and a key's canonical form (FNV-1a, stable across runs: the worker
+// a row goes to must not change between runs).
+func (ti *tableInfo) hashKey(key []byte) uint64 {
+	h := ti.tableHash
+	for _, c := range key {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
