@@ -441,7 +441,7 @@ func TestOpenAPISwitchAndDocs(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.Status)
 	require.Contains(t, string(resp.Body), "dm_master_start_leader_counter 1")
 	// A route a later version fills answers 501 with the template.
-	resp = call(t, http.MethodGet, on.APIAddr, "/api/v1/tasks")
+	resp = call(t, http.MethodGet, on.APIAddr, "/api/v1/tasks/t/sources/s/schemas")
 	requireTemplate(t, resp, http.StatusNotImplemented)
 
 	off := NewCluster(t).StartMasters(1, MasterOptions{NoOpenAPI: true})[0]
