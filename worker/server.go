@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
@@ -33,14 +33,18 @@ type Server struct {
 	client   *peer.Client
 	srvTLS   *tls.Config
 	pool     *membership.Pool
-	registry *prometheus.Registry
+	metrics  *metrics
 	listener net.Listener
 	httpSrv  *http.Server
 
 	cipher  *peer.Cipher
 	source  boundSource
+	relayR  relayRunner
 	desired atomic.Pointer[peer.DesiredState]
-	wg      sync.WaitGroup
+
+	runnersMu sync.Mutex
+	runners   map[string]*runner // subtasks of the bound source, by task name
+	wg        sync.WaitGroup
 }
 
 // New checks the configuration; it starts nothing.
@@ -68,8 +72,8 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if res.secretKey == nil {
 		s.logger.Warn("secret-key-path is not set: upstream passwords are decrypted with the built-in default key; use the masters' secret-key-path file")
 	}
-	s.registry = prometheus.NewRegistry()
-	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.metrics = newMetrics()
+	s.runners = map[string]*runner{}
 	return s, nil
 }
 
@@ -92,11 +96,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", s.handleStatus)
 	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		var err error
@@ -113,6 +117,14 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.follow(ctx)
 	}()
+	go func() {
+		defer s.wg.Done()
+		s.purgeLoop(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.metricsLoop(ctx)
+	}()
 	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs())
 	return nil
 }
@@ -126,6 +138,10 @@ func (s *Server) Stop() error {
 	defer cancel()
 	err := s.httpSrv.Shutdown(shutCtx)
 	s.wg.Wait()
+	s.stopAllRunners()
+	s.relayR.mu.Lock()
+	s.relayR.stopLocked()
+	s.relayR.mu.Unlock()
 	s.closeSource()
 	if err != nil {
 		return fmt.Errorf("stop HTTP server: %w", err)
@@ -223,6 +239,8 @@ func (s *Server) apply(ctx context.Context, st peer.DesiredState) {
 		s.logger.Info("source binding changed", "from", prevBound, "to", bound)
 	}
 	s.reconcileSource(ctx, st.View.Bound)
+	s.reconcileRelay(ctx, st.View)
+	s.reconcileSubtasks(ctx, st.View)
 	s.logger.Debug("desired state", "index", st.View.Index, "subtasks", len(st.View.Subtasks))
 }
 
@@ -231,9 +249,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	if st := s.desired.Load(); st != nil {
 		out.Registered = st.View.Registered
 		out.Index = st.View.Index
-		out.Subtasks = len(st.View.Subtasks)
 	}
 	out.BoundSource, out.SourceError = s.sourceState()
+	out.Subtasks = s.subtaskStatuses()
+	out.Relay = s.relayStatus(r.Context())
 	restapi.WriteJSON(w, http.StatusOK, out)
 }
 
@@ -251,3 +270,8 @@ func (b *backoff) wait(ctx context.Context) {
 	}
 	b.d = min(b.d*2, 5*time.Second)
 }
+
+// gathererFunc gathers from a set of registries computed at scrape time.
+type gathererFunc func() prometheus.Gatherers
+
+func (f gathererFunc) Gather() ([]*dto.MetricFamily, error) { return f().Gather() }

@@ -85,3 +85,22 @@ func (s *Server) closeSource() {
 		s.source.db = nil
 	}
 }
+
+// boundUpstream returns the connection settings of the bound source, which must be name.
+func (s *Server) boundUpstream(name string) (upstream.Config, peer.StoredSource, error) {
+	s.source.mu.Lock()
+	cur, config := s.source.name, s.source.config
+	s.source.mu.Unlock()
+	if cur != name {
+		return upstream.Config{}, peer.StoredSource{}, fmt.Errorf("source %q is not bound to this worker", name)
+	}
+	st, err := peer.DecodeStoredSource(config)
+	if err != nil {
+		return upstream.Config{}, peer.StoredSource{}, err
+	}
+	cfg, err := st.UpstreamConfig(s.cipher)
+	if err != nil {
+		return upstream.Config{}, peer.StoredSource{}, fmt.Errorf("source %q: %w", name, err)
+	}
+	return cfg, st, nil
+}

@@ -1,0 +1,393 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/dump"
+	"github.com/dm-oss/dm/binlog/load"
+	"github.com/dm-oss/dm/binlog/reader"
+	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/schema"
+	"github.com/dm-oss/dm/binlog/syncer"
+	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// Units and stages as DM reports them.
+const (
+	unitDump = "Dump"
+	unitLoad = "Load"
+	unitSync = "Sync"
+
+	stageNew      = "New"
+	stageRunning  = "Running"
+	stagePaused   = "Paused"
+	stageStopped  = "Stopped"
+	stageFinished = "Finished"
+)
+
+// runner drives one subtask (a task on this worker's bound source) through its units:
+// all = Dump → Load → Sync, full = Dump → Load → Finished, incremental = Sync.
+type runner struct {
+	s      *Server
+	task   string
+	source string
+	config []byte // the task config it was started with
+	cfg    peer.StoredTask
+
+	mu      sync.Mutex
+	stage   string
+	unit    string
+	errMsg  string
+	resumes uint64 // the desired Resumes count of the last start
+	cancel  context.CancelFunc
+	done    chan struct{}
+	loader  *load.Loader
+	syncer  *syncer.Syncer
+	dumpLoc binlog.Location
+}
+
+// reconcileSubtasks starts, pauses and stops runners to match the desired state.
+func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
+	bound := ""
+	if view.Bound != nil {
+		bound = view.Bound.Name
+	}
+	want := map[string]fsm.SubtaskView{}
+	for _, sv := range view.Subtasks {
+		if sv.Source == bound {
+			want[sv.Task] = sv
+		}
+	}
+	s.runnersMu.Lock()
+	defer s.runnersMu.Unlock()
+	for name, r := range s.runners {
+		sv, ok := want[name]
+		if !ok || r.source != bound || string(sv.Config) != string(r.config) {
+			r.stop(stageStopped)
+			delete(s.runners, name)
+		}
+	}
+	for name, sv := range want {
+		r, ok := s.runners[name]
+		if !ok {
+			cfg, err := peer.DecodeStoredTask(sv.Config)
+			if err != nil {
+				s.logger.Error("undecodable task config", "task", name, "err", err)
+				continue
+			}
+			r = &runner{s: s, task: name, source: sv.Source, config: sv.Config, cfg: cfg, stage: stageNew}
+			s.runners[name] = r
+		}
+		switch sv.Stage {
+		case fsm.StageRunning:
+			r.ensureRunning(ctx, sv.Resumes)
+		case fsm.StagePaused:
+			r.stop(stagePaused)
+		default:
+			r.stop(stageStopped)
+		}
+	}
+}
+
+// stopAllRunners stops every subtask (worker shutdown).
+func (s *Server) stopAllRunners() {
+	s.runnersMu.Lock()
+	defer s.runnersMu.Unlock()
+	for _, r := range s.runners {
+		r.stop(stageStopped)
+	}
+}
+
+// subtaskStatuses reports every runner.
+func (s *Server) subtaskStatuses() []peer.SubtaskStatus {
+	s.runnersMu.Lock()
+	defer s.runnersMu.Unlock()
+	out := make([]peer.SubtaskStatus, 0, len(s.runners))
+	for _, r := range s.runners {
+		out = append(out, r.status())
+	}
+	return out
+}
+
+// ensureRunning starts the pipeline unless it runs, has finished, or stopped on an error
+// that no resume has been asked for since.
+func (r *runner) ensureRunning(ctx context.Context, resumes uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil || r.stage == stageFinished {
+		return
+	}
+	if r.errMsg != "" && resumes == r.resumes {
+		return
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	r.cancel, r.done, r.resumes = cancel, make(chan struct{}), resumes
+	r.stage, r.errMsg = stageRunning, ""
+	go r.run(rctx, r.done)
+}
+
+// stop cancels the pipeline and waits for it, leaving the given stage.
+func (r *runner) stop(stage string) {
+	r.mu.Lock()
+	cancel, done := r.cancel, r.done
+	r.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stage != stageFinished {
+		r.stage = stage
+	}
+}
+
+func (r *runner) run(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	err := r.pipeline(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cancel = nil
+	switch {
+	case ctx.Err() != nil:
+		// Paused or stopped on purpose; stop() sets the stage.
+	case err != nil:
+		r.stage, r.errMsg = stagePaused, err.Error()
+		r.s.metrics.exitErrors.WithLabelValues(r.task, r.source, r.unit).Inc()
+		r.s.logger.Error("subtask stopped on an error; resume the task to retry", "task", r.task, "source", r.source, "unit", r.unit, "err", err)
+	default:
+		r.stage = stageFinished
+		r.s.logger.Info("subtask finished", "task", r.task, "source", r.source)
+	}
+}
+
+func (r *runner) setUnit(u string) {
+	r.mu.Lock()
+	r.unit = u
+	r.mu.Unlock()
+	r.s.logger.Info("subtask unit", "task", r.task, "source", r.source, "unit", u)
+}
+
+// pipeline runs the units this subtask still needs, resuming from the target's checkpoints.
+func (r *runner) pipeline(ctx context.Context) error {
+	srcCfg, st, err := r.s.boundUpstream(r.source)
+	if err != nil {
+		return err
+	}
+	targetCfg, err := peer.StoredSource{Host: r.cfg.Target.Host, Port: r.cfg.Target.Port, User: r.cfg.Target.User,
+		PasswordEnc: r.cfg.Target.PasswordEnc, Security: r.cfg.Target.Security}.UpstreamConfig(r.s.cipher)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	conf := r.cfg.Sources[r.source]
+	filters := map[string]rules.Filter{}
+	for name, f := range r.cfg.Filters {
+		filters[name] = rules.Filter{IgnoreEvents: f.IgnoreEvents, IgnoreSQL: f.IgnoreSQL}
+	}
+	migrate := make([]rules.MigrateRule, len(conf.Rules))
+	for i, mr := range conf.Rules {
+		migrate[i] = rules.MigrateRule{SchemaPattern: mr.Schema, TablePattern: mr.Table, TargetSchema: mr.TargetSchema, TargetTable: mr.TargetTable, FilterRules: mr.FilterRules}
+	}
+	rl, err := rules.New(migrate, filters, false)
+	if err != nil {
+		return fmt.Errorf("rules: %w", err)
+	}
+	rl.Exclude(r.cfg.MetaSchema)
+
+	target, err := upstream.Open(ctx, targetCfg)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer target.Close()
+
+	var start binlog.Location
+	if r.cfg.Mode != "incremental" {
+		done, loc, err := load.Finished(ctx, target, r.cfg.MetaSchema, r.task, r.source)
+		if err != nil {
+			return fmt.Errorf("read load checkpoint: %w", err)
+		}
+		if !done {
+			if loc, err = r.dumpAndLoad(ctx, srcCfg, st, targetCfg, rl); err != nil {
+				return err
+			}
+		}
+		r.mu.Lock()
+		r.dumpLoc = loc
+		r.mu.Unlock()
+		if r.cfg.Mode == "full" {
+			return nil
+		}
+		start = loc
+	} else {
+		start = binlog.Location{File: conf.BinlogName, Pos: conf.BinlogPos, GTIDSet: conf.BinlogGTID}
+	}
+	return r.sync(ctx, srcCfg, st, targetCfg, rl, start)
+}
+
+// dumpAndLoad runs (or resumes) the full copy and returns the position sync starts from.
+func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, targetCfg upstream.Config, rl *rules.Rules) (binlog.Location, error) {
+	dir := filepath.Join(r.cfg.Full.DataDir, r.task)
+	meta, ok, err := dump.ReadMetadata(dir)
+	if err != nil {
+		return binlog.Location{}, fmt.Errorf("read dump metadata in %s: %w", dir, err)
+	}
+	redumped := false
+	if !ok || !meta.Finished {
+		// No finished dump here: this worker dumps (again). If an earlier load of an older
+		// dump began on another worker, the loader replaces what that load wrote.
+		r.setUnit(unitDump)
+		redumped = true
+		meta, err = dump.Run(ctx, dump.Config{
+			Upstream: srcCfg, Flavor: st.Flavor, Dir: dir, Threads: r.cfg.Full.ExportThreads,
+			Consistency: r.cfg.Full.Consistency, Rules: rl, Logger: r.s.logger,
+		})
+		if err != nil {
+			return binlog.Location{}, fmt.Errorf("dump: %w", err)
+		}
+	}
+	r.mu.Lock()
+	r.dumpLoc = meta.Location
+	r.mu.Unlock()
+	r.setUnit(unitLoad)
+	ld, err := load.New(load.Config{
+		Dir: dir, Target: targetCfg, Threads: r.cfg.Full.ImportThreads, OnDuplicate: r.cfg.OnDuplicate,
+		MetaSchema: r.cfg.MetaSchema, Task: r.task, Source: r.source, Rules: rl, Logger: r.s.logger, Redumped: redumped,
+	})
+	if err != nil {
+		return binlog.Location{}, fmt.Errorf("load: %w", err)
+	}
+	r.mu.Lock()
+	r.loader = ld
+	r.mu.Unlock()
+	if err := ld.Run(ctx); err != nil {
+		return binlog.Location{}, fmt.Errorf("load: %w", err)
+	}
+	return meta.Location, nil
+}
+
+// sync replays the binlog from the checkpoint (or from start the first time).
+func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, targetCfg upstream.Config, rl *rules.Rules, start binlog.Location) error {
+	r.setUnit(unitSync)
+	up, err := upstream.Open(ctx, srcCfg)
+	if err != nil {
+		return fmt.Errorf("upstream: %w", err)
+	}
+	defer up.Close()
+	relayDir, relayed := r.s.relayDirFor(r.source)
+	binlogType := "remote"
+	if relayed {
+		binlogType = "local"
+	}
+	sy, err := syncer.New(syncer.Config{
+		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
+		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
+		Upstream: up, BinlogType: binlogType, Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	r.mu.Lock()
+	r.syncer = sy
+	r.mu.Unlock()
+	resume, err := sy.ResumeLocation(ctx)
+	if err != nil {
+		return fmt.Errorf("sync checkpoint: %w", err)
+	}
+	if resume.IsZero() {
+		if start.IsZero() {
+			return errors.New("sync has neither a checkpoint nor a start position")
+		}
+		resume = start
+	}
+	var rd binlog.Reader
+	if relayed {
+		rd, err = reader.NewRelay(ctx, relayDir, resume)
+	} else {
+		rd, err = reader.NewRemote(ctx, reader.RemoteConfig{
+			Upstream: srcCfg, Flavor: st.Flavor, ServerID: readerServerID(r.task, r.source, r.s.cfg.Name, st.ServerID),
+			Start: resume, UseGTID: st.EnableGTID && resume.GTIDSet != "",
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("open binlog reader at %s: %w", resume, err)
+	}
+	defer rd.Close()
+	if err := sy.Run(ctx, rd, resume); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
+// readerServerID gives every binlog reader its own server_id (two readers with one id kick each
+// other off the upstream), stable across restarts and never the upstream's own.
+func readerServerID(task, source, worker string, upstreamID uint32) uint32 {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%s/%s", task, source, worker)
+	id := h.Sum32()&0x3fffffff | 0x40000000
+	if id == upstreamID {
+		id ^= 1
+	}
+	return id
+}
+
+// status reports the runner for the masters.
+func (r *runner) status() peer.SubtaskStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := peer.SubtaskStatus{Task: r.task, Source: r.source, Stage: r.stage, Unit: r.unit, ErrorMsg: r.errMsg}
+	if r.loader != nil {
+		p := r.loader.Progress()
+		pct := 0.0
+		if p.TotalBytes > 0 {
+			pct = float64(p.FinishedBytes) * 100 / float64(p.TotalBytes)
+		}
+		out.Load = &restapi.LoadStatus{
+			FinishedBytes: p.FinishedBytes, TotalBytes: p.TotalBytes, Progress: fmt.Sprintf("%.2f %%", pct),
+			MetaBinlog: r.dumpLoc.String(), MetaBinlogGtid: r.dumpLoc.GTIDSet,
+		}
+	}
+	if r.syncer != nil {
+		ss := r.syncer.Status()
+		out.Sync = &restapi.SyncStatus{
+			TotalEvents: ss.TotalEvents, TotalTps: ss.TotalTPS, RecentTps: ss.RecentTPS,
+			MasterBinlog: ss.MasterBinlog, MasterBinlogGtid: ss.MasterBinlogGTID,
+			SyncerBinlog: ss.SyncerBinlog, SyncerBinlogGtid: ss.SyncerBinlogGTID,
+			BlockingDdls: []string{}, UnresolvedGroups: []restapi.ShardingGroup{},
+			Synced: ss.Synced, BinlogType: ss.BinlogType, SecondsBehindMaster: ss.SecondsBehindMaster,
+		}
+	}
+	return out
+}
+
+// metricsLoop refreshes the per-subtask gauges.
+func (s *Server) metricsLoop(ctx context.Context) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.metrics.taskState.Reset()
+		for _, st := range s.subtaskStatuses() {
+			s.metrics.taskState.WithLabelValues(st.Task, st.Source, s.cfg.Name).Set(stageValue(st.Stage))
+			if st.Load != nil {
+				s.metrics.loadSize.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.TotalBytes))
+				if st.Load.TotalBytes > 0 {
+					s.metrics.loadProgress.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.FinishedBytes) / float64(st.Load.TotalBytes))
+				}
+			}
+		}
+	}
+}
