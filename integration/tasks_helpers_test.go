@@ -1,0 +1,308 @@
+package integration
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// migrationEnv is a source and a target MariaDB plus a dm cluster with one source created.
+type migrationEnv struct {
+	t       *testing.T
+	c       *Cluster
+	masters []*Proc
+	api     *apiRecorder
+	addr    string
+	src     *MariaDB
+	dst     *MariaDB
+	srcDB   *sql.DB
+	dstDB   *sql.DB
+}
+
+const taskPassword = "Tgt-Pa55-unique-91"
+
+func newMigrationEnv(t *testing.T, workers int) *migrationEnv {
+	t.Helper()
+	var src, dst *MariaDB
+	done := make(chan struct{}, 2)
+	go func() { src = StartMariaDB(t, MariaDBOptions{Binlog: true}); done <- struct{}{} }()
+	go func() { dst = StartMariaDB(t, MariaDBOptions{}); done <- struct{}{} }()
+	c := NewCluster(t)
+	c.UseSecretKey()
+	masters := c.StartMasters(1, MasterOptions{})
+	for i := range workers {
+		c.StartWorker(fmt.Sprintf("worker%d", i+1), 3)
+	}
+	waitLeader(t, masters, 15*time.Second)
+	<-done
+	<-done
+	require.NotNil(t, src)
+	require.NotNil(t, dst)
+	dst.CreateUser(t, "dmtarget", taskPassword, "ALL PRIVILEGES ON *.*")
+	e := &migrationEnv{t: t, c: c, masters: masters, api: &apiRecorder{t: t}, addr: masters[0].APIAddr, src: src, dst: dst, srcDB: src.DB(t), dstDB: dst.DB(t)}
+	return e
+}
+
+func (e *migrationEnv) createSource(name string, db *MariaDB) {
+	e.t.Helper()
+	resp := e.api.call(http.MethodPost, e.addr, "/api/v1/sources", map[string]any{
+		"source_name": name, "host": db.Host(), "port": db.Port(), "user": db.User(), "password": db.Password(), "enable_gtid": true,
+	})
+	require.Equal(e.t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	Eventually(e.t, 15*time.Second, func() error {
+		if w := e.api.bindings(e.addr)[name]; w == "" {
+			return fmt.Errorf("source %s not bound", name)
+		}
+		return nil
+	})
+}
+
+// task builds a task body migrating the given schemas of the given sources.
+func (e *migrationEnv) task(name, mode string, sources []string, schemas ...string) map[string]any {
+	var rules []map[string]any
+	var conf []map[string]any
+	for _, s := range sources {
+		for _, schema := range schemas {
+			rules = append(rules, map[string]any{"source": map[string]any{"source_name": s, "schema": schema, "table": "*"}})
+		}
+		conf = append(conf, map[string]any{"source_name": s})
+	}
+	return map[string]any{
+		"name": name, "task_mode": mode, "on_duplicate": "error", "enhance_online_schema_change": true,
+		"target_config": map[string]any{"host": e.dst.Host(), "port": e.dst.Port(), "user": "dmtarget", "password": taskPassword},
+		"table_migrate_rule": rules,
+		"source_config": map[string]any{
+			"full_migrate_conf": map[string]any{"export_threads": 4, "import_threads": 4, "data_dir": "./dumped_data"},
+			"incr_migrate_conf": map[string]any{"repl_threads": 8, "repl_batch": 100},
+			"source_conf":       conf,
+		},
+	}
+}
+
+func (e *migrationEnv) startTask(task map[string]any) Response {
+	e.t.Helper()
+	return e.api.call(http.MethodPost, e.addr, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": task})
+}
+
+type subtaskStatus struct {
+	Name       string  `json:"name"`
+	SourceName string  `json:"source_name"`
+	WorkerName string  `json:"worker_name"`
+	Stage      string  `json:"stage"`
+	Unit       string  `json:"unit"`
+	ErrorMsg   *string `json:"error_msg"`
+	LoadStatus *struct {
+		FinishedBytes int64  `json:"finished_bytes"`
+		TotalBytes    int64  `json:"total_bytes"`
+		Progress      string `json:"progress"`
+		MetaBinlog    string `json:"meta_binlog"`
+	} `json:"load_status"`
+	SyncStatus *struct {
+		TotalEvents         int64  `json:"total_events"`
+		Synced              bool   `json:"synced"`
+		SecondsBehindMaster int64  `json:"seconds_behind_master"`
+		SyncerBinlog        string `json:"syncer_binlog"`
+		SyncerBinlogGtid    string `json:"syncer_binlog_gtid"`
+		MasterBinlog        string `json:"master_binlog"`
+		MasterBinlogGtid    string `json:"master_binlog_gtid"`
+		BinlogType          string `json:"binlog_type"`
+	} `json:"sync_status"`
+}
+
+func (e *migrationEnv) status(task string) []subtaskStatus {
+	e.t.Helper()
+	var l listResp[subtaskStatus]
+	resp := e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/"+task+"/status", nil)
+	require.Equal(e.t, http.StatusOK, resp.Status, "%s", resp.Body)
+	require.NoError(e.t, resp.JSON(&l))
+	return l.Data
+}
+
+// waitStage polls until every subtask reaches stage (failing early on an error_msg unless
+// the stage wanted is Paused).
+func (e *migrationEnv) waitStage(task, stage string, timeout time.Duration) []subtaskStatus {
+	e.t.Helper()
+	var last []subtaskStatus
+	Eventually(e.t, timeout, func() error {
+		last = e.status(task)
+		if len(last) == 0 {
+			return fmt.Errorf("no subtasks")
+		}
+		for _, st := range last {
+			if st.ErrorMsg != nil && stage != "Paused" {
+				e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+			}
+			if st.Stage != stage {
+				return fmt.Errorf("%s/%s is %s (%s), want %s", st.Name, st.SourceName, st.Stage, st.Unit, stage)
+			}
+		}
+		return nil
+	})
+	return last
+}
+
+// waitSynced polls until every subtask is in Sync, synced, with no lag, and its checkpoint is
+// the source's current GTID position (so "synced" is checked against the truth).
+func (e *migrationEnv) waitSynced(task string, timeout time.Duration) {
+	e.t.Helper()
+	Eventually(e.t, timeout, func() error {
+		var gtid string
+		if err := e.srcDB.QueryRow("SELECT @@gtid_binlog_pos").Scan(&gtid); err != nil {
+			return err
+		}
+		for _, st := range e.status(task) {
+			if st.ErrorMsg != nil {
+				e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+			}
+			if st.Unit != "Sync" || st.SyncStatus == nil {
+				return fmt.Errorf("%s/%s not syncing yet: %s on %s", st.Name, st.SourceName, st.Unit, st.WorkerName)
+			}
+			if ss := st.SyncStatus; !ss.Synced || ss.SecondsBehindMaster != 0 {
+				return fmt.Errorf("%s/%s on %s not synced: %+v", st.Name, st.SourceName, st.WorkerName, *ss)
+			}
+			if st.SyncStatus.SyncerBinlogGtid != gtid || st.SyncStatus.MasterBinlogGtid != gtid {
+				return fmt.Errorf("%s/%s: syncer at %q, master at %q, source at %q", st.Name, st.SourceName, st.SyncStatus.SyncerBinlogGtid, st.SyncStatus.MasterBinlogGtid, gtid)
+			}
+		}
+		return nil
+	})
+}
+
+// checksum returns CHECKSUM TABLE of a table, or -1 when it does not exist.
+func checksum(t *testing.T, db *sql.DB, table string) int64 {
+	t.Helper()
+	var name string
+	var sum sql.NullInt64
+	require.NoError(t, db.QueryRow("CHECKSUM TABLE "+table).Scan(&name, &sum))
+	if !sum.Valid {
+		return -1
+	}
+	return sum.Int64
+}
+
+func count(t *testing.T, db *sql.DB, table string) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n))
+	return n
+}
+
+// requireSameTables asserts equal row counts and checksums for every table of schema.
+func requireSameTables(t *testing.T, src, dst *sql.DB, schema string) {
+	t.Helper()
+	rows, err := src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
+	require.NoError(t, err)
+	var tables []string
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Close())
+	sort.Strings(tables)
+	require.NotEmpty(t, tables)
+	for _, tb := range tables {
+		q := fmt.Sprintf("`%s`.`%s`", schema, tb)
+		require.Equal(t, count(t, src, q), count(t, dst, q), "rows of %s", q)
+		require.Equal(t, checksum(t, src, q), checksum(t, dst, q), "checksum of %s", q)
+	}
+}
+
+// eventuallySame polls until every table of schema matches (replication catching up).
+func eventuallySame(t *testing.T, src, dst *sql.DB, schema string, timeout time.Duration) {
+	t.Helper()
+	Eventually(t, timeout, func() error {
+		rows, err := src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var diffs []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			q := fmt.Sprintf("`%s`.`%s`", schema, n)
+			var sn, dn string
+			var s1, s2 sql.NullInt64
+			if err := src.QueryRow("CHECKSUM TABLE "+q).Scan(&sn, &s1); err != nil {
+				return err
+			}
+			if err := dst.QueryRow("CHECKSUM TABLE "+q).Scan(&dn, &s2); err != nil {
+				return err
+			}
+			if s1 != s2 {
+				diffs = append(diffs, q)
+			}
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("tables differ: %s", strings.Join(diffs, ", "))
+		}
+		return nil
+	})
+}
+
+// seedTypes creates tables covering the value types users migrate.
+func seedTypes(t *testing.T, db *MariaDB, schema string) {
+	t.Helper()
+	stmts := []string{
+		"CREATE DATABASE " + schema,
+		"CREATE TABLE " + schema + ".nums (id INT PRIMARY KEY, i TINYINT, u INT UNSIGNED, b BIGINT UNSIGNED, d DECIMAL(20,6), f DOUBLE)",
+		"INSERT INTO " + schema + ".nums VALUES (1, -128, 4294967295, 18446744073709551615, -12345678901234.123456, 3.5), (2, 127, 0, 0, 0.000001, NULL), (3, NULL, NULL, NULL, NULL, -1e300)",
+		"CREATE TABLE " + schema + ".times (id INT PRIMARY KEY, dt DATETIME(6), ts TIMESTAMP(3) NULL, d DATE, tm TIME(2), y YEAR)",
+		"INSERT INTO " + schema + ".times VALUES (1, '2026-11-24 12:34:56.123456', '2026-01-01 00:00:01.5', '1999-12-31', '-838:59:59.00', 2026), (2, NULL, NULL, NULL, NULL, NULL)",
+		"CREATE TABLE " + schema + ".docs (id BIGINT AUTO_INCREMENT PRIMARY KEY, j JSON, t TEXT CHARACTER SET utf8mb4, bl BLOB, e ENUM('a','b','c'), s SET('x','y','z'))",
+		"INSERT INTO " + schema + ".docs (j, t, bl, e, s) VALUES ('{\"k\": [1, 2, {\"z\": null}]}', 'héllo 🐬 wörld', X'00FF27225C0A', 'b', 'x,z'), (NULL, NULL, NULL, NULL, NULL), ('[]', '', '', 'a', '')",
+		"CREATE TABLE " + schema + ".nokey (a INT, b VARCHAR(20))",
+		"INSERT INTO " + schema + ".nokey VALUES (1, 'x'), (1, 'x'), (2, NULL), (NULL, NULL)",
+		"CREATE TABLE " + schema + ".uk (code VARCHAR(10) NOT NULL, v INT, UNIQUE KEY (code))",
+		"INSERT INTO " + schema + ".uk VALUES ('a', 1), ('b', 2)",
+	}
+	for _, q := range stmts {
+		db.Exec(t, q)
+	}
+}
+
+// writer runs random inserts, updates and deletes on schema.w (created here) and on the
+// no-key table until stop is closed.
+func startWriter(t *testing.T, db *sql.DB, schema string, stop <-chan struct{}) <-chan error {
+	t.Helper()
+	_, err := db.Exec("CREATE TABLE IF NOT EXISTS " + schema + ".w (id INT PRIMARY KEY, v INT, note VARCHAR(40))")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		i := 0
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			i++
+			var err error
+			switch i % 5 {
+			case 0, 1:
+				_, err = db.Exec("INSERT INTO "+schema+".w VALUES (?, ?, ?)", i, i, fmt.Sprintf("row %d", i))
+			case 2:
+				_, err = db.Exec("UPDATE "+schema+".w SET v = v + 1 WHERE id = ?", i-1)
+			case 3:
+				_, err = db.Exec("DELETE FROM "+schema+".w WHERE id = ?", i-3)
+			case 4:
+				_, err = db.Exec("INSERT INTO "+schema+".nokey VALUES (?, 'w')", i%7)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	return done
+}
