@@ -5,7 +5,7 @@ PKGS    := ./...
 # Keep the whole test run bounded on a 2-core CI machine.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test run lint deps generate clean
+.PHONY: all build test run lint deps generate clean bench demo
 
 all: build
 
@@ -48,6 +48,15 @@ run: build
 		$(BIN)/dm-worker --name=worker1 --worker-addr=127.0.0.1:8262 --join=127.0.0.1:8261 \
 			--relay-dir=data/worker1/relay & w=$$!; \
 		wait'
+
+# Benchmarks against baselines measured in the same run (not part of make test).
+bench: build
+	DM_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m -v ./bench/...
+
+# A source and a target MariaDB, a 1-master 1-worker cluster, sample data, a source and an
+# `all` task created through the API; prints the status and the URLs, runs until Ctrl-C.
+demo: build
+	DM_BIN_DIR=$(CURDIR)/$(BIN) DM_DEMO=wait $(GO) test -count=1 -run '^TestDemo$$' -timeout 0 -v ./bench/demo
 
 clean:
 	rm -rf $(BIN) data
