@@ -75,7 +75,7 @@ func (e *migrationEnv) task(name, mode string, sources []string, schemas ...stri
 	}
 	return map[string]any{
 		"name": name, "task_mode": mode, "on_duplicate": "error", "enhance_online_schema_change": true,
-		"target_config": map[string]any{"host": e.dst.Host(), "port": e.dst.Port(), "user": "dmtarget", "password": taskPassword},
+		"target_config":      map[string]any{"host": e.dst.Host(), "port": e.dst.Port(), "user": "dmtarget", "password": taskPassword},
 		"table_migrate_rule": rules,
 		"source_config": map[string]any{
 			"full_migrate_conf": map[string]any{"export_threads": 4, "import_threads": 4, "data_dir": "./dumped_data"},
