@@ -165,6 +165,22 @@ func TestAllTaskWithConcurrentWrites(t *testing.T) {
 	st := e.status("live")[0]
 	require.Equal(t, int64(0), st.SyncStatus.SecondsBehindMaster)
 	require.Equal(t, "remote", st.SyncStatus.BinlogType)
+
+	// The worker publishes DM's series for the task (gauges refresh every few seconds).
+	Eventually(t, 10*time.Second, func() error {
+		metrics := call(t, http.MethodGet, e.c.Workers[0].APIAddr, "/metrics")
+		for _, name := range []string{
+			`dm_worker_task_state{source_id="mysql-01",task="live",worker="worker1"} 2`,
+			`dm_loader_progress{source_id="mysql-01",task="live"} 1`,
+			"dm_loader_data_size_gauge", "dm_syncer_finished_jobs_total", "dm_syncer_replication_lag_gauge",
+			"dm_syncer_binlog_file", "dm_syncer_binlog_pos", "dm_syncer_queue_size", "dm_syncer_txn_duration_time",
+		} {
+			if !strings.Contains(string(metrics.Body), name) {
+				return fmt.Errorf("worker metrics lack %s", name)
+			}
+		}
+		return nil
+	})
 }
 
 // TestIncrementalRoutingAndFilters: incremental from a file/pos and from a GTID set, two
@@ -293,8 +309,12 @@ func TestWorkerKilledDuringLoadAndSync(t *testing.T) {
 		return nil
 	})
 
-	// Now kill the worker during sync, with writes going on.
+	// Now kill the worker during sync, with writes going on. Until the source is rebound, the
+	// status call still answers, with an error_msg on the subtask whose worker is gone.
 	second := killWorkerOf()
+	if st := e.status("crash"); len(st) == 1 && st[0].WorkerName == second {
+		require.NotNil(t, st[0].ErrorMsg, "a worker that cannot be reached gives its entry an error_msg")
+	}
 	Eventually(t, 30*time.Second, func() error {
 		if w := e.api.bindings(e.addr)["mysql-01"]; w == "" || w == second {
 			return fmt.Errorf("not rebound yet")
