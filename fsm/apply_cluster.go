@@ -39,6 +39,14 @@ func applyDeleteWorker(s *state, c *DeleteWorker) *Error {
 	if source, ok := s.relayOf[c.Name]; ok {
 		s.stopRelayOn(source, c.Name)
 	}
+	// Its dump files are gone with it.
+	for _, t := range s.tasks {
+		for _, sub := range t.Subtasks {
+			if sub.LoadWorker == c.Name {
+				sub.LoadWorker = ""
+			}
+		}
+	}
 	delete(s.workers, c.Name)
 	return nil
 }

@@ -107,3 +107,21 @@ func applySetSubtaskStage(s *state, c *SetSubtaskStage) *Error {
 	}
 	return nil
 }
+
+func applySetLoadWorker(s *state, c *SetLoadWorker) *Error {
+	t, ok := s.tasks[c.Task]
+	if !ok {
+		return errorf(CodeTaskNotExist, "task %q does not exist", c.Task)
+	}
+	sub, ok := t.Subtasks[c.Source]
+	if !ok {
+		return errorf(CodeSourceNotInTask, "source %q is not part of task %q", c.Source, c.Task)
+	}
+	if c.Worker != "" {
+		if _, ok := s.workers[c.Worker]; !ok {
+			return errorf(CodeWorkerNotExist, "worker %q does not exist", c.Worker)
+		}
+	}
+	sub.LoadWorker = c.Worker
+	return nil
+}

@@ -121,3 +121,25 @@ func TestSetSubtaskStage(t *testing.T) {
 		h.reject(&SetSubtaskStage{Task: "t1", Stage: st}, CodeSubtaskStageInvalid)
 	}
 }
+
+func TestSetLoadWorker(t *testing.T) {
+	h := seeded(t)
+	h.ok(task("t1", "s1", "s2"))
+	h.ok(&SetLoadWorker{Task: "t1", Source: "s1", Worker: "w1"})
+	got, _ := h.f.Task("t1")
+	assert.Equal(t, "w1", got.Subtasks["s1"].LoadWorker)
+	assert.Equal(t, "", got.Subtasks["s2"].LoadWorker)
+
+	h.reject(&SetLoadWorker{Task: "nope", Source: "s1", Worker: "w1"}, CodeTaskNotExist)
+	h.reject(&SetLoadWorker{Task: "t1", Source: "s9", Worker: "w1"}, CodeSourceNotInTask)
+	h.reject(&SetLoadWorker{Task: "t1", Source: "s1", Worker: "ghost"}, CodeWorkerNotExist)
+
+	// Deleting the worker forgets its dump files.
+	h.ok(&DeleteWorker{Name: "w1"})
+	got, _ = h.f.Task("t1")
+	assert.Equal(t, "", got.Subtasks["s1"].LoadWorker)
+
+	h.ok(&SetLoadWorker{Task: "t1", Source: "s2", Worker: "w2"}, &SetLoadWorker{Task: "t1", Source: "s2"})
+	got, _ = h.f.Task("t1")
+	assert.Equal(t, "", got.Subtasks["s2"].LoadWorker, "an empty worker clears it")
+}

@@ -21,6 +21,7 @@ const (
 	TypeAddTask         CommandType = 12
 	TypeDeleteSubtasks  CommandType = 13
 	TypeSetSubtaskStage CommandType = 14
+	TypeSetLoadWorker   CommandType = 15
 )
 
 func (t CommandType) String() string {
@@ -53,6 +54,8 @@ func (t CommandType) String() string {
 		return "DeleteSubtasks"
 	case TypeSetSubtaskStage:
 		return "SetSubtaskStage"
+	case TypeSetLoadWorker:
+		return "SetLoadWorker"
 	}
 	return "CommandType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -89,6 +92,8 @@ func newCommand(t CommandType) (Command, bool) {
 		return &DeleteSubtasks{}, true
 	case TypeSetSubtaskStage:
 		return &SetSubtaskStage{}, true
+	case TypeSetLoadWorker:
+		return &SetLoadWorker{}, true
 	}
 	return nil, false
 }
@@ -187,6 +192,16 @@ type SetSubtaskStage struct {
 	Sources []string `json:"sources,omitempty"`
 	Stage   Stage    `json:"stage"`
 }
+
+// SetLoadWorker records which worker holds the dump files of a subtask's unfinished load
+// (Worker ""  once the load is done), so the scheduler can send the source back to it.
+type SetLoadWorker struct {
+	Task   string `json:"task"`
+	Source string `json:"source"`
+	Worker string `json:"worker,omitempty"`
+}
+
+func (SetLoadWorker) CommandType() CommandType { return TypeSetLoadWorker }
 
 func (RegisterMaster) CommandType() CommandType  { return TypeRegisterMaster }
 func (RemoveMaster) CommandType() CommandType    { return TypeRemoveMaster }

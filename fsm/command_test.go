@@ -24,12 +24,13 @@ func sampleCommands() []Command {
 		&AddTask{Task: Task{Name: "t1", Config: []byte("c"), Subtasks: map[string]*Subtask{"s1": {Source: "s1", Stage: StagePaused}}}},
 		&DeleteSubtasks{Task: "t1", Sources: []string{"s1"}},
 		&SetSubtaskStage{Task: "t1", Sources: []string{"s1"}, Stage: StageStopped},
+		&SetLoadWorker{Task: "t1", Source: "s1", Worker: "w1"},
 	}
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
-	require.Len(t, cmds, 14)
+	require.Len(t, cmds, 15)
 	for i, c := range cmds {
 		require.Equal(t, CommandType(i+1), c.CommandType())
 		data, err := Encode(c)
@@ -76,7 +77,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeRegisterMaster: 1, TypeRemoveMaster: 2, TypeRegisterWorker: 3, TypeDeleteWorker: 4,
 		TypeAddSource: 5, TypeDeleteSource: 6, TypeBindSource: 7, TypeUnbindSource: 8,
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
-		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14,
+		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())
@@ -85,7 +86,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 
 func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	f := New()
-	for ct := CommandType(1); ct <= 14; ct++ {
+	for ct := CommandType(1); ct <= 15; ct++ {
 		c, ok := newCommand(ct)
 		require.True(t, ok, ct.String())
 		require.Equal(t, ct, c.CommandType())
@@ -93,9 +94,9 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	}
 	_, ok := newCommand(0)
 	assert.False(t, ok)
-	_, ok = newCommand(15)
+	_, ok = newCommand(16)
 	assert.False(t, ok)
-	assert.Len(t, f.handlers, 14)
+	assert.Len(t, f.handlers, 15)
 }
 
 func TestDecodeRejects(t *testing.T) {

@@ -39,6 +39,7 @@ func New() *FSM {
 			TypeAddTask:         handler(applyAddTask),
 			TypeDeleteSubtasks:  handler(applyDeleteSubtasks),
 			TypeSetSubtaskStage: handler(applySetSubtaskStage),
+			TypeSetLoadWorker:   handler(applySetLoadWorker),
 		},
 	}
 }

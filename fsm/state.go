@@ -85,6 +85,8 @@ type Subtask struct {
 	// Resumes counts the resume commands it received: a worker whose subtask stopped on an
 	// error sees the count move and retries, even though the stage stayed Running.
 	Resumes uint64 `json:"resumes,omitempty"`
+	// LoadWorker holds this subtask's unfinished load (its dump files), "" when none.
+	LoadWorker string `json:"load_worker,omitempty"`
 }
 
 // cloneBytes keeps nil and empty apart so that a copy encodes exactly like the original.

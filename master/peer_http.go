@@ -29,6 +29,7 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathJoinMaster, s.handleJoinMaster)
 	mux.HandleFunc("POST "+peer.PathRegisterWorker, s.handleRegisterWorker)
 	mux.HandleFunc("GET "+peer.PathDesiredPrefix+"{name}/desired", s.handleDesired)
+	mux.HandleFunc("POST "+peer.PathLoadWorker, s.handleLoadWorker)
 	return mux
 }
 
@@ -167,4 +168,29 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// handleLoadWorker records (or clears) the worker holding a subtask's unfinished load.
+func (s *Server) handleLoadWorker(w http.ResponseWriter, r *http.Request) {
+	var req peer.LoadWorkerRequest
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	holder := ""
+	if req.Holding {
+		holder = req.Worker
+	}
+	t, ok := s.state.Task(req.Task)
+	if ok {
+		if sub := t.Subtasks[req.Source]; sub != nil && sub.LoadWorker == holder {
+			restapi.WriteJSON(w, http.StatusOK, struct{}{})
+			return
+		}
+	}
+	if _, err := s.apply(r.Context(), fsm.SetLoadWorker{Task: req.Task, Source: req.Source, Worker: holder}); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	restapi.WriteJSON(w, http.StatusOK, struct{}{})
 }

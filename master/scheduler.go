@@ -77,10 +77,9 @@ func (s *Server) schedule(ctx context.Context) {
 	}
 }
 
-// pickWorker chooses a free online worker for an unbound source, preferring (as DM does) its
-// previous worker if it has the relay log, then any worker with its relay log, then its
-// previous worker, then any free worker. (A worker holding an unfinished load of it would come
-// first; loads are not tracked yet.)
+// pickWorker chooses a free online worker for an unbound source in DM's priority order: a
+// worker holding an unfinished load of it (its dump files), its previous worker if it has the
+// relay log, any worker with its relay log, its previous worker, then any free worker.
 func (s *Server) pickWorker(src fsm.Source, online []string) string {
 	var free []string
 	for _, w := range online {
@@ -103,6 +102,13 @@ func (s *Server) pickWorker(src fsm.Source, online []string) string {
 	relays := func(w string) bool {
 		r, ok := s.state.RelaySourceOf(w)
 		return ok && r == src.Name
+	}
+	for _, task := range s.state.TasksOfSource(src.Name) {
+		if t, ok := s.state.Task(task); ok {
+			if sub := t.Subtasks[src.Name]; sub != nil && sub.LoadWorker != "" && isFree(sub.LoadWorker) {
+				return sub.LoadWorker
+			}
+		}
 	}
 	if src.LastWorker != "" && isFree(src.LastWorker) && relays(src.LastWorker) {
 		return src.LastWorker

@@ -200,5 +200,10 @@ func TestPickWorkerPriority(t *testing.T) {
 
 	mustApply(t, s, fsm.StartRelay{Source: "src", Workers: []string{"c"}})
 	require.Equal(t, "c", s.pickWorker(src, online), "the previous worker with the relay log first")
+
+	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"src": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.SetLoadWorker{Task: "t", Source: "src", Worker: "b"})
+	require.Equal(t, "b", s.pickWorker(src, online), "the worker holding an unfinished load comes first")
+	require.Equal(t, "c", s.pickWorker(src, []string{"a", "c", "d"}), "unless it is not online")
 	require.Equal(t, "", s.pickWorker(src, nil), "nobody online")
 }

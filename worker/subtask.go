@@ -269,10 +269,24 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 	r.mu.Lock()
 	r.loader = ld
 	r.mu.Unlock()
+	r.reportLoad(ctx, true)
 	if err := ld.Run(ctx); err != nil {
 		return binlog.Location{}, fmt.Errorf("load: %w", err)
 	}
+	r.reportLoad(ctx, false)
 	return meta.Location, nil
+}
+
+// reportLoad tells the masters this worker holds (or no longer holds) the subtask's
+// unfinished load, so that a source moved away comes back here first. Best effort: the
+// scheduler only uses it as a preference.
+func (r *runner) reportLoad(ctx context.Context, holding bool) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := r.s.client.ReportLoad(cctx, peer.LoadWorkerRequest{Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Holding: holding})
+	if err != nil {
+		r.s.logger.Warn("could not report the load holder to the masters", "task", r.task, "source", r.source, "holding", holding, "err", err)
+	}
 }
 
 // sync replays the binlog from the checkpoint (or from start the first time).

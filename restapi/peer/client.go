@@ -83,6 +83,11 @@ func (c *Client) WorkerStatus(ctx context.Context, addr string) (WorkerStatus, e
 	return st, err
 }
 
+// ReportLoad tells the cluster which worker holds a subtask's unfinished load.
+func (c *Client) ReportLoad(ctx context.Context, req LoadWorkerRequest) error {
+	return c.do(ctx, http.MethodPost, PathLoadWorker, req, nil)
+}
+
 // JoinMaster asks the cluster to record (and optionally add as voter) a master.
 func (c *Client) JoinMaster(ctx context.Context, req JoinMasterRequest) (JoinMasterResponse, error) {
 	var resp JoinMasterResponse

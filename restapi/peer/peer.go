@@ -14,7 +14,18 @@ const (
 	PathRegisterWorker = "/internal/v1/workers/register"
 	// PathDesiredPrefix + <worker name> + "/desired?index=N&wait=30s"
 	PathDesiredPrefix = "/internal/v1/workers/"
+	// PathLoadWorker records which worker holds a subtask's unfinished load.
+	PathLoadWorker = "/internal/v1/loads"
 )
+
+// LoadWorkerRequest says a worker began (Holding) or finished a subtask's load, so that the
+// scheduler can prefer the worker that has the dump files if the source must move.
+type LoadWorkerRequest struct {
+	Task    string `json:"task"`
+	Source  string `json:"source"`
+	Worker  string `json:"worker"`
+	Holding bool   `json:"holding"`
+}
 
 // JoinMasterRequest registers a master's addresses and, with AddVoter, adds it to the Raft
 // configuration (the `join` path of dm-master).
