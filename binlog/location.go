@@ -3,6 +3,8 @@ package binlog
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/go-mysql-org/go-mysql/replication"
 )
@@ -37,4 +39,40 @@ type Reader interface {
 	Next(ctx context.Context) (*replication.BinlogEvent, error)
 	// Close releases the connection or files.
 	Close() error
+}
+
+// CompareFileNames orders binlog file names ("mysql-bin.000009" < "mysql-bin.000010",
+// whatever the width of the number): by base name, then by the numeric extension. It
+// returns -1, 0 or 1.
+func CompareFileNames(a, b string) int {
+	ab, an, aok := splitFileName(a)
+	bb, bn, bok := splitFileName(b)
+	if !aok || !bok || ab != bb {
+		return strings.Compare(a, b)
+	}
+	switch {
+	case an < bn:
+		return -1
+	case an > bn:
+		return 1
+	}
+	return 0
+}
+
+// FileIndex is the numeric extension of a binlog file name (DM's binlog_file gauges show it).
+func FileIndex(name string) uint64 {
+	_, n, _ := splitFileName(name)
+	return n
+}
+
+func splitFileName(name string) (base string, n uint64, ok bool) {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return name, 0, false
+	}
+	n, err := strconv.ParseUint(name[i+1:], 10, 64)
+	if err != nil {
+		return name, 0, false
+	}
+	return name[:i], n, true
 }

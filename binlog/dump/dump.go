@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/durable"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -192,7 +193,7 @@ func prepareDir(dir string) error {
 			}
 		}
 	}
-	return syncDir(dir)
+	return durable.SyncDir(dir)
 }
 
 func detectFlavor(ctx context.Context, db *sql.DB) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/durable"
 )
 
 // MetadataFile is the name of the metadata file in a dump directory. It is
@@ -113,40 +114,11 @@ func ReadMetadata(dir string) (Metadata, bool, error) {
 	return m, true, nil
 }
 
-// writeMetadata writes the metadata file atomically and durably: a synced
-// temporary file renamed into place, then the directory synced.
+// writeMetadata writes the metadata file atomically and durably.
 func writeMetadata(dir string, m Metadata) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, MetadataFile+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, MetadataFile)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return durable.WriteFile(dir, MetadataFile, append(b, '\n'))
 }

@@ -88,7 +88,7 @@ func NewRemote(ctx context.Context, cfg RemoteConfig) (binlog.Reader, error) {
 	if cfg.Upstream.Port <= 0 || cfg.Upstream.Port > 65535 {
 		return nil, fmt.Errorf("remote binlog reader: upstream port %d is out of range", cfg.Upstream.Port)
 	}
-	tlsCfg, err := relay.UpstreamTLS(cfg.Upstream)
+	tlsCfg, err := cfg.Upstream.TLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("remote binlog reader: %w", err)
 	}

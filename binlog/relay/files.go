@@ -9,12 +9,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/durable"
 )
 
 // Names of the files a relay directory holds besides the relay files.
@@ -107,37 +107,9 @@ func writeIndex(dir string, names []string) error {
 	return writeFileAtomic(dir, IndexFileName, []byte(b.String()))
 }
 
-func writeFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
+func writeFileAtomic(dir, name string, data []byte) error { return durable.WriteFile(dir, name, data) }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
+func syncDir(dir string) error { return durable.SyncDir(dir) }
 
 // flock takes an exclusive lock on dir/name; block says whether to wait for it.
 func flock(dir, name string, block bool) (unlock func(), err error) {
@@ -174,40 +146,11 @@ func lockIndex(dir string) (func(), error) {
 	return unlock, nil
 }
 
-// CompareFileNames orders binlog file names ("mysql-bin.000009" < "mysql-bin.000010"): by
-// base name, then by the numeric extension. It returns -1, 0 or 1.
-func CompareFileNames(a, b string) int {
-	ab, an, aok := splitFileName(a)
-	bb, bn, bok := splitFileName(b)
-	if !aok || !bok || ab != bb {
-		return strings.Compare(a, b)
-	}
-	switch {
-	case an < bn:
-		return -1
-	case an > bn:
-		return 1
-	}
-	return 0
-}
-
-func splitFileName(name string) (base string, n uint64, ok bool) {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 {
-		return name, 0, false
-	}
-	n, err := strconv.ParseUint(name[i+1:], 10, 64)
-	if err != nil {
-		return name, 0, false
-	}
-	return name[:i], n, true
-}
+// CompareFileNames orders binlog file names; see binlog.CompareFileNames.
+func CompareFileNames(a, b string) int { return binlog.CompareFileNames(a, b) }
 
 // fileNumber is the numeric extension of a binlog file name, for metrics.
-func fileNumber(name string) float64 {
-	_, n, _ := splitFileName(name)
-	return float64(n)
-}
+func fileNumber(name string) float64 { return float64(binlog.FileIndex(name)) }
 
 // validFileName rejects names that would escape the relay directory or clash with its own
 // files.

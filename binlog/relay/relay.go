@@ -309,7 +309,7 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 	if info.BinlogFile != "" {
 		r.setMaster(binlog.Location{File: info.BinlogFile, Pos: info.BinlogPos, GTIDSet: info.GTIDExecuted})
 	}
-	tlsCfg, err := UpstreamTLS(r.cfg.Upstream)
+	tlsCfg, err := r.cfg.Upstream.TLSConfig()
 	if err != nil {
 		return false, fatal(err)
 	}

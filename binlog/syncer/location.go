@@ -1,49 +1,15 @@
 package syncer
 
 import (
-	"strconv"
-	"strings"
 
 	"github.com/dm-oss/dm/binlog"
 )
 
-// compareFile orders binlog file names: by base name, then by the numeric suffix
-// ("mysql-bin.000010" after "mysql-bin.000009" whatever the width).
-func compareFile(a, b string) int {
-	if a == b {
-		return 0
-	}
-	ab, an, aok := splitFile(a)
-	bb, bn, bok := splitFile(b)
-	if aok && bok && ab == bb {
-		switch {
-		case an < bn:
-			return -1
-		case an > bn:
-			return 1
-		}
-		return 0
-	}
-	return strings.Compare(a, b)
-}
-
-func splitFile(name string) (base string, n uint64, ok bool) {
-	i := strings.LastIndexByte(name, '.')
-	if i < 0 {
-		return name, 0, false
-	}
-	n, err := strconv.ParseUint(name[i+1:], 10, 64)
-	if err != nil {
-		return name, 0, false
-	}
-	return name[:i], n, true
-}
+// compareFile orders binlog file names by base name, then numeric suffix.
+func compareFile(a, b string) int { return binlog.CompareFileNames(a, b) }
 
 // fileIndex is the numeric suffix of a binlog file name, as DM's binlog_file gauge shows it.
-func fileIndex(name string) float64 {
-	_, n, _ := splitFile(name)
-	return float64(n)
-}
+func fileIndex(name string) float64 { return float64(binlog.FileIndex(name)) }
 
 // compareLoc orders locations by file and position. The GTID set is not compared: within one
 // upstream the position decides.

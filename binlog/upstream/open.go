@@ -60,7 +60,7 @@ func Open(ctx context.Context, c Config) (*sql.DB, error) {
 	if c.User == "" {
 		return nil, fmt.Errorf("upstream %s: user is empty", c.addr())
 	}
-	tlsCfg, err := c.tlsConfig()
+	tlsCfg, err := c.TLSConfig()
 	if err != nil {
 		return nil, fmt.Errorf("upstream %s: %w", c.addr(), err)
 	}
@@ -151,9 +151,10 @@ func (e *cnNotAllowedError) Error() string {
 	return fmt.Sprintf("the server certificate's common name %q is not in cert_allowed_cn %q", e.cn, e.allowed)
 }
 
-// tlsConfig builds the client TLS configuration from PEM contents, or nil
+// TLSConfig builds the client TLS configuration from PEM contents, or nil
 // when no TLS is configured. Errors name the field and never quote contents.
-func (c Config) tlsConfig() (*tls.Config, error) {
+// Binlog readers use it too, so every connection to an upstream checks TLS alike.
+func (c Config) TLSConfig() (*tls.Config, error) {
 	if c.SSLCA == "" && c.SSLCert == "" && c.SSLKey == "" {
 		if len(c.CertAllowedCN) > 0 {
 			return nil, errors.New("cert_allowed_cn is set but no TLS content is given: add ssl_ca (and ssl_cert/ssl_key if the server requires a client certificate)")
