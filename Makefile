@@ -15,8 +15,9 @@ build:
 	$(GO) build -o $(BIN)/dm-worker ./cmd/dm-worker
 	$(GO) build -o $(BIN)/dmctl ./cmd/dmctl
 
-# Integration tests start the binaries from bin/, so build first.
-test: build
+# Integration tests start the binaries from bin/ and real MariaDB servers, so build and make
+# sure MariaDB is installed first (deps is quick when it is).
+test: deps build
 	DM_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 $(PKGS)
 
 lint:
