@@ -1,0 +1,776 @@
+package tracker
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+)
+
+// Exec applies one DDL statement as found in a binlog QUERY event. currentSchema is the
+// event's schema ("" when the statement qualifies its names). Statements that change no
+// table definition are reported Ignored. A statement the tracker cannot follow is reported
+// in NeedsReread (and the tables concerned are forgotten); an error means the statement
+// could not be understood at all and nothing was changed.
+func (t *Tracker) Exec(currentSchema, sql string) (Result, error) {
+	p, perr := parse(sql)
+	if perr != nil {
+		reread, dropped, ignorable, ok := stmtRefs(sql, currentSchema)
+		if ok {
+			t.mu.Lock()
+			for _, r := range dropped {
+				t.remove(r)
+			}
+			for _, r := range reread {
+				t.remove(r)
+			}
+			t.mu.Unlock()
+			res := Result{Dropped: dropped, NeedsReread: reread}
+			if len(reread) > 0 {
+				t.log.Warn("schema tracker cannot parse a DDL even after rewriting MariaDB syntax; the tables must be re-read from the upstream",
+					"schema", currentSchema, "sql", sql, "tables", refsString(reread), "err", perr)
+			} else if len(dropped) > 0 {
+				t.log.Info("schema tracker could not parse a DROP/RENAME; applied from its table names", "sql", sql, "dropped", refsString(dropped))
+			}
+			return res, nil
+		}
+		if ignorable {
+			t.log.Info("schema tracker ignores a statement it cannot parse that changes no table", "schema", currentSchema, "sql", sql)
+			return Result{Ignored: true}, nil
+		}
+		return Result{}, fmt.Errorf("schema tracker: cannot parse DDL %q: %w", sql, perr)
+	}
+	var norm *normalized
+	if p.norm != nil {
+		norm = p.norm
+		t.logNormalized(sql, norm)
+	} else {
+		norm = &normalized{types: map[string]string{}}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	res := Result{Normalized: p.norm != nil}
+	for _, stmt := range p.stmts {
+		if err := t.apply(stmt, currentSchema, norm, &res); err != nil {
+			return res, err
+		}
+	}
+	res.Ignored = len(res.Changed)+len(res.Dropped)+len(res.NeedsReread) == 0 && !isTableDDL(p.stmts)
+	if len(res.NeedsReread) > 0 {
+		t.log.Warn("schema tracker could not follow a DDL; the tables must be re-read from the upstream",
+			"schema", currentSchema, "sql", sql, "tables", refsString(res.NeedsReread))
+	}
+	return res, nil
+}
+
+func isTableDDL(stmts []ast.StmtNode) bool {
+	for _, s := range stmts {
+		switch s := s.(type) {
+		case *ast.CreateTableStmt:
+			if s.TemporaryKeyword == ast.TemporaryNone {
+				return true
+			}
+		case *ast.DropTableStmt:
+			if !s.IsView && s.TemporaryKeyword == ast.TemporaryNone {
+				return true
+			}
+		case *ast.AlterTableStmt, *ast.RenameTableStmt, *ast.TruncateTableStmt, *ast.CreateIndexStmt,
+			*ast.DropIndexStmt, *ast.CreateDatabaseStmt, *ast.DropDatabaseStmt, *ast.AlterDatabaseStmt:
+			return true
+		}
+	}
+	return false
+}
+
+func refsString(refs []TableRef) string {
+	s := make([]string, len(refs))
+	for i, r := range refs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+func (t *Tracker) ref(n *ast.TableName, currentSchema string) (TableRef, error) {
+	s := n.Schema.O
+	if s == "" {
+		s = currentSchema
+	}
+	if s == "" {
+		return TableRef{}, fmt.Errorf("schema tracker: table `%s`: %w", n.Name.O, errNoSchema)
+	}
+	return TableRef{s, n.Name.O}, nil
+}
+
+// reread forgets a table and asks the caller to read it again.
+func (t *Tracker) reread(r TableRef, res *Result, why string) {
+	t.remove(r)
+	res.NeedsReread = append(res.NeedsReread, r)
+	t.log.Warn("schema tracker lost track of a table", "table", r.String(), "reason", why)
+}
+
+func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, norm *normalized, res *Result) error {
+	switch s := stmt.(type) {
+	case *ast.CreateDatabaseStmt:
+		name := s.Name.O
+		d, exists := t.dbs[name]
+		if exists && s.IfNotExists && !norm.orReplace {
+			return nil
+		}
+		if exists && norm.orReplace {
+			for tn := range d.tables {
+				res.Dropped = append(res.Dropped, TableRef{name, tn})
+			}
+			delete(t.dbs, name)
+		}
+		d = t.db(name)
+		d.charset, d.collate = dbOptions(s.Options, "", "")
+	case *ast.AlterDatabaseStmt:
+		name := s.Name.O
+		if s.AlterDefaultDatabase || name == "" {
+			name = currentSchema
+		}
+		if name == "" {
+			return fmt.Errorf("schema tracker: ALTER DATABASE: %w", errNoSchema)
+		}
+		d := t.db(name)
+		d.charset, d.collate = dbOptions(s.Options, d.charset, d.collate)
+		for _, ts := range d.tables {
+			ts.derived = nil
+		}
+	case *ast.DropDatabaseStmt:
+		if d := t.dbs[s.Name.O]; d != nil {
+			for tn := range d.tables {
+				res.Dropped = append(res.Dropped, TableRef{s.Name.O, tn})
+			}
+			delete(t.dbs, s.Name.O)
+		}
+	case *ast.CreateTableStmt:
+		if s.TemporaryKeyword != ast.TemporaryNone {
+			return nil
+		}
+		return t.createTable(s, currentSchema, norm, res)
+	case *ast.DropTableStmt:
+		if s.IsView || s.TemporaryKeyword != ast.TemporaryNone {
+			return nil
+		}
+		for _, n := range s.Tables {
+			r, err := t.ref(n, currentSchema)
+			if err != nil {
+				return err
+			}
+			t.remove(r)
+			res.Dropped = append(res.Dropped, r)
+		}
+	case *ast.RenameTableStmt:
+		for _, tt := range s.TableToTables {
+			from, err := t.ref(tt.OldTable, currentSchema)
+			if err != nil {
+				return err
+			}
+			to, err := t.ref(tt.NewTable, currentSchema)
+			if err != nil {
+				return err
+			}
+			ts := t.lookup(from)
+			t.remove(from)
+			res.Dropped = append(res.Dropped, from)
+			if ts == nil {
+				t.reread(to, res, "renamed from untracked table "+from.String())
+				continue
+			}
+			t.put(to, ts)
+			res.Changed = append(res.Changed, to)
+		}
+	case *ast.TruncateTableStmt:
+		// rows only
+	case *ast.AlterTableStmt:
+		r, err := t.ref(s.Table, currentSchema)
+		if err != nil {
+			return err
+		}
+		return t.alterTable(r, currentSchema, s.Specs, norm, res)
+	case *ast.CreateIndexStmt:
+		r, err := t.ref(s.Table, currentSchema)
+		if err != nil {
+			return err
+		}
+		c := &ast.Constraint{IfNotExists: s.IfNotExists, Name: s.IndexName, Keys: s.IndexPartSpecifications, Option: s.IndexOption}
+		switch s.KeyType {
+		case ast.IndexKeyTypeUnique:
+			c.Tp = ast.ConstraintUniq
+		case ast.IndexKeyTypeFulltext:
+			c.Tp = ast.ConstraintFulltext
+		default:
+			c.Tp = ast.ConstraintIndex
+		}
+		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableAddConstraint, Constraint: c}}, norm, res)
+	case *ast.DropIndexStmt:
+		r, err := t.ref(s.Table, currentSchema)
+		if err != nil {
+			return err
+		}
+		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableDropIndex, Name: s.IndexName, IfExists: s.IfExists}}, norm, res)
+	default:
+		// GRANT, users, views, routines, SET, sequences ...: no table definition changes.
+	}
+	return nil
+}
+
+func dbOptions(opts []*ast.DatabaseOption, cs, co string) (string, string) {
+	for _, o := range opts {
+		switch o.Tp {
+		case ast.DatabaseOptionCharset:
+			cs, co = canonCharset(o.Value), ""
+		case ast.DatabaseOptionCollate:
+			co = canonCollation(o.Value)
+		}
+	}
+	return cs, co
+}
+
+func (t *Tracker) createTable(s *ast.CreateTableStmt, currentSchema string, norm *normalized, res *Result) error {
+	r, err := t.ref(s.Table, currentSchema)
+	if err != nil {
+		return err
+	}
+	old := t.lookup(r)
+	if old != nil && s.IfNotExists && !norm.orReplace {
+		return nil
+	}
+	if old != nil && !norm.orReplace {
+		t.log.Warn("schema tracker: CREATE TABLE of a table it already tracks; replacing its definition", "table", r.String())
+	}
+	if s.Select != nil {
+		t.reread(r, res, "CREATE TABLE ... SELECT")
+		return nil
+	}
+	var ts *tableState
+	if s.ReferTable != nil {
+		src, err := t.ref(s.ReferTable, currentSchema)
+		if err != nil {
+			return err
+		}
+		st := t.lookup(src)
+		if st == nil {
+			t.reread(r, res, "CREATE TABLE LIKE an untracked table "+src.String())
+			return nil
+		}
+		c, err := clone(st.stmt)
+		if err != nil {
+			t.reread(r, res, err.Error())
+			return nil
+		}
+		ts = &tableState{stmt: c, types: copyTypes(st.types)}
+	} else {
+		ts = &tableState{stmt: s, types: map[string]string{}}
+		for _, c := range s.Cols {
+			if v := norm.types[c.Name.Name.L]; v != "" {
+				ts.types[c.Name.Name.L] = v
+			}
+		}
+		if err := prepareCreate(s); err != nil {
+			t.reread(r, res, err.Error())
+			return nil
+		}
+		// Like the server, fix the table's default character set at creation.
+		if cs, co := tableCharset(s); cs == "" && co == "" {
+			if d := t.dbs[r.Schema]; d != nil && d.charset != "" {
+				s.Options = append(s.Options, &ast.TableOption{Tp: ast.TableOptionCharset, StrValue: d.charset})
+				if d.collate != "" {
+					s.Options = append(s.Options, &ast.TableOption{Tp: ast.TableOptionCollate, StrValue: d.collate})
+				}
+			}
+		}
+	}
+	ts.stmt.IfNotExists = false
+	t.put(r, ts)
+	res.Changed = append(res.Changed, r)
+	return nil
+}
+
+func copyTypes(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// prepareCreate turns column-level PRIMARY KEY and UNIQUE into table constraints and names
+// every unnamed index the way MySQL does, so later DROP INDEX statements find them.
+func prepareCreate(s *ast.CreateTableStmt) error {
+	if s.Select != nil {
+		return fmt.Errorf("CREATE TABLE ... SELECT is not tracked")
+	}
+	var extra []*ast.Constraint
+	for _, c := range s.Cols {
+		extra = append(extra, hoist(c)...)
+	}
+	s.Constraints = append(s.Constraints, extra...)
+	cons := s.Constraints
+	s.Constraints = nil
+	for _, c := range cons {
+		if c.Tp == ast.ConstraintPrimaryKey {
+			// a second primary key would have failed upstream; the last one wins
+			s.Constraints = removePrimary(s.Constraints)
+		}
+		nameIndex(s, c)
+		s.Constraints = append(s.Constraints, c)
+	}
+	return nil
+}
+
+func removePrimary(cons []*ast.Constraint) []*ast.Constraint {
+	out := cons[:0]
+	for _, c := range cons {
+		if c.Tp != ast.ConstraintPrimaryKey {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// hoist removes the PRIMARY KEY and UNIQUE options of a column definition and returns them as
+// constraints.
+func hoist(c *ast.ColumnDef) []*ast.Constraint {
+	var out []*ast.Constraint
+	opts := c.Options[:0]
+	for _, o := range c.Options {
+		switch o.Tp {
+		case ast.ColumnOptionPrimaryKey:
+			out = append(out, &ast.Constraint{Tp: ast.ConstraintPrimaryKey, Keys: []*ast.IndexPartSpecification{{Column: &ast.ColumnName{Name: c.Name.Name}}}})
+			opts = append(opts, &ast.ColumnOption{Tp: ast.ColumnOptionNotNull})
+		case ast.ColumnOptionUniqKey:
+			out = append(out, &ast.Constraint{Tp: ast.ConstraintUniqKey, Keys: []*ast.IndexPartSpecification{{Column: &ast.ColumnName{Name: c.Name.Name}}}})
+		default:
+			opts = append(opts, o)
+		}
+	}
+	c.Options = opts
+	return out
+}
+
+func isIndex(c *ast.Constraint) bool {
+	switch c.Tp {
+	case ast.ConstraintKey, ast.ConstraintIndex, ast.ConstraintUniq, ast.ConstraintUniqKey, ast.ConstraintUniqIndex,
+		ast.ConstraintFulltext, ast.ConstraintVector, ast.ConstraintColumnar:
+		return true
+	}
+	return false
+}
+
+func findIndex(s *ast.CreateTableStmt, name string) int {
+	for i, c := range s.Constraints {
+		if strings.EqualFold(name, "PRIMARY") && c.Tp == ast.ConstraintPrimaryKey {
+			return i
+		}
+		if isIndex(c) && strings.EqualFold(c.Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// nameIndex gives an unnamed index MySQL's name: its first column, then _2, _3 ... on clashes.
+func nameIndex(s *ast.CreateTableStmt, c *ast.Constraint) {
+	if !isIndex(c) || c.Name != "" {
+		return
+	}
+	base := "expr"
+	if len(c.Keys) > 0 && c.Keys[0].Column != nil {
+		base = c.Keys[0].Column.Name.O
+	}
+	name := base
+	for i := 2; findIndex(s, name) >= 0 || strings.EqualFold(name, "PRIMARY"); i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	c.Name = name
+}
+
+func findColumn(s *ast.CreateTableStmt, name string) int {
+	for i, c := range s.Cols {
+		if strings.EqualFold(c.Name.Name.O, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+// place inserts def according to pos (nil: at the end).
+func place(s *ast.CreateTableStmt, def *ast.ColumnDef, pos *ast.ColumnPosition) error {
+	at := len(s.Cols)
+	if pos != nil {
+		switch pos.Tp {
+		case ast.ColumnPositionFirst:
+			at = 0
+		case ast.ColumnPositionAfter:
+			i := findColumn(s, pos.RelativeColumn.Name.O)
+			if i < 0 {
+				return fmt.Errorf("AFTER unknown column %s", pos.RelativeColumn.Name.O)
+			}
+			at = i + 1
+		}
+	}
+	s.Cols = append(s.Cols, nil)
+	copy(s.Cols[at+1:], s.Cols[at:])
+	s.Cols[at] = def
+	return nil
+}
+
+func renameInKeys(s *ast.CreateTableStmt, from, to string) {
+	for _, c := range s.Constraints {
+		for _, k := range c.Keys {
+			if k.Column != nil && strings.EqualFold(k.Column.Name.O, from) {
+				k.Column.Name = ast.NewCIStr(to)
+			}
+		}
+	}
+}
+
+// dropFromKeys removes a column from every index, dropping indexes left without columns.
+func dropFromKeys(s *ast.CreateTableStmt, name string) {
+	cons := s.Constraints[:0]
+	for _, c := range s.Constraints {
+		if c.Tp == ast.ConstraintForeignKey || c.Tp == ast.ConstraintCheck {
+			cons = append(cons, c)
+			continue
+		}
+		keys := c.Keys[:0]
+		for _, k := range c.Keys {
+			if k.Column != nil && strings.EqualFold(k.Column.Name.O, name) {
+				continue
+			}
+			keys = append(keys, k)
+		}
+		c.Keys = keys
+		if len(keys) > 0 {
+			cons = append(cons, c)
+		}
+	}
+	s.Constraints = cons
+}
+
+func (t *Tracker) alterTable(r TableRef, currentSchema string, specs []*ast.AlterTableSpec, norm *normalized, res *Result) error {
+	old := t.lookup(r)
+	if old == nil {
+		if onlyNoops(specs) {
+			return nil
+		}
+		t.reread(r, res, "ALTER of an untracked table")
+		return nil
+	}
+	stmt, err := clone(old.stmt)
+	if err != nil {
+		t.reread(r, res, err.Error())
+		return nil
+	}
+	ts := &tableState{stmt: stmt, types: copyTypes(old.types)}
+	newRef := r
+	for _, spec := range specs {
+		nr, err := t.applySpec(ts, r, currentSchema, spec, norm)
+		if err != nil {
+			t.reread(r, res, err.Error())
+			return nil
+		}
+		if nr != nil {
+			newRef = *nr
+		}
+	}
+	t.remove(r)
+	if newRef != r {
+		res.Dropped = append(res.Dropped, r)
+		t.remove(newRef)
+	}
+	t.put(newRef, ts)
+	res.Changed = append(res.Changed, newRef)
+	return nil
+}
+
+func onlyNoops(specs []*ast.AlterTableSpec) bool {
+	for _, s := range specs {
+		switch s.Tp {
+		case ast.AlterTableLock, ast.AlterTableAlgorithm, ast.AlterTableForce, ast.AlterTableEnableKeys, ast.AlterTableDisableKeys:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (t *Tracker) setType(ts *tableState, col string, norm *normalized) {
+	l := strings.ToLower(col)
+	if v := norm.types[l]; v != "" {
+		ts.types[l] = v
+	} else {
+		delete(ts.types, l)
+	}
+}
+
+func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, spec *ast.AlterTableSpec, norm *normalized) (*TableRef, error) {
+	s := ts.stmt
+	switch spec.Tp {
+	case ast.AlterTableAddColumns:
+		for i, def := range spec.NewColumns {
+			if findColumn(s, def.Name.Name.O) >= 0 {
+				if spec.IfNotExists {
+					continue
+				}
+				return nil, fmt.Errorf("ADD COLUMN %s: column exists", def.Name.Name.O)
+			}
+			extra := hoist(def)
+			var pos *ast.ColumnPosition
+			if i == 0 {
+				pos = spec.Position
+			}
+			if err := place(s, def, pos); err != nil {
+				return nil, err
+			}
+			t.setType(ts, def.Name.Name.O, norm)
+			for _, c := range extra {
+				addConstraint(s, c)
+			}
+		}
+		for _, c := range spec.NewConstraints {
+			addConstraint(s, c)
+		}
+	case ast.AlterTableDropColumn:
+		name := spec.OldColumnName.Name.O
+		i := findColumn(s, name)
+		if i < 0 {
+			if spec.IfExists {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("DROP COLUMN %s: no such column", name)
+		}
+		s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
+		dropFromKeys(s, name)
+		delete(ts.types, strings.ToLower(name))
+	case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
+		def := spec.NewColumns[0]
+		oldName := def.Name.Name.O
+		if spec.Tp == ast.AlterTableChangeColumn {
+			oldName = spec.OldColumnName.Name.O
+		}
+		i := findColumn(s, oldName)
+		if i < 0 {
+			if spec.IfExists {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("MODIFY/CHANGE COLUMN %s: no such column", oldName)
+		}
+		if j := findColumn(s, def.Name.Name.O); j >= 0 && j != i {
+			return nil, fmt.Errorf("CHANGE COLUMN %s: column %s exists", oldName, def.Name.Name.O)
+		}
+		extra := hoist(def)
+		if spec.Position != nil && spec.Position.Tp != ast.ColumnPositionNone {
+			s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
+			if err := place(s, def, spec.Position); err != nil {
+				return nil, err
+			}
+		} else {
+			s.Cols[i] = def
+		}
+		if oldName != def.Name.Name.O {
+			renameInKeys(s, oldName, def.Name.Name.O)
+			delete(ts.types, strings.ToLower(oldName))
+		}
+		t.setType(ts, def.Name.Name.O, norm)
+		for _, c := range extra {
+			addConstraint(s, c)
+		}
+	case ast.AlterTableRenameColumn:
+		from, to := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
+		i := findColumn(s, from)
+		if i < 0 {
+			if spec.IfExists {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("RENAME COLUMN %s: no such column", from)
+		}
+		s.Cols[i].Name = &ast.ColumnName{Name: ast.NewCIStr(to)}
+		renameInKeys(s, from, to)
+		if v, ok := ts.types[strings.ToLower(from)]; ok {
+			delete(ts.types, strings.ToLower(from))
+			ts.types[strings.ToLower(to)] = v
+		}
+	case ast.AlterTableAlterColumn:
+		def := spec.NewColumns[0]
+		i := findColumn(s, def.Name.Name.O)
+		if i < 0 {
+			return nil, fmt.Errorf("ALTER COLUMN %s: no such column", def.Name.Name.O)
+		}
+		col := s.Cols[i]
+		opts := col.Options[:0]
+		for _, o := range col.Options {
+			if o.Tp != ast.ColumnOptionDefaultValue {
+				opts = append(opts, o)
+			}
+		}
+		for _, o := range def.Options {
+			if o.Tp == ast.ColumnOptionDefaultValue {
+				opts = append(opts, o)
+			}
+		}
+		col.Options = opts
+	case ast.AlterTableAddConstraint:
+		c := spec.Constraint
+		if c.IfNotExists && c.Name != "" && findIndex(s, c.Name) >= 0 {
+			return nil, nil
+		}
+		addConstraint(s, c)
+	case ast.AlterTableDropPrimaryKey:
+		i := findIndex(s, "PRIMARY")
+		if i < 0 {
+			return nil, fmt.Errorf("DROP PRIMARY KEY: no primary key")
+		}
+		s.Constraints = append(s.Constraints[:i], s.Constraints[i+1:]...)
+	case ast.AlterTableDropIndex:
+		i := findIndex(s, spec.Name)
+		if i < 0 {
+			if spec.IfExists {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("DROP INDEX %s: no such index", spec.Name)
+		}
+		s.Constraints = append(s.Constraints[:i], s.Constraints[i+1:]...)
+	case ast.AlterTableDropForeignKey, ast.AlterTableDropCheck:
+		for i, c := range s.Constraints {
+			if (c.Tp == ast.ConstraintForeignKey || c.Tp == ast.ConstraintCheck) && strings.EqualFold(c.Name, spec.Name) {
+				s.Constraints = append(s.Constraints[:i], s.Constraints[i+1:]...)
+				break
+			}
+		}
+	case ast.AlterTableRenameIndex:
+		i := findIndex(s, spec.FromKey.O)
+		if i < 0 {
+			return nil, fmt.Errorf("RENAME INDEX %s: no such index", spec.FromKey.O)
+		}
+		s.Constraints[i].Name = spec.ToKey.O
+	case ast.AlterTableRenameTable:
+		schemaName := spec.NewTable.Schema.O
+		if schemaName == "" {
+			schemaName = currentSchema
+		}
+		if schemaName == "" {
+			schemaName = r.Schema
+		}
+		return &TableRef{schemaName, spec.NewTable.Name.O}, nil
+	case ast.AlterTableOption:
+		applyTableOptions(s, spec.Options)
+	default:
+		// ALGORITHM, LOCK, FORCE, partitioning, KEYS, comments ...: no column or key changes.
+	}
+	return nil, nil
+}
+
+// addConstraint adds an index or constraint, naming it when unnamed.
+func addConstraint(s *ast.CreateTableStmt, c *ast.Constraint) {
+	if c.Tp == ast.ConstraintPrimaryKey {
+		s.Constraints = removePrimary(s.Constraints)
+		for _, k := range c.Keys {
+			if k.Column == nil {
+				continue
+			}
+			if i := findColumn(s, k.Column.Name.O); i >= 0 {
+				setNotNull(s.Cols[i])
+			}
+		}
+	}
+	nameIndex(s, c)
+	c.IfNotExists = false
+	s.Constraints = append(s.Constraints, c)
+}
+
+func setNotNull(c *ast.ColumnDef) {
+	opts := c.Options[:0]
+	for _, o := range c.Options {
+		if o.Tp != ast.ColumnOptionNull && o.Tp != ast.ColumnOptionNotNull {
+			opts = append(opts, o)
+		}
+	}
+	c.Options = append(opts, &ast.ColumnOption{Tp: ast.ColumnOptionNotNull})
+}
+
+// applyTableOptions merges ALTER TABLE options into the table's. A new default character set
+// does not change existing columns, so they keep the old one explicitly; CONVERT TO does.
+func applyTableOptions(s *ast.CreateTableStmt, opts []*ast.TableOption) {
+	oldCS, oldCO := tableCharset(s)
+	oldCS, oldCO = resolveCharset(oldCS, oldCO)
+	for i := 0; i < len(opts); i++ {
+		o := opts[i]
+		switch o.Tp {
+		case ast.TableOptionCharset, ast.TableOptionCollate:
+			convert := o.Tp == ast.TableOptionCharset && o.UintValue == ast.TableOptionCharsetWithConvertTo
+			cs, co := "", ""
+			if o.Tp == ast.TableOptionCharset {
+				cs = o.StrValue
+				if i+1 < len(opts) && opts[i+1].Tp == ast.TableOptionCollate {
+					co = opts[i+1].StrValue
+					i++
+				}
+			} else {
+				co = o.StrValue
+			}
+			if convert {
+				for _, c := range s.Cols {
+					if !isCharColumn(c.Tp) {
+						continue
+					}
+					c.Tp.SetCharset(cs)
+					c.Tp.SetCollate("")
+					removeCollate(c)
+					if co != "" {
+						c.Options = append(c.Options, &ast.ColumnOption{Tp: ast.ColumnOptionCollate, StrValue: co})
+					}
+				}
+			} else if oldCS != "" {
+				for _, c := range s.Cols {
+					if !isCharColumn(c.Tp) {
+						continue
+					}
+					if ccs, cco := columnCharset(c); ccs == "" && cco == "" {
+						c.Tp.SetCharset(oldCS)
+						if oldCO != "" {
+							c.Options = append(c.Options, &ast.ColumnOption{Tp: ast.ColumnOptionCollate, StrValue: oldCO})
+						}
+					}
+				}
+			}
+			kept := s.Options[:0]
+			for _, x := range s.Options {
+				if x.Tp != ast.TableOptionCharset && x.Tp != ast.TableOptionCollate {
+					kept = append(kept, x)
+				}
+			}
+			s.Options = kept
+			if cs != "" {
+				s.Options = append(s.Options, &ast.TableOption{Tp: ast.TableOptionCharset, StrValue: cs})
+			}
+			if co != "" {
+				s.Options = append(s.Options, &ast.TableOption{Tp: ast.TableOptionCollate, StrValue: co})
+			}
+		default:
+			replaced := false
+			for j, x := range s.Options {
+				if x.Tp == o.Tp {
+					s.Options[j] = o
+					replaced = true
+				}
+			}
+			if !replaced {
+				s.Options = append(s.Options, o)
+			}
+		}
+	}
+}
+
+func removeCollate(c *ast.ColumnDef) {
+	opts := c.Options[:0]
+	for _, o := range c.Options {
+		if o.Tp != ast.ColumnOptionCollate {
+			opts = append(opts, o)
+		}
+	}
+	c.Options = opts
+}
