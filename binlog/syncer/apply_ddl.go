@@ -32,6 +32,20 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 	query := string(e.Query)
 	defSchema := string(e.Schema)
 	d := parseDDL(query)
+	qualify := func(n nameRef) (string, string) {
+		if n.schema != "" {
+			return n.schema, n.name
+		}
+		return defSchema, n.name
+	}
+	if r.s.cfg.Tracker != nil {
+		// The tracker reads every statement (it knows more than the DDL reader), and
+		// whether or not the filters let it through: the upstream changed either way.
+		if err := r.trackDDL(txn, defSchema, query, d, qualify); err != nil {
+			return err
+		}
+		clear(r.tables)
+	}
 	if d.kind == "" {
 		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(query, 200))
 		finish()
@@ -39,18 +53,14 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 	}
 
 	// Whatever we do with it, the upstream definition of these tables changed.
-	qualify := func(n nameRef) (string, string) {
-		if n.schema != "" {
-			return n.schema, n.name
+	if r.s.cfg.Tracker == nil {
+		if d.database != nil {
+			r.s.schemas.Invalidate(d.database.name, "")
 		}
-		return defSchema, n.name
-	}
-	if d.database != nil {
-		r.s.schemas.Invalidate(d.database.name, "")
-	}
-	for _, n := range append(append([]nameRef{}, d.tables...), d.others...) {
-		sch, tbl := qualify(n)
-		r.s.schemas.Invalidate(sch, tbl)
+		for _, n := range append(append([]nameRef{}, d.tables...), d.others...) {
+			sch, tbl := qualify(n)
+			r.s.schemas.Invalidate(sch, tbl)
+		}
 	}
 	clear(r.tables)
 

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ func checkpointTable(metaSchema, task string) string {
 var checkpointColumns = []string{
 	"task_name", "source_name", "worker_id", "binlog_name", "binlog_pos", "binlog_gtid",
 	"txn_rows", "worker_count", "safe_binlog_name", "safe_binlog_pos", "ddl_binlog_name",
-	"ddl_binlog_pos", "event_ts", "updated_at",
+	"ddl_binlog_pos", "event_ts", "tracker_state", "updated_at",
 }
 
 func createCheckpointSQL(metaSchema, task string) []string {
@@ -43,6 +44,7 @@ func createCheckpointSQL(metaSchema, task string) []string {
   ddl_binlog_name VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'end of a DDL that may have been applied already',
   ddl_binlog_pos BIGINT UNSIGNED NOT NULL DEFAULT 0,
   event_ts BIGINT NOT NULL DEFAULT 0 COMMENT 'upstream timestamp of the last event covered',
+  tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos',
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (task_name, source_name, worker_id)
 )`,
@@ -60,7 +62,7 @@ func ensureCheckpointTable(ctx context.Context, db execer, metaSchema, task stri
 			return fmt.Errorf("create checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
 		}
 	}
-	return nil
+	return ensureTrackerColumn(ctx, db, metaSchema, task)
 }
 
 // cpRow is one row of the checkpoint table.
@@ -72,6 +74,9 @@ type cpRow struct {
 	safe        binlog.Location // global row only
 	ddl         binlog.Location // global row only
 	eventTS     int64
+	// trackerState (global row only, optional): the schema tracker's state at loc; nil leaves
+	// the stored one as it is.
+	trackerState []byte
 }
 
 // cpState is every row of one (task, source).
@@ -234,6 +239,10 @@ func upsertSQL(metaSchema, task, source string, r cpRow) string {
 	vals := []string{lit(r.loc.File), u(uint64(r.loc.Pos)), lit(r.loc.GTIDSet), u(r.rows), strconv.Itoa(r.workerCount),
 		lit(r.safe.File), u(uint64(r.safe.Pos)), lit(r.ddl.File), u(uint64(r.ddl.Pos)),
 		strconv.FormatInt(r.eventTS, 10), "CURRENT_TIMESTAMP(3)"}
+	if r.trackerState != nil {
+		cols = append(cols, "tracker_state")
+		vals = append(vals, "X'"+hex.EncodeToString(r.trackerState)+"'")
+	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")
 	b.WriteString(checkpointTable(metaSchema, task))

@@ -90,6 +90,21 @@
 // ALTER TABLE ... RENAME is routed; multi-table DROP TABLE is filtered per table; a DDL on a
 // table the definition source cannot describe any more needs binlog_row_metadata=FULL.
 //
+// # Schema tracker
+//
+// With Config.Tracker, table definitions come from the tracker (binlog/tracker) instead of
+// Config.Schemas: every QUERY event that is not transaction control is executed on it, also
+// the DDL the filters keep from the target (the upstream changed anyway), so that rows are
+// decoded with the definition current at their position. Tables it cannot follow are re-read
+// from the live upstream (SHOW CREATE TABLE), with a warning. Its state is stored in the
+// global checkpoint row (tracker_state), by the statement that moves the global checkpoint,
+// and always describes the tables at that position (around a DDL: before it with the "in
+// flight" row, after it with the next); Run restores it before decoding any event. On the
+// first start the tracker is used as given (seeded by the caller from the dump or from the
+// upstream at the start position); tables it does not know are read from the LIVE upstream
+// when first needed, as DM seeds its tracker from the upstream. SaveTracker and LoadTracker
+// store and read the state while the sync unit is stopped.
+//
 // # What the reader must deliver
 //
 // go-mysql events with ParseTime=false (DATETIME/TIMESTAMP/DATE/TIME as strings),

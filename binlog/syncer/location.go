@@ -1,7 +1,6 @@
 package syncer
 
 import (
-
 	"github.com/dm-oss/dm/binlog"
 )
 

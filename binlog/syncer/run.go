@@ -103,6 +103,14 @@ type run struct {
 	pendingTS  uint32
 	lastFlush  time.Time
 	eventsTick int
+
+	// schema tracker (Config.Tracker)
+	trackerAt binlog.Location // DDLs starting before it are in the restored state
+	txnSnap   []byte          // state before the open transaction's first DDL
+	lastSnap  []byte          // state last written to the global row
+	snapCache []byte          // the current state, valid unless trackerDirty
+	// trackerDirty: the tracker may have changed since snapCache
+	trackerDirty bool
 }
 
 type targetInfo struct {
@@ -311,6 +319,13 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if st.global != nil {
 		r.lastTxnTS = uint32(st.global.eventTS)
 	}
+	trackerAt := start
+	if st.global != nil {
+		trackerAt = st.global.loc
+	}
+	if err := r.restoreTracker(ctx, trackerAt); err != nil {
+		return err
+	}
 	if err := r.writeGlobal(ctx, g, r.lastTxnTS); err != nil {
 		return err
 	}
@@ -496,6 +511,7 @@ func (r *run) endTxn(h *replication.EventHeader) {
 	r.lastTxnEnd = binlog.Location{File: r.file, Pos: h.LogPos, GTIDSet: r.gtidStr}
 	r.lastTxnTS = r.txn.ts
 	r.txn = nil
+	r.txnSnap = nil
 }
 
 func (r *run) handleQuery(ev *replication.BinlogEvent, e *replication.QueryEvent, startPos uint32) error {
@@ -522,6 +538,9 @@ func (r *run) table(tm *replication.TableMapEvent) (*tableInfo, error) {
 	if ti := r.tables[tm.TableID]; ti != nil && ti.columnCount == int(tm.ColumnCount) &&
 		ti.srcTable == string(tm.Table) && ti.srcSchema == string(tm.Schema) {
 		return ti, nil
+	}
+	if r.s.cfg.Tracker != nil {
+		r.trackerDirty = true // a table the tracker did not know is read from the upstream
 	}
 	ti, err := r.buildTable(r.ctx, tm)
 	if err != nil {
@@ -771,11 +790,20 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	if !r.safeUntil.IsZero() && compareLoc(loc, r.safeUntil) > 0 {
 		r.safeUntil = binlog.Location{}
 	}
-	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, cpRow{
-		loc: loc, workerCount: s.cfg.Workers, safe: r.safeUntil, ddl: r.ddlMarker, eventTS: int64(ts),
-	})
+	row := cpRow{loc: loc, workerCount: s.cfg.Workers, safe: r.safeUntil, ddl: r.ddlMarker, eventTS: int64(ts)}
+	snap, err := r.trackerSnapshot()
+	if err != nil {
+		return fmt.Errorf("write checkpoint: snapshot of the schema tracker: %w", err)
+	}
+	if snap != nil && !bytes.Equal(snap, r.lastSnap) {
+		row.trackerState = snap
+	}
+	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, row)
 	if err := r.ctlExec(ctx, q); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	if row.trackerState != nil {
+		r.lastSnap = snap
 	}
 	r.g = loc
 	s.metrics.posSyncer.Set(float64(loc.Pos))

@@ -18,6 +18,7 @@ import (
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
+	"github.com/dm-oss/dm/binlog/tracker"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
 
@@ -48,8 +49,15 @@ type Config struct {
 	Workers, Batch int
 	// Rules selects, routes and filters tables; nil migrates every non-system table as is.
 	Rules *rules.Rules
-	// Schemas describes the upstream tables; nil uses schema.FromDB(Upstream).
+	// Schemas describes the upstream tables; nil uses schema.FromDB(Upstream). Ignored when
+	// Tracker is set.
 	Schemas schema.Source
+	// Tracker (optional) follows the upstream tables' definitions through the binlog's DDL,
+	// so that rows are decoded with the definition current at their position (see tracker.go).
+	// Its state is stored with the global checkpoint and restored at Run start; the first start
+	// uses it as given (seeded by the caller, or empty: each table is then read from the live
+	// upstream when first needed). Needs Upstream.
+	Tracker *tracker.Tracker
 	// Upstream (optional) is a connection to the upstream for the master position, the lag
 	// and, when Schemas is nil, table definitions.
 	Upstream *sql.DB
@@ -116,6 +124,12 @@ func New(cfg Config) (*Syncer, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.log = s.log.With("task", cfg.Task, "source", cfg.Source, "unit", "sync")
+	if cfg.Tracker != nil {
+		if cfg.Upstream == nil {
+			return nil, errors.New("syncer: a Tracker needs an Upstream connection to read the tables it does not know")
+		}
+		s.schemas = cfg.Tracker.Source(cfg.Upstream)
+	}
 	if s.schemas == nil {
 		if cfg.Upstream == nil {
 			return nil, errors.New("syncer: give Schemas or an Upstream connection to read table definitions from")
