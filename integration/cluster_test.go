@@ -440,9 +440,9 @@ func TestOpenAPISwitchAndDocs(t *testing.T) {
 	resp = call(t, http.MethodGet, on.APIAddr, "/metrics")
 	require.Equal(t, http.StatusOK, resp.Status)
 	require.Contains(t, string(resp.Body), "dm_master_start_leader_counter 1")
-	// A route a later version fills answers 501 with the template.
+	// An API error answers the template with DM's code.
 	resp = call(t, http.MethodGet, on.APIAddr, "/api/v1/tasks/t/sources/s/schemas")
-	requireTemplate(t, resp, http.StatusNotImplemented)
+	requireAPIError(t, resp, http.StatusBadRequest, 46018)
 
 	off := NewCluster(t).StartMasters(1, MasterOptions{NoOpenAPI: true})[0]
 	waitLeader(t, []*Proc{off}, 15*time.Second)

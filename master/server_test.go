@@ -207,3 +207,15 @@ func TestPickWorkerPriority(t *testing.T) {
 	require.Equal(t, "c", s.pickWorker(src, []string{"a", "c", "d"}), "unless it is not online")
 	require.Equal(t, "", s.pickWorker(src, nil), "nobody online")
 }
+
+// TestTaskSchemaRoutesNeedABoundWorker: 40070 when no worker serves the source.
+func TestTaskSchemaRoutesNeedABoundWorker(t *testing.T) {
+	s := startTestMaster(t)
+	mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: "lonely", Config: []byte(`{}`)}})
+	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"lonely": {Stage: fsm.StageRunning}}}})
+	a := do(t, s, http.MethodGet, "/api/v1/tasks/t/sources/lonely/schemas", nil)
+	require.Equal(t, 400, a.status, "%s", a.body)
+	require.Equal(t, 40070, a.code(t))
+	a = do(t, s, http.MethodGet, "/api/v1/tasks/nope/sources/lonely/schemas", nil)
+	require.Equal(t, 46018, a.code(t))
+}

@@ -20,6 +20,17 @@ type Backend interface {
 	SourceBackend
 	RelayBackend
 	TaskBackend
+	TaskSchemaBackend
+}
+
+// TaskSchemaBackend serves the routes on a subtask's schema tracker.
+type TaskSchemaBackend interface {
+	TaskSchemas(ctx context.Context, task, source string) ([]string, error)
+	TaskTables(ctx context.Context, task, source, schema string) ([]string, error)
+	TaskTable(ctx context.Context, task, source, schema, table string) (GetTaskTableStructureResponse, error)
+	// SetTaskTable replaces the tracked table (the subtask must be paused).
+	SetTaskTable(ctx context.Context, task, source, schema, table string, req OperateTaskTableStructureRequest) error
+	DeleteTaskTable(ctx context.Context, task, source, schema, table string) error
 }
 
 // RelayBackend serves the relay routes of a source.

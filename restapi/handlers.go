@@ -77,30 +77,3 @@ func (s *Server) DMAPIOfflineWorkerNode(w http.ResponseWriter, r *http.Request, 
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
-// --- task schemas (not implemented yet) ---
-
-// DMAPIGetSchemaListByTaskAndSource lists the schemas tracked by a subtask.
-func (s *Server) DMAPIGetSchemaListByTaskAndSource(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName) {
-	WriteError(w, NotImplemented("list task schemas"))
-}
-
-// DMAPIGetTableListByTaskAndSource lists the tables tracked by a subtask in a schema.
-func (s *Server) DMAPIGetTableListByTaskAndSource(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName, schemaName SchemaName) {
-	WriteError(w, NotImplemented("list task tables"))
-}
-
-// DMAPIGetTableStructure returns the tracked structure of a table.
-func (s *Server) DMAPIGetTableStructure(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName, schemaName SchemaName, tableName TableName) {
-	WriteError(w, NotImplemented("get table structure"))
-}
-
-// DMAPIOperateTableStructure replaces the tracked structure of a table.
-func (s *Server) DMAPIOperateTableStructure(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName, schemaName SchemaName, tableName TableName) {
-	WriteError(w, NotImplemented("update table structure"))
-}
-
-// DMAPIDeleteTableStructure forgets the tracked structure of a table.
-func (s *Server) DMAPIDeleteTableStructure(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName, schemaName SchemaName, tableName TableName) {
-	WriteError(w, NotImplemented("delete table structure"))
-}

@@ -238,3 +238,19 @@ func (f *fakeBackend) SetTaskStage(context.Context, string, []string, bool) erro
 func (f *fakeBackend) TaskStatus(context.Context, string, []string, string) ([]SubTaskStatus, error) {
 	return nil, NotImplemented("get task status")
 }
+
+func (f *fakeBackend) TaskSchemas(context.Context, string, string) ([]string, error) {
+	return nil, NotImplemented("list task schemas")
+}
+func (f *fakeBackend) TaskTables(context.Context, string, string, string) ([]string, error) {
+	return nil, NotImplemented("list task tables")
+}
+func (f *fakeBackend) TaskTable(context.Context, string, string, string, string) (GetTaskTableStructureResponse, error) {
+	return GetTaskTableStructureResponse{}, NotImplemented("get table structure")
+}
+func (f *fakeBackend) SetTaskTable(context.Context, string, string, string, string, OperateTaskTableStructureRequest) error {
+	return NotImplemented("update table structure")
+}
+func (f *fakeBackend) DeleteTaskTable(context.Context, string, string, string, string) error {
+	return NotImplemented("delete table structure")
+}

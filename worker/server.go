@@ -99,6 +99,7 @@ func (s *Server) Start(ctx context.Context) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", s.handleStatus)
 	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
+	s.schemaRoutes(mux)
 	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
 	s.wg.Add(4)
 	go func() {

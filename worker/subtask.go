@@ -16,6 +16,7 @@ import (
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/syncer"
+	"github.com/dm-oss/dm/binlog/tracker"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
@@ -305,6 +306,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	sy, err := syncer.New(syncer.Config{
 		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
+		Tracker:  tracker.New(r.s.logger),
 		Upstream: up, BinlogType: binlogType, Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
 	})
 	if err != nil {

@@ -88,6 +88,24 @@ func (c *Client) ReportLoad(ctx context.Context, req LoadWorkerRequest) error {
 	return c.do(ctx, http.MethodPost, PathLoadWorker, req, nil)
 }
 
+// SubtaskSchema calls the worker at addr on a subtask's schema tracker: parts are the schema
+// and table names after /schemas (zero, one or two of them), each escaped in the path.
+func (c *Client) SubtaskSchema(ctx context.Context, addr, method, task string, parts []string, body, out any) error {
+	path := PathSubtaskPrefix + url.PathEscape(task) + "/schemas"
+	for _, p := range parts {
+		path += "/" + url.PathEscape(p)
+	}
+	var payload []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode %s body: %w", path, err)
+		}
+		payload = b
+	}
+	return c.once(ctx, method, c.scheme+"://"+addr+path, payload, out)
+}
+
 // JoinMaster asks the cluster to record (and optionally add as voter) a master.
 func (c *Client) JoinMaster(ctx context.Context, req JoinMasterRequest) (JoinMasterResponse, error) {
 	var resp JoinMasterResponse

@@ -82,3 +82,7 @@ type WorkerStatus struct {
 	// Relay reports the relay log it pulls, if any.
 	Relay *RelayStatus `json:"relay,omitempty"`
 }
+
+// PathSubtaskPrefix + <task> + "/schemas[/<schema>[/<table>]]" is a worker's route on the schema
+// tracker of one of its subtasks (GET lists or reads, PUT replaces a table, DELETE forgets it).
+const PathSubtaskPrefix = "/internal/v1/subtasks/"

@@ -1,0 +1,148 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/dm-oss/dm/binlog/syncer"
+	"github.com/dm-oss/dm/binlog/tracker"
+	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// DM's codes for the task-schema routes, answered by the worker.
+const (
+	codeNotPaused       = 40051 // the subtask must be paused to change its schemas
+	codeSubtaskNotFound = 40054
+	codeSyncUnitOnly    = 40056 // only a subtask in (or past) the Sync unit has a tracker
+	codeTableNotTracked = 49001
+)
+
+func (s *Server) schemaRoutes(mux *http.ServeMux) {
+	base := peer.PathSubtaskPrefix + "{task}/schemas"
+	mux.HandleFunc("GET "+base, s.handleSchemas)
+	mux.HandleFunc("GET "+base+"/{schema}", s.handleSchemas)
+	mux.HandleFunc("GET "+base+"/{schema}/{table}", s.handleTable)
+	mux.HandleFunc("PUT "+base+"/{schema}/{table}", s.handleTable)
+	mux.HandleFunc("DELETE "+base+"/{schema}/{table}", s.handleTable)
+}
+
+// subtaskTracker finds the runner of task and its schema tracker.
+func (s *Server) subtaskTracker(task string) (*runner, *tracker.Tracker, error) {
+	s.runnersMu.Lock()
+	r, ok := s.runners[task]
+	s.runnersMu.Unlock()
+	if !ok {
+		return nil, nil, restapi.Errorf(http.StatusBadRequest, codeSubtaskNotFound, "worker %q runs no subtask of task %q", s.cfg.Name, task)
+	}
+	r.mu.Lock()
+	sy, unit := r.syncer, r.unit
+	r.mu.Unlock()
+	if sy == nil || sy.Tracker() == nil {
+		return nil, nil, restapi.Errorf(http.StatusBadRequest, codeSyncUnitOnly,
+			"task %q has no schema tracker on worker %q yet: it is in the %s unit; the tracker starts with the Sync unit", task, s.cfg.Name, orNone(unit))
+	}
+	return r, sy.Tracker(), nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func (s *Server) handleSchemas(w http.ResponseWriter, r *http.Request) {
+	_, tr, err := s.subtaskTracker(r.PathValue("task"))
+	if err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	var names []string
+	if schema := r.PathValue("schema"); schema != "" {
+		names = tr.Tables(schema)
+	} else {
+		names = tr.Schemas()
+	}
+	if names == nil {
+		names = []string{}
+	}
+	restapi.WriteJSON(w, http.StatusOK, names)
+}
+
+func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
+	task, schema, table := r.PathValue("task"), r.PathValue("schema"), r.PathValue("table")
+	run, tr, err := s.subtaskTracker(task)
+	if err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet:
+		sql, ok := tr.CreateStatement(schema, table)
+		if !ok {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			return
+		}
+		restapi.WriteJSON(w, http.StatusOK, restapi.GetTaskTableStructureResponse{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
+	case http.MethodPut:
+		var req restapi.OperateTaskTableStructureRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "invalid request body: %v", err))
+			return
+		}
+		if stage := run.currentStage(); stage != stagePaused {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeNotPaused,
+				"task %q is %s on this source: pause it before changing the tracked schema of `%s`.`%s`", task, stage, schema, table))
+			return
+		}
+		// The path's schema.table wins over the name in the statement.
+		if err := tr.CreateTable(schema, table, req.SqlContent); err != nil {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "sql_content is not a usable CREATE TABLE: %v", err))
+			return
+		}
+		if req.Flush == nil || *req.Flush {
+			if err := run.saveTracker(r.Context(), tr); err != nil {
+				restapi.WriteError(w, err)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	case http.MethodDelete:
+		if !tr.DropTable(schema, table) {
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			return
+		}
+		if err := run.saveTracker(r.Context(), tr); err != nil {
+			restapi.WriteError(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func (r *runner) currentStage() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stage
+}
+
+// saveTracker persists the tracker with the subtask's checkpoint in the target.
+func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
+	targetCfg, err := peer.StoredSource{Host: r.cfg.Target.Host, Port: r.cfg.Target.Port, User: r.cfg.Target.User,
+		PasswordEnc: r.cfg.Target.PasswordEnc, Security: r.cfg.Target.Security}.UpstreamConfig(r.s.cipher)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	db, err := upstream.Open(cctx, targetCfg)
+	if err != nil {
+		return restapi.Errorf(http.StatusBadRequest, 10001, "target: %v", err)
+	}
+	defer db.Close()
+	return syncer.SaveTracker(cctx, db, r.cfg.MetaSchema, r.task, r.source, tr)
+}
