@@ -2,10 +2,13 @@ package worker
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -303,11 +306,12 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	if relayed {
 		binlogType = "local"
 	}
+	tr := tracker.New(r.s.logger)
 	sy, err := syncer.New(syncer.Config{
 		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
-		Tracker:  tracker.New(r.s.logger),
-		Upstream: up, BinlogType: binlogType, Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
+		Tracker: tr, Upstream: up, BinlogType: binlogType,
+		Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -324,6 +328,9 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 			return errors.New("sync has neither a checkpoint nor a start position")
 		}
 		resume = start
+		if err := r.startSync(ctx, up, targetCfg, rl, tr, start); err != nil {
+			return err
+		}
 	}
 	var rd binlog.Reader
 	if relayed {
@@ -340,6 +347,74 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	defer rd.Close()
 	if err := sy.Run(ctx, rd, resume); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("sync: %w", err)
+	}
+	return nil
+}
+
+// startSync runs once per subtask, when sync first starts: it records the start position as
+// the checkpoint and seeds the schema tracker with every migrated table as of that position
+// — from the dump's schema files (taken at the dump position), or from the upstream for
+// incremental tasks — and persists it, so rows written before later DDLs decode right even
+// when the upstream has moved on.
+func (r *runner) startSync(ctx context.Context, up *sql.DB, targetCfg upstream.Config, rl *rules.Rules, tr *tracker.Tracker, start binlog.Location) error {
+	target, err := upstream.Open(ctx, targetCfg)
+	if err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	defer target.Close()
+	if err := syncer.SaveStart(ctx, target, r.cfg.MetaSchema, r.task, r.source, start); err != nil {
+		return fmt.Errorf("save sync start: %w", err)
+	}
+	seeded := false
+	if r.cfg.Mode != "incremental" {
+		dir := filepath.Join(r.cfg.Full.DataDir, r.task)
+		if meta, ok, err := dump.ReadMetadata(dir); err == nil && ok && meta.Finished {
+			for _, tm := range meta.Tables {
+				b, err := os.ReadFile(filepath.Join(dir, tm.SchemaFile))
+				if err != nil {
+					return fmt.Errorf("read dumped schema of %s.%s: %w", tm.Schema, tm.Table, err)
+				}
+				if err := tr.CreateTable(tm.Schema, tm.Table, strings.TrimSuffix(strings.TrimSpace(string(b)), ";")); err != nil {
+					r.s.logger.Warn("dumped schema not tracked; the table is read from the upstream when first needed", "table", tm.Schema+"."+tm.Table, "err", err)
+				}
+			}
+			seeded = true
+		}
+	}
+	if !seeded {
+		// Incremental task, or the dump files are on another worker: the upstream's current
+		// schema is the best available for the start position.
+		if r.cfg.Mode != "incremental" {
+			r.s.logger.Warn("no dump files here to seed the schema tracker; using the upstream's current schema", "task", r.task, "source", r.source)
+		}
+		schemas, err := upstream.ListSchemas(ctx, up)
+		if err != nil {
+			return fmt.Errorf("seed schema tracker: %w", err)
+		}
+		for _, sch := range schemas {
+			if !rl.MatchSchema(sch) {
+				continue
+			}
+			tables, err := upstream.ListTables(ctx, up, sch)
+			if err != nil {
+				return fmt.Errorf("seed schema tracker: %w", err)
+			}
+			for _, tb := range tables {
+				if !rl.Match(sch, tb) {
+					continue
+				}
+				create, err := tracker.ShowCreateTable(ctx, up, sch, tb)
+				if err == nil {
+					err = tr.CreateTable(sch, tb, create)
+				}
+				if err != nil {
+					r.s.logger.Warn("table not tracked at start; it is read from the upstream when first needed", "table", sch+"."+tb, "err", err)
+				}
+			}
+		}
+	}
+	if err := syncer.SaveTracker(ctx, target, r.cfg.MetaSchema, r.task, r.source, tr); err != nil {
+		return fmt.Errorf("save schema tracker: %w", err)
 	}
 	return nil
 }
