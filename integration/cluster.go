@@ -130,7 +130,11 @@ func NewCluster(t testing.TB) *Cluster {
 		}
 		if t.Failed() {
 			for _, p := range procs {
-				t.Logf("---- tail of %s %s log (%s) ----\n%s", p.Role, p.Name, p.LogPath, logTail(p.LogPath, 60))
+				lines := 60
+				if n, err := strconv.Atoi(os.Getenv("DM_TEST_LOG_LINES")); err == nil && n > 0 {
+					lines = n
+				}
+				t.Logf("---- tail of %s %s log (%s) ----\n%s", p.Role, p.Name, p.LogPath, logTail(p.LogPath, lines))
 			}
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -75,9 +76,26 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// maxTableSetRetries bounds how often a dump starts over because DDL changed the dumped tables
+// while the snapshot was being taken.
+const maxTableSetRetries = 5
+
+// errTablesChanged says the tables seen before the snapshot are not those at its position.
+var errTablesChanged = errors.New("tables changed while the snapshot was taken")
+
 // Run dumps the tables cfg.Rules selects into cfg.Dir and returns the
 // metadata it wrote last. On error the directory holds no metadata file.
 func Run(ctx context.Context, cfg Config) (Metadata, error) {
+	for attempt := 1; ; attempt++ {
+		meta, err := runOnce(ctx, cfg)
+		if !errors.Is(err, errTablesChanged) || attempt == maxTableSetRetries {
+			return meta, err
+		}
+		cfg.withDefaults().Logger.Warn("tables were created, dropped or altered while the dump took its snapshot; dumping again", "attempt", attempt)
+	}
+}
+
+func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 	cfg = cfg.withDefaults()
 	if cfg.Dir == "" {
 		return Metadata{}, errors.New("dump: no directory given")
@@ -141,6 +159,14 @@ func Run(ctx context.Context, cfg Config) (Metadata, error) {
 		return Metadata{}, fmt.Errorf("dump: consistency %s: %w", cfg.Consistency, err)
 	}
 	defer snap.release()
+	// The table list and definitions were read before the snapshot's position was fixed: a
+	// table created (or altered) in between would be missing from the dump while its DDL lies
+	// before the position where sync starts. Read them again and start over if they moved.
+	if _, after, err := discover(ctx, db, metaConn, cfg.Rules); err != nil {
+		return Metadata{}, fmt.Errorf("dump: %w", err)
+	} else if !sameTables(tables, after) {
+		return Metadata{}, fmt.Errorf("dump: %w", errTablesChanged)
+	}
 	meta.Location, meta.Consistency, meta.Threads = snap.loc, snap.mode, len(snap.conns)
 	cfg.Logger.Info("dump snapshot taken", "consistency", snap.mode, "connections", len(snap.conns),
 		"location", snap.loc.String(), "gtid", snap.loc.GTIDSet, "tables", len(tables), "ranges", len(jobs))
@@ -163,6 +189,27 @@ func Run(ctx context.Context, cfg Config) (Metadata, error) {
 		"took", meta.Completed.Sub(meta.Started).Round(time.Millisecond))
 	return meta, nil
 }
+
+// sameTables reports whether two discoveries found the same tables with the same definitions.
+func sameTables(a, b []*tableState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	defs := make(map[string]string, len(a))
+	for _, t := range a {
+		defs[t.quoted] = autoIncrementOption.ReplaceAllString(t.create, "")
+	}
+	for _, t := range b {
+		if def, ok := defs[t.quoted]; !ok || def != autoIncrementOption.ReplaceAllString(t.create, "") {
+			return false
+		}
+	}
+	return true
+}
+
+// autoIncrementOption is the table option SHOW CREATE TABLE prints with the next counter value,
+// which moves with every insert and says nothing about the table's definition.
+var autoIncrementOption = regexp.MustCompile(` AUTO_INCREMENT=[0-9]+`)
 
 func newID() string {
 	b := make([]byte, 8)
