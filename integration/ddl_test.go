@@ -62,3 +62,35 @@ func TestDDLMidStreamAndMariaDBForms(t *testing.T) {
 	e.waitSynced("ddl", 60*time.Second)
 	requireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
+
+// TestOnlineDDLThroughTask: a gh-ost-style migration issued as plain SQL on the source ends
+// with the target table altered and equal, and no helper table on the target.
+func TestOnlineDDLThroughTask(t *testing.T) {
+	e := newMigrationEnv(t, 1)
+	e.src.Exec(t, "CREATE DATABASE shop")
+	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v INT)")
+	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, seq FROM shop.seq_1_to_100")
+	e.createSource("mysql-01", e.src)
+	resp := e.startTask(e.task("osc", "all", []string{"mysql-01"}, "shop"))
+	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	e.waitSynced("osc", 60*time.Second)
+
+	for _, q := range []string{
+		"CREATE TABLE shop._t_gho LIKE shop.t",
+		"ALTER TABLE shop._t_gho ADD COLUMN c INT",
+		"CREATE TABLE shop._t_ghc (id BIGINT AUTO_INCREMENT PRIMARY KEY, hint VARCHAR(64))",
+		"INSERT INTO shop._t_gho SELECT id, v, NULL FROM shop.t",
+		"UPDATE shop.t SET v = v + 1 WHERE id <= 10",
+		"UPDATE shop._t_gho SET v = v + 1 WHERE id <= 10",
+		"RENAME TABLE shop.t TO shop._t_del, shop._t_gho TO shop.t",
+		"DROP TABLE shop._t_del, shop._t_ghc",
+		"INSERT INTO shop.t VALUES (101, 101, 7)",
+	} {
+		e.src.Exec(t, q)
+	}
+	e.waitSynced("osc", 60*time.Second)
+	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	var helpers int
+	require.NoError(t, e.dstDB.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME LIKE '\\_t\\_%'").Scan(&helpers))
+	require.Equal(t, 0, helpers, "no gh-ost helper table reaches the target")
+}

@@ -310,7 +310,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	sy, err := syncer.New(syncer.Config{
 		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
-		Tracker: tr, Upstream: up, BinlogType: binlogType,
+		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange,
 		Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
 	})
 	if err != nil {

@@ -64,17 +64,33 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 	}
 	clear(r.tables)
 
+	if r.s.cfg.OnlineDDL && txn.skip != skipAll {
+		handled, err := r.onlineDDL(h, txn, d, query, defSchema, qualify)
+		if err != nil {
+			return err
+		}
+		if handled {
+			return nil
+		}
+	}
+
 	stmt, apply := r.rewriteDDL(d, query, defSchema, qualify)
 	if !apply || txn.skip == skipAll {
 		finish()
 		return nil
 	}
+	return r.applyDDL(h, txn, defSchema, []string{stmt}, nil)
+}
 
+// applyDDL runs stmts on the target as one DDL event: barrier, global row at the DDL's start
+// marked "in flight", the statements (each tolerating "already done" errors on a re-run),
+// after (if any), then the transaction's end and the global row past it.
+func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, defSchema string, stmts []string, after func() error) error {
 	if err := r.barrier(); err != nil {
 		return err
 	}
 	ddlEnd := binlog.Location{File: r.file, Pos: h.LogPos}
-	tolerate := !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0
+	tolerate0 := !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0
 	r.ddlMarker = ddlEnd
 	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
 		return err
@@ -86,31 +102,39 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 			useSchema = rl.RouteSchema(defSchema)
 		}
 	}
-	attempt := 0
-	err := r.retry(r.ctx, "ddl", func() error {
-		attempt++
-		if attempt > 1 {
-			tolerate = true // the lost connection may have run it
-		}
-		if useSchema != "" {
-			if _, err := r.ctl.ExecContext(r.ctx, "USE "+quoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
-				return err
+	for _, stmt := range stmts {
+		tolerate := tolerate0
+		attempt := 0
+		err := r.retry(r.ctx, "ddl", func() error {
+			attempt++
+			if attempt > 1 {
+				tolerate = true // the lost connection may have run it
 			}
-		}
-		_, err := r.ctl.ExecContext(r.ctx, stmt)
-		return err
-	})
-	if err != nil {
-		if tolerate && isDDLAlreadyDone(err) {
-			r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
+			if useSchema != "" {
+				if _, err := r.ctl.ExecContext(r.ctx, "USE "+quoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
+					return err
+				}
+			}
+			_, err := r.ctl.ExecContext(r.ctx, stmt)
+			return err
+		})
+		if err != nil {
+			if tolerate && isDDLAlreadyDone(err) {
+				r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
+			} else {
+				return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
+			}
 		} else {
-			return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
+			r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
 		}
-	} else {
-		r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
 	}
-	finish()
+	if after != nil {
+		if err := after(); err != nil {
+			return err
+		}
+	}
 	if txn.standalone {
+		r.endTxn(h)
 		r.ddlMarker = binlog.Location{}
 		if err := r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS); err != nil {
 			return err

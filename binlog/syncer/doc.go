@@ -90,6 +90,22 @@
 // ALTER TABLE ... RENAME is routed; multi-table DROP TABLE is filtered per table; a DDL on a
 // table the definition source cannot describe any more needs binlog_row_metadata=FULL.
 //
+// # Online DDL
+//
+// With Config.OnlineDDL (enhance_online_schema_change), the helper tables of gh-ost and
+// pt-osc are not replicated: ghost tables (^_(.+)_(gho|new)$) and trash tables
+// (^_(.+)_(ghc|del|old)$) get no rows (they are copies of the real table's rows) and no DDL
+// on the target (the tracker still follows it). An ALTER TABLE (or CREATE/DROP INDEX) on a
+// ghost table is recorded, re-targeted at the real table, in <MetaSchema>.<task>_onlineddl
+// (per task, source and real table, a JSON list with the binlog position of each statement,
+// so that re-reading it after a restart does not record it twice). The RENAME TABLE that
+// moves the ghost table onto the real name (the cut-over) is replaced by the recorded
+// statements, routed like any DDL, and the record is cleared; the pairs of the RENAME that
+// involve helper tables are skipped, pairs of ordinary tables applied. DROP TABLE of helper
+// tables is skipped (a dropped ghost table also clears its record: the migration was
+// abandoned). The tracker sees the RENAME itself, so the real name ends with the altered
+// definition. See onlineddl.go.
+//
 // # Schema tracker
 //
 // With Config.Tracker, table definitions come from the tracker (binlog/tracker) instead of

@@ -256,6 +256,11 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if err := ensureCheckpointTable(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task); err != nil {
 		return err
 	}
+	if s.cfg.OnlineDDL {
+		if err := ensureOnlineDDLTable(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task); err != nil {
+			return err
+		}
+	}
 	st, err := loadState(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, true)
 	if err != nil {
 		return fmt.Errorf("load checkpoint: %w", err)

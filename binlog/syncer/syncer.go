@@ -68,6 +68,11 @@ type Config struct {
 	// Registerer receives the dm_syncer_* metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
+	// OnlineDDL is enhance_online_schema_change: the helper tables of gh-ost (_t_gho, _t_ghc,
+	// _t_del) and pt-osc (_t_new, _t_old) are not replicated, the ALTERs on the ghost table are
+	// recorded (<MetaSchema>.<Task>_onlineddl) and applied to the real table at the cut-over
+	// RENAME (see onlineddl.go).
+	OnlineDDL bool
 	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
 	// retried before Run gives up; default one minute.
 	RetryFor time.Duration

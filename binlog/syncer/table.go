@@ -50,7 +50,9 @@ var jobTypeNames = [3]string{"insert", "update", "delete"}
 func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*tableInfo, error) {
 	srcSchema, srcTable := string(tm.Schema), string(tm.Table)
 	ti := &tableInfo{srcSchema: srcSchema, srcTable: srcTable, columnCount: int(tm.ColumnCount)}
-	if !r.s.match(srcSchema, srcTable) {
+	if !r.s.match(srcSchema, srcTable) || (r.s.cfg.OnlineDDL && onlineKindOf(srcTable) != onlineNone) {
+		// Not migrated, or an online DDL tool's helper table (its rows are copies of the real
+		// table's, which the target has already).
 		ti.ignored = true
 		return ti, nil
 	}
