@@ -20,6 +20,9 @@ func TestFullTaskCopiesEveryType(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
 	require.NotContains(t, string(resp.Body), taskPassword)
 	require.Contains(t, string(resp.Body), `"password":"******"`)
+	// The precheck reports the table without a primary or unique key.
+	require.Contains(t, resp.Header.Get("X-Dm-Warning"), "shop.nokey")
+	require.NotContains(t, resp.Header.Get("X-Dm-Warning"), "shop.uk", "a UNIQUE key is enough")
 
 	st := e.waitStage("copy", "Finished", 60*time.Second)
 	require.Equal(t, "mysql-01", st[0].SourceName)

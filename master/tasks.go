@@ -39,39 +39,43 @@ type taskPlan struct {
 
 // CreateTask validates everything, prechecks the target and every upstream, then starts one
 // subtask per source.
-func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) (restapi.Task, error) {
+func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) (restapi.Task, []string, error) {
 	plan, err := s.planTask(req)
 	if err != nil {
-		return restapi.Task{}, err
+		return restapi.Task{}, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
 	defer cancel()
 	if err := s.precheckTarget(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
-		return restapi.Task{}, err
+		return restapi.Task{}, nil, err
 	}
+	var warnings []string
 	for _, src := range plan.sources {
-		if err := s.precheckUpstream(cctx, plan.stored, src); err != nil {
-			return restapi.Task{}, err
+		warn, err := s.precheckUpstream(cctx, plan.stored, src)
+		if err != nil {
+			return restapi.Task{}, nil, err
 		}
+		warnings = append(warnings, warn...)
 	}
 	if req.RemoveMeta {
 		if err := s.removeTaskMeta(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
-			return restapi.Task{}, err
+			return restapi.Task{}, nil, err
 		}
 	}
 	cfg, err := plan.stored.Encode()
 	if err != nil {
-		return restapi.Task{}, err
+		return restapi.Task{}, nil, err
 	}
 	subtasks := map[string]*fsm.Subtask{}
 	for _, src := range plan.sources {
 		subtasks[src] = &fsm.Subtask{Source: src, Stage: fsm.StageRunning}
 	}
 	if _, err := s.apply(ctx, fsm.AddTask{Task: fsm.Task{Name: plan.stored.Name, Config: cfg, Subtasks: subtasks}}); err != nil {
-		return restapi.Task{}, err
+		return restapi.Task{}, nil, err
 	}
 	s.logger.Info("task started", "task", plan.stored.Name, "mode", plan.stored.Mode, "sources", plan.sources)
-	return maskedTask(plan.stored)
+	task, err := maskedTask(plan.stored)
+	return task, warnings, err
 }
 
 // planTask checks the request without touching any database.
@@ -327,34 +331,34 @@ func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask, _ string
 	return nil
 }
 
-// precheckUpstream runs the replication checks on one source of the task and reports tables
-// without a primary or unique key (they replicate, but more slowly and only exactly thanks to
-// our checkpoints).
-func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source string) error {
+// precheckUpstream runs the replication checks on one source of the task and returns a
+// warning naming the migrated tables without a primary or unique key (they replicate, but
+// their updates and deletes cost a full-row match).
+func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source string) ([]string, error) {
 	db, err := s.openUpstream(ctx, source)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
 	_, st, err := s.loadSource(source)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info, err := upstream.Inspect(ctx, db)
 	if err != nil {
-		return badRequest(codeDBDriver, "source %q: inspect the upstream: %v", source, err)
+		return nil, badRequest(codeDBDriver, "source %q: inspect the upstream: %v", source, err)
 	}
 	if t.Mode != "full" {
 		problems, err := upstream.CheckSource(ctx, db, info, st.EnableGTID)
 		if err != nil {
-			return badRequest(codeDBDriver, "source %q: check the upstream: %v", source, err)
+			return nil, badRequest(codeDBDriver, "source %q: check the upstream: %v", source, err)
 		}
 		if len(problems) > 0 {
 			msgs := make([]string, len(problems))
 			for i, p := range problems {
 				msgs[i] = p.Message
 			}
-			return badRequest(codeSourceCheck, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
+			return nil, badRequest(codeSourceCheck, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
 		}
 	}
 	noKey, err := upstream.TablesWithoutKey(ctx, db)
@@ -369,9 +373,11 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 		if len(migrated) > 0 {
 			s.logger.Warn("precheck: tables without a primary or unique key; they are migrated, but updates and deletes on them are slower",
 				"task", t.Name, "source", source, "tables", migrated)
+			return []string{fmt.Sprintf("source %s: tables without a primary or unique key (migrated, but their updates and deletes are slower): %s",
+				source, strings.Join(migrated, ", "))}, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.

@@ -43,8 +43,9 @@ type RelayBackend interface {
 
 // TaskBackend serves the task routes.
 type TaskBackend interface {
-	// CreateTask validates and starts a task; it returns the task as stored, passwords masked.
-	CreateTask(ctx context.Context, req CreateTaskRequest) (Task, error)
+	// CreateTask validates and starts a task; it returns the task as stored, passwords masked,
+	// and the precheck's warnings (e.g. tables without a primary or unique key).
+	CreateTask(ctx context.Context, req CreateTaskRequest) (Task, []string, error)
 	// ListTasks returns the tasks as created, sorted by name, masked.
 	ListTasks(ctx context.Context) ([]Task, error)
 	// DeleteTask stops the task's subtasks on the given sources (all when empty).

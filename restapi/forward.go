@@ -19,6 +19,8 @@ const (
 	HeaderMaster = "X-Dm-Master"
 	// HeaderForwardedBy names the follower that forwarded the request to the leader.
 	HeaderForwardedBy = "X-Dm-Forwarded-By"
+	// HeaderWarning carries one precheck warning of a created task (repeated for several).
+	HeaderWarning = "X-Dm-Warning"
 	// HeaderForwarded is set on a forwarded request to the name of the forwarding master;
 	// a master that is not the leader refuses such a request instead of forwarding it again.
 	HeaderForwarded = "X-Dm-Forwarded"

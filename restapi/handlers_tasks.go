@@ -41,10 +41,14 @@ func (s *Server) DMAPIStartTask(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, err)
 		return
 	}
-	task, err := s.backend.CreateTask(r.Context(), req)
+	task, warnings, err := s.backend.CreateTask(r.Context(), req)
 	if err != nil {
 		WriteError(w, err)
 		return
+	}
+	// The precheck's warnings travel in headers so the body stays DM's Task.
+	for _, warn := range warnings {
+		w.Header().Add(HeaderWarning, warn)
 	}
 	WriteJSON(w, http.StatusCreated, task)
 }

@@ -223,8 +223,8 @@ func (f *fakeBackend) StopRelay(context.Context, string, []string) error {
 func (f *fakeBackend) SetRelayStage(context.Context, string, bool) error {
 	return NotImplemented("pause/resume relay")
 }
-func (f *fakeBackend) CreateTask(context.Context, CreateTaskRequest) (Task, error) {
-	return Task{}, NotImplemented("start task")
+func (f *fakeBackend) CreateTask(context.Context, CreateTaskRequest) (Task, []string, error) {
+	return Task{}, nil, NotImplemented("start task")
 }
 func (f *fakeBackend) ListTasks(context.Context) ([]Task, error) {
 	return nil, NotImplemented("list tasks")
