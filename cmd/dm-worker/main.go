@@ -3,28 +3,14 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
+	"log/slog"
 
 	"github.com/dm-oss/dm/cmd/internal/config"
 	"github.com/dm-oss/dm/worker"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		if config.IsHelp(err) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "dm-worker:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string) error {
 	cfg := worker.DefaultConfig()
 	fs := flag.NewFlagSet("dm-worker", flag.ContinueOnError)
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "human-readable name of this worker, unique in the cluster")
@@ -43,33 +29,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.SSLKey, "ssl-key", cfg.SSLKey, "private key (PEM)")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "gossip listen address (default: advertised host, OS-assigned port)")
 	fs.StringVar(&cfg.AdvertiseGossipAddr, "advertise-gossip-addr", cfg.AdvertiseGossipAddr, "gossip address advertised to others")
-	showVersion := fs.Bool("V", false, "print the version and exit")
-	file, unknown, err := config.Load(fs, args, &cfg)
-	if err != nil {
-		return err
-	}
-	if *showVersion {
-		fmt.Println(config.Version("dm-worker"))
-		return nil
-	}
-	logger, closer, err := config.Logger(cfg.LogLevel, cfg.LogFile)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	for _, k := range unknown {
-		logger.Warn("config key not used by this dm-worker; ignored", "key", k, "file", file)
-	}
-	srv, err := worker.New(cfg, logger)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return srv.Stop()
+	config.Main("dm-worker", fs, &cfg, &cfg.LogLevel, &cfg.LogFile, func(logger *slog.Logger) (config.Server, error) {
+		return worker.New(cfg, logger)
+	})
 }

@@ -3,15 +3,18 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/BurntSushi/toml"
 )
@@ -87,4 +90,55 @@ func Logger(level, file string) (*slog.Logger, io.Closer, error) {
 		out, closer = f, f
 	}
 	return slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: lv})), closer, nil
+}
+
+// Server is what a dm binary runs: started once, stopped on SIGINT/SIGTERM.
+type Server interface {
+	Start(ctx context.Context) error
+	Stop() error
+}
+
+// Main is the life of a dm binary: load the config (flags bound in fs point into cfg), print
+// the version on -V, set up logging, warn about unused keys, build the server with build,
+// run it until SIGINT/SIGTERM, then stop it. It exits the process.
+func Main(binary string, fs *flag.FlagSet, cfg any, logLevel, logFile *string, build func(*slog.Logger) (Server, error)) {
+	if err := run(binary, fs, cfg, logLevel, logFile, build); err != nil {
+		if IsHelp(err) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", binary, err)
+		os.Exit(1)
+	}
+}
+
+func run(binary string, fs *flag.FlagSet, cfg any, logLevel, logFile *string, build func(*slog.Logger) (Server, error)) error {
+	showVersion := fs.Bool("V", false, "print the version and exit")
+	file, unknown, err := Load(fs, os.Args[1:], cfg)
+	if err != nil {
+		return err
+	}
+	if *showVersion {
+		fmt.Println(Version(binary))
+		return nil
+	}
+	logger, closer, err := Logger(*logLevel, *logFile)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	for _, k := range unknown {
+		logger.Warn("config key not used by this "+binary+"; ignored", "key", k, "file", file)
+	}
+	srv, err := build(logger)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return srv.Stop()
 }
