@@ -46,7 +46,7 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
 	defer cancel()
-	if err := s.precheckTarget(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
+	if err := s.precheckTarget(cctx, plan.stored); err != nil {
 		return restapi.Task{}, nil, err
 	}
 	var warnings []string
@@ -58,7 +58,7 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 		warnings = append(warnings, warn...)
 	}
 	if req.RemoveMeta {
-		if err := s.removeTaskMeta(cctx, plan.stored, req.Task.TargetConfig.Password); err != nil {
+		if err := s.removeTaskMeta(cctx, plan.stored); err != nil {
 			return restapi.Task{}, nil, err
 		}
 	}
@@ -195,7 +195,6 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	}
 
 	filters := map[string]peer.TaskFilter{}
-	ruleFilters := map[string]rules.Filter{}
 	if t.BinlogFilterRule != nil {
 		for name, f := range *t.BinlogFilterRule {
 			tf := peer.TaskFilter{}
@@ -206,7 +205,6 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 				tf.IgnoreSQL = *f.IgnoreSql
 			}
 			filters[name] = tf
-			ruleFilters[name] = rules.Filter{IgnoreEvents: tf.IgnoreEvents, IgnoreSQL: tf.IgnoreSQL}
 		}
 	}
 	if len(t.TableMigrateRule) == 0 {
@@ -227,13 +225,14 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		conf.Rules = append(conf.Rules, mr)
 		sources[r.Source.SourceName] = conf
 	}
-	for name, conf := range sources {
-		if _, err := rules.New(toRules(conf.Rules), ruleFilters, false); err != nil {
+	check := peer.StoredTask{Filters: filters, Sources: sources}
+	for name := range sources {
+		if _, err := check.Rules(name); err != nil {
 			code := restapi.CodeRequestInvalid
 			if errors.Is(err, rules.ErrUnknownFilter) {
 				code = codeOpenAPICommon
 			}
-			return taskPlan{}, badRequest(code, "invalid rules for source %q: %v", name, err)
+			return taskPlan{}, badRequest(code, "invalid task: %v", err)
 		}
 	}
 
@@ -290,23 +289,14 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	}, nil
 }
 
-// toRules converts stored rules to the rules package's form.
-func toRules(in []peer.MigrateRule) []rules.MigrateRule {
-	out := make([]rules.MigrateRule, len(in))
-	for i, r := range in {
-		out[i] = rules.MigrateRule{SchemaPattern: r.Schema, TablePattern: r.Table, TargetSchema: r.TargetSchema, TargetTable: r.TargetTable, FilterRules: r.FilterRules}
-	}
-	return out
-}
-
 // targetConfig turns the stored target into connection settings.
 func (s *Server) targetConfig(t peer.StoredTask) (upstream.Config, error) {
-	return peer.StoredSource{Host: t.Target.Host, Port: t.Target.Port, User: t.Target.User, PasswordEnc: t.Target.PasswordEnc, Security: t.Target.Security}.UpstreamConfig(s.cipher)
+	return t.Target.UpstreamConfig(s.cipher)
 }
 
 // precheckTarget makes sure the target is reachable and lets us create what we need: the meta
 // schema and tables in it (a probe table is created and dropped).
-func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask, _ string) error {
+func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
 	cfg, err := s.targetConfig(t)
 	if err != nil {
 		return err
@@ -363,7 +353,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 	}
 	noKey, err := upstream.TablesWithoutKey(ctx, db)
 	if err == nil && len(noKey) > 0 {
-		r, rerr := rules.New(toRules(t.Sources[source].Rules), nil, false)
+		r, rerr := t.Rules(source)
 		var migrated []string
 		for _, tb := range noKey {
 			if rerr == nil && r.Match(tb.Schema, tb.Table) {
@@ -381,7 +371,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 }
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.
-func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask, _ string) error {
+func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask) error {
 	cfg, err := s.targetConfig(t)
 	if err != nil {
 		return err

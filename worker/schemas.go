@@ -132,8 +132,7 @@ func (r *runner) currentStage() string {
 
 // saveTracker persists the tracker with the subtask's checkpoint in the target.
 func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
-	targetCfg, err := peer.StoredSource{Host: r.cfg.Target.Host, Port: r.cfg.Target.Port, User: r.cfg.Target.User,
-		PasswordEnc: r.cfg.Target.PasswordEnc, Security: r.cfg.Target.Security}.UpstreamConfig(r.s.cipher)
+	targetCfg, err := r.cfg.Target.UpstreamConfig(r.s.cipher)
 	if err != nil {
 		return err
 	}

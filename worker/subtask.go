@@ -188,25 +188,15 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targetCfg, err := peer.StoredSource{Host: r.cfg.Target.Host, Port: r.cfg.Target.Port, User: r.cfg.Target.User,
-		PasswordEnc: r.cfg.Target.PasswordEnc, Security: r.cfg.Target.Security}.UpstreamConfig(r.s.cipher)
+	targetCfg, err := r.cfg.Target.UpstreamConfig(r.s.cipher)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
 	conf := r.cfg.Sources[r.source]
-	filters := map[string]rules.Filter{}
-	for name, f := range r.cfg.Filters {
-		filters[name] = rules.Filter{IgnoreEvents: f.IgnoreEvents, IgnoreSQL: f.IgnoreSQL}
-	}
-	migrate := make([]rules.MigrateRule, len(conf.Rules))
-	for i, mr := range conf.Rules {
-		migrate[i] = rules.MigrateRule{SchemaPattern: mr.Schema, TablePattern: mr.Table, TargetSchema: mr.TargetSchema, TargetTable: mr.TargetTable, FilterRules: mr.FilterRules}
-	}
-	rl, err := rules.New(migrate, filters, false)
+	rl, err := r.cfg.Rules(r.source)
 	if err != nil {
-		return fmt.Errorf("rules: %w", err)
+		return err
 	}
-	rl.Exclude(r.cfg.MetaSchema)
 
 	target, err := upstream.Open(ctx, targetCfg)
 	if err != nil {

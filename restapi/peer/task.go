@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/restapi"
 )
 
@@ -107,4 +109,31 @@ type RelayStatus struct {
 	Source string              `json:"source"`
 	Status restapi.RelayStatus `json:"status"`
 	Error  string              `json:"error,omitempty"`
+}
+
+// UpstreamConfig turns the stored target into connection settings, decrypting its secrets.
+func (t StoredTarget) UpstreamConfig(c *Cipher) (upstream.Config, error) {
+	return StoredSource{Host: t.Host, Port: t.Port, User: t.User, PasswordEnc: t.PasswordEnc, Security: t.Security}.UpstreamConfig(c)
+}
+
+// Rules compiles the table rules and binlog filters of the task for one source. The task's
+// meta schema is excluded, so the task never migrates its own checkpoints.
+func (t StoredTask) Rules(source string) (*rules.Rules, error) {
+	filters := make(map[string]rules.Filter, len(t.Filters))
+	for name, f := range t.Filters {
+		filters[name] = rules.Filter{IgnoreEvents: f.IgnoreEvents, IgnoreSQL: f.IgnoreSQL}
+	}
+	conf := t.Sources[source]
+	migrate := make([]rules.MigrateRule, len(conf.Rules))
+	for i, r := range conf.Rules {
+		migrate[i] = rules.MigrateRule{SchemaPattern: r.Schema, TablePattern: r.Table, TargetSchema: r.TargetSchema, TargetTable: r.TargetTable, FilterRules: r.FilterRules}
+	}
+	rl, err := rules.New(migrate, filters, false)
+	if err != nil {
+		return nil, fmt.Errorf("rules of source %q: %w", source, err)
+	}
+	if t.MetaSchema != "" {
+		rl.Exclude(t.MetaSchema)
+	}
+	return rl, nil
 }
