@@ -534,8 +534,8 @@ func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task
 			entry.ErrorMsg = &msg
 		}
 		entry.LoadStatus, entry.SyncStatus = st.Load, st.Sync
-		empty := ""
-		entry.UnresolvedDdlLockId = &empty
+		lockID := st.UnresolvedDDLLockID
+		entry.UnresolvedDdlLockId = &lockID
 		return
 	}
 	if entry.Stage == string(fsm.StageRunning) {

@@ -102,6 +102,8 @@ type SubtaskStatus struct {
 	ErrorMsg string              `json:"error_msg,omitempty"`
 	Load     *restapi.LoadStatus `json:"load,omitempty"`
 	Sync     *restapi.SyncStatus `json:"sync,omitempty"`
+	// UnresolvedDDLLockID is the shard-DDL lock the subtask waits on ("" when none).
+	UnresolvedDDLLockID string `json:"unresolved_ddl_lock_id,omitempty"`
 }
 
 // RelayStatus is a worker's report on the relay log it pulls.
