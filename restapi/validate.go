@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func newRequestValidator(doc *openapi3.T, logger *slog.Logger) (*requestValidato
 // naming them (never their values).
 func (v *requestValidator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route, pathParams, err := v.router.FindRoute(r)
+		route, pathParams, err := v.findRoute(r)
 		if err != nil {
 			var routeErr *routers.RouteError
 			if errors.As(err, &routeErr) && routeErr.Reason == routers.ErrMethodNotAllowed.Error() {
@@ -87,6 +88,29 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// findRoute matches the request on its escaped path, as chi does, so that a path parameter
+// holding an escaped "/" (a table name, a shard-DDL lock id) is one segment; the parameters
+// are returned unescaped.
+func (v *requestValidator) findRoute(r *http.Request) (*routers.Route, map[string]string, error) {
+	if r.URL.RawPath == "" {
+		return v.router.FindRoute(r)
+	}
+	shadow := *r
+	u := *r.URL
+	u.Path, u.RawPath = r.URL.EscapedPath(), ""
+	shadow.URL = &u
+	route, params, err := v.router.FindRoute(&shadow)
+	if err != nil {
+		return nil, nil, err
+	}
+	for name, val := range params {
+		if plain, uerr := url.PathUnescape(val); uerr == nil {
+			params[name] = plain
+		}
+	}
+	return route, params, nil
 }
 
 // describeValidationError turns a kin-openapi validation error into a message that names
