@@ -82,7 +82,10 @@ func applyDeleteSubtasks(s *state, c *DeleteSubtasks) *Error {
 	}
 	if len(t.Subtasks) == 0 {
 		delete(s.tasks, c.Task)
+		s.dropShardTask(c.Task)
+		return nil
 	}
+	s.dropShardSources(c.Task, sources)
 	return nil
 }
 

@@ -22,6 +22,11 @@ const (
 	TypeDeleteSubtasks  CommandType = 13
 	TypeSetSubtaskStage CommandType = 14
 	TypeSetLoadWorker   CommandType = 15
+
+	TypeReportShardDDL    CommandType = 16
+	TypeShardDDLDone      CommandType = 17
+	TypeUnlockShardDDL    CommandType = 18
+	TypeClaimShardColumns CommandType = 19
 )
 
 func (t CommandType) String() string {
@@ -56,6 +61,14 @@ func (t CommandType) String() string {
 		return "SetSubtaskStage"
 	case TypeSetLoadWorker:
 		return "SetLoadWorker"
+	case TypeReportShardDDL:
+		return "ReportShardDDL"
+	case TypeShardDDLDone:
+		return "ShardDDLDone"
+	case TypeUnlockShardDDL:
+		return "UnlockShardDDL"
+	case TypeClaimShardColumns:
+		return "ClaimShardColumns"
 	}
 	return "CommandType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -94,6 +107,14 @@ func newCommand(t CommandType) (Command, bool) {
 		return &SetSubtaskStage{}, true
 	case TypeSetLoadWorker:
 		return &SetLoadWorker{}, true
+	case TypeReportShardDDL:
+		return &ReportShardDDL{}, true
+	case TypeShardDDLDone:
+		return &ShardDDLDone{}, true
+	case TypeUnlockShardDDL:
+		return &UnlockShardDDL{}, true
+	case TypeClaimShardColumns:
+		return &ClaimShardColumns{}, true
 	}
 	return nil, false
 }
@@ -202,6 +223,45 @@ type SetLoadWorker struct {
 }
 
 func (SetLoadWorker) CommandType() CommandType { return TypeSetLoadWorker }
+
+// ReportShardDDL tells that the source's shard tables routed into Target reached DDLs: it joins
+// the pessimistic lock on the task's target table, creating it if it is the first.
+type ReportShardDDL struct {
+	Task   string   `json:"task"`
+	Source string   `json:"source"`
+	Target string   `json:"target"`
+	DDLs   []string `json:"ddls"`
+}
+
+// ShardDDLDone is sent by the lock's owner once it ran the DDLs downstream, and by every source
+// (the owner included) once its stream is past them. An unknown lock is a no-op.
+type ShardDDLDone struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+}
+
+// UnlockShardDDL resolves a lock by hand, without waiting for the sources that have not
+// reported. Action is ShardActionExec ("" means it) or ShardActionSkip; Owner "" keeps the owner.
+type UnlockShardDDL struct {
+	ID     string `json:"id"`
+	Owner  string `json:"owner,omitempty"`
+	Action string `json:"action,omitempty"`
+}
+
+// ClaimShardColumns records that the shard Table of Source adds Columns to the task's merged
+// Target table (optimistic mode); shards must agree on the definition of every column.
+type ClaimShardColumns struct {
+	Task    string      `json:"task"`
+	Target  string      `json:"target"`
+	Source  string      `json:"source"`
+	Table   string      `json:"table"`
+	Columns []ColumnDef `json:"columns"`
+}
+
+func (ReportShardDDL) CommandType() CommandType    { return TypeReportShardDDL }
+func (ShardDDLDone) CommandType() CommandType      { return TypeShardDDLDone }
+func (UnlockShardDDL) CommandType() CommandType    { return TypeUnlockShardDDL }
+func (ClaimShardColumns) CommandType() CommandType { return TypeClaimShardColumns }
 
 func (RegisterMaster) CommandType() CommandType  { return TypeRegisterMaster }
 func (RemoveMaster) CommandType() CommandType    { return TypeRemoveMaster }

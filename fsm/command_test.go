@@ -25,12 +25,16 @@ func sampleCommands() []Command {
 		&DeleteSubtasks{Task: "t1", Sources: []string{"s1"}},
 		&SetSubtaskStage{Task: "t1", Sources: []string{"s1"}, Stage: StageStopped},
 		&SetLoadWorker{Task: "t1", Source: "s1", Worker: "w1"},
+		&ReportShardDDL{Task: "t1", Source: "s1", Target: "`db`.`t`", DDLs: []string{"ALTER TABLE `db`.`t` ADD COLUMN c INT"}},
+		&ShardDDLDone{ID: "t1-`db`.`t`", Source: "s1"},
+		&UnlockShardDDL{ID: "t1-`db`.`t`", Owner: "s2", Action: ShardActionSkip},
+		&ClaimShardColumns{Task: "t1", Target: "`db`.`t`", Source: "s1", Table: "`db`.`t1`", Columns: []ColumnDef{{Name: "c", Def: "int(11)"}}},
 	}
 }
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
-	require.Len(t, cmds, 15)
+	require.Len(t, cmds, 19)
 	for i, c := range cmds {
 		require.Equal(t, CommandType(i+1), c.CommandType())
 		data, err := Encode(c)
@@ -77,7 +81,8 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeRegisterMaster: 1, TypeRemoveMaster: 2, TypeRegisterWorker: 3, TypeDeleteWorker: 4,
 		TypeAddSource: 5, TypeDeleteSource: 6, TypeBindSource: 7, TypeUnbindSource: 8,
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
-		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15,
+		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15, TypeReportShardDDL: 16,
+		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())
@@ -86,7 +91,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 
 func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	f := New()
-	for ct := CommandType(1); ct <= 15; ct++ {
+	for ct := CommandType(1); ct <= 19; ct++ {
 		c, ok := newCommand(ct)
 		require.True(t, ok, ct.String())
 		require.Equal(t, ct, c.CommandType())
@@ -94,9 +99,9 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	}
 	_, ok := newCommand(0)
 	assert.False(t, ok)
-	_, ok = newCommand(16)
+	_, ok = newCommand(20)
 	assert.False(t, ok)
-	assert.Len(t, f.handlers, 15)
+	assert.Len(t, f.handlers, 19)
 }
 
 func TestDecodeRejects(t *testing.T) {

@@ -1,6 +1,7 @@
 // Package fsm owns the replicated cluster state of the dm-master Raft group: the masters and
-// workers that registered, the sources with their worker bindings and relay assignments, and the
-// tasks with the expected stage of each of their subtasks.
+// workers that registered, the sources with their worker bindings and relay assignments, the
+// tasks with the expected stage of each of their subtasks, and the shard-merge DDL coordination of
+// those tasks (pessimistic shard locks and optimistic column claims).
 //
 // Every replica applies the same log entries in the same order and must reach the same state, so
 // the package is pure state: no clock, no randomness, no I/O, no goroutines, and no knowledge of

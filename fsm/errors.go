@@ -31,6 +31,9 @@ const (
 	CodeRelayWorkerWrongRelay = 46022
 	CodeSourceHasRelayWorkers = 46023
 	CodeTaskSourceNotFound    = 49002
+
+	CodeShardLockNotFound = 38032 // unlock of an unknown lock
+	CodeShardDDLConflict  = 36069 // sources (pessimistic) or shards (optimistic) disagree
 )
 
 // Error is a deterministic rejection of a command: an invariant it would break or an object it

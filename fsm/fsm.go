@@ -40,6 +40,11 @@ func New() *FSM {
 			TypeDeleteSubtasks:  handler(applyDeleteSubtasks),
 			TypeSetSubtaskStage: handler(applySetSubtaskStage),
 			TypeSetLoadWorker:   handler(applySetLoadWorker),
+
+			TypeReportShardDDL:    handler(applyReportShardDDL),
+			TypeShardDDLDone:      handler(applyShardDDLDone),
+			TypeUnlockShardDDL:    handler(applyUnlockShardDDL),
+			TypeClaimShardColumns: handler(applyClaimShardColumns),
 		},
 	}
 }

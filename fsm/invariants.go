@@ -3,6 +3,7 @@ package fsm
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // check verifies every invariant of the state. Commands keep them by construction; Restore runs
@@ -29,7 +30,13 @@ func (s *state) check() error {
 	if err := s.checkRelays(); err != nil {
 		return err
 	}
-	return s.checkTasks()
+	if err := s.checkTasks(); err != nil {
+		return err
+	}
+	if err := s.checkShardLocks(); err != nil {
+		return err
+	}
+	return s.checkShardColumns()
 }
 
 func (s *state) checkBindings() error {
@@ -102,6 +109,75 @@ func (s *state) checkTasks() error {
 			}
 			if !subtaskStageKnown(st.Stage) {
 				return fmt.Errorf("subtask of task %q on source %q has invalid stage %q", name, source, st.Stage)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *state) checkShardLocks() error {
+	for id, l := range s.shardLocks {
+		if l.Task == "" || l.Target == "" || id != l.ID || id != ShardLockID(l.Task, l.Target) {
+			return fmt.Errorf("shard lock recorded as %q has id %q, task %q and target %q", id, l.ID, l.Task, l.Target)
+		}
+		t, ok := s.tasks[l.Task]
+		if !ok {
+			return fmt.Errorf("shard lock %q of unknown task %q", id, l.Task)
+		}
+		if len(l.DDLs) == 0 || slices.Contains(l.DDLs, "") {
+			return fmt.Errorf("shard lock %q has DDLs %q; they must be non-empty", id, l.DDLs)
+		}
+		for _, names := range [][]string{l.Sources, l.Synced, l.Acked} {
+			if !slices.Equal(names, uniqueSorted(names)) {
+				return fmt.Errorf("shard lock %q has sources %q, synced %q and acked %q; each must be sorted and unique", id, l.Sources, l.Synced, l.Acked)
+			}
+		}
+		for _, source := range l.Sources {
+			if _, ok := t.Subtasks[source]; !ok {
+				return fmt.Errorf("shard lock %q expects source %q, which is not in task %q", id, source, l.Task)
+			}
+		}
+		if len(l.Synced) == 0 || !containsAll(l.Sources, l.Synced) || !containsAll(l.Synced, l.Acked) {
+			return fmt.Errorf("shard lock %q has sources %q, synced %q and acked %q; synced must be a non-empty subset of sources and acked a subset of synced", id, l.Sources, l.Synced, l.Acked)
+		}
+		if !slices.Contains(l.Synced, l.Owner) {
+			return fmt.Errorf("shard lock %q is owned by %q, which has not reported it", id, l.Owner)
+		}
+		switch {
+		case l.Resolved != (l.Action == ShardActionExec || l.Action == ShardActionSkip):
+			return fmt.Errorf("shard lock %q has resolved %t with action %q", id, l.Resolved, l.Action)
+		case !l.Resolved && containsAll(l.Synced, l.Sources):
+			return fmt.Errorf("shard lock %q heard from every source but is not resolved", id)
+		case l.Done && !l.Resolved, l.Action == ShardActionSkip && !l.Done:
+			return fmt.Errorf("shard lock %q has done %t with resolved %t and action %q", id, l.Done, l.Resolved, l.Action)
+		case !l.Done && len(l.Acked) > 0:
+			return fmt.Errorf("shard lock %q was acked by %q before its owner ran the DDLs", id, l.Acked)
+		case l.Done && containsAll(l.Acked, l.Synced):
+			return fmt.Errorf("shard lock %q was acked by every source but is still there", id)
+		}
+	}
+	return nil
+}
+
+func (s *state) checkShardColumns() error {
+	for task, targets := range s.shardCols {
+		if _, ok := s.tasks[task]; !ok {
+			return fmt.Errorf("shard column claims of unknown task %q", task)
+		}
+		if len(targets) == 0 {
+			return fmt.Errorf("task %q has an empty set of shard column claims", task)
+		}
+		for target, cols := range targets {
+			if target == "" || len(cols) == 0 {
+				return fmt.Errorf("task %q has shard column claims on target %q with %d columns; the target needs a name and a column", task, target, len(cols))
+			}
+			for name, col := range cols {
+				if name == "" || name != strings.ToLower(name) {
+					return fmt.Errorf("column %q of %s in task %q must be named and lower-cased", name, target, task)
+				}
+				if col.Source == "" || col.Table == "" || col.Def == "" {
+					return fmt.Errorf("column %q of %s in task %q has claim %+v; it needs a source, a table and a definition", name, target, task, col)
+				}
 			}
 		}
 	}

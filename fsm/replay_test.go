@@ -33,8 +33,34 @@ func (g commandGen) list(one func() string, min int) []string {
 
 func (g commandGen) text() string { return fmt.Sprintf("v%d", g.r.Intn(4)) }
 
+func (g commandGen) target() string { return g.pick("`d`.`a`", "`d`.`b`") }
+
+// shardSource leaves out the sources that are seldom in a task, so that locks see more reports.
+func (g commandGen) shardSource() string { return g.pick("s1", "s2", "s3") }
+
+// ddls mostly agree, so that locks get resolved, and sometimes conflict.
+func (g commandGen) ddls() []string {
+	return [][]string{{"ALTER 1"}, {"ALTER 1"}, {"ALTER 1"}, {"ALTER 1", "ALTER 2"}, nil}[g.r.Intn(5)]
+}
+
+func (g commandGen) lockID() string {
+	if g.r.Intn(8) == 0 {
+		return "ghost"
+	}
+	return ShardLockID(g.task(), g.target())
+}
+
+func (g commandGen) column() ColumnDef {
+	return ColumnDef{Name: g.pick("a", "A", "b", ""), Def: g.pick("int(11)", " INT(11)", "varchar(20)")}
+}
+
 func (g commandGen) next() Command {
-	switch CommandType(1 + g.r.Intn(14)) {
+	ct := CommandType(1 + g.r.Intn(15))
+	if g.r.Intn(3) == 0 {
+		// A shard lock only moves on when its task exists and several of its commands land on it.
+		ct = CommandType(16 + g.r.Intn(4))
+	}
+	switch ct {
 	case TypeRegisterMaster:
 		return &RegisterMaster{Name: g.master(), APIAddr: g.text(), PeerAddr: g.text(), GossipAddr: g.text()}
 	case TypeRemoveMaster:
@@ -65,8 +91,22 @@ func (g commandGen) next() Command {
 		return &AddTask{Task: t}
 	case TypeDeleteSubtasks:
 		return &DeleteSubtasks{Task: g.task(), Sources: g.list(g.source, 0)}
-	default:
+	case TypeSetSubtaskStage:
 		return &SetSubtaskStage{Task: g.task(), Sources: g.list(g.source, 0), Stage: g.stage()}
+	case TypeSetLoadWorker:
+		return &SetLoadWorker{Task: g.task(), Source: g.source(), Worker: g.pick("", "w1", "w2", "ghost")}
+	case TypeReportShardDDL:
+		return &ReportShardDDL{Task: g.task(), Source: g.shardSource(), Target: g.pick("`d`.`a`", "`d`.`b`", ""), DDLs: g.ddls()}
+	case TypeShardDDLDone:
+		return &ShardDDLDone{ID: g.lockID(), Source: g.shardSource()}
+	case TypeUnlockShardDDL:
+		return &UnlockShardDDL{ID: g.lockID(), Owner: g.pick("", "", "s1", "s2", "s3", "s4"), Action: g.pick("", ShardActionExec, ShardActionSkip, "bogus")}
+	default:
+		var cols []ColumnDef
+		for n := g.r.Intn(3); n > 0; n-- {
+			cols = append(cols, g.column())
+		}
+		return &ClaimShardColumns{Task: g.task(), Target: g.target(), Source: g.shardSource(), Table: g.pick("`d`.`a1`", "`d`.`a2`"), Columns: cols}
 	}
 }
 
@@ -78,12 +118,14 @@ func TestDeterministicReplay(t *testing.T) {
 	a, b := New(), New()
 	okByType := map[CommandType]int{}
 	rejectedByCode := map[int]int{}
+	locksCompleted := 0
 
 	for i := uint64(1); i <= steps; i++ {
 		c := gen.next()
 		data, err := Encode(c)
 		require.NoError(t, err)
 		before := stateBytes(t, a)
+		locksBefore := len(a.ShardLocks(""))
 
 		errA := a.Apply(i, data)
 		errB := b.Apply(i, data)
@@ -96,6 +138,9 @@ func TestDeterministicReplay(t *testing.T) {
 			require.Equal(t, string(before), string(stateBytes(t, a)), "step %d: rejected %T changed the state: %v", i, c, errA)
 		} else {
 			okByType[c.CommandType()]++
+			if _, ok := c.(*ShardDDLDone); ok && len(a.ShardLocks("")) < locksBefore {
+				locksCompleted++ // the last ack removed the lock
+			}
 		}
 	}
 
@@ -108,14 +153,16 @@ func TestDeterministicReplay(t *testing.T) {
 	assert.Equal(t, uint64(steps), restored.Index())
 
 	// The generator must actually reach the interesting paths, or the test proves little.
-	for ct := CommandType(1); ct <= 14; ct++ {
+	for ct := CommandType(1); ct <= 19; ct++ {
 		assert.Positive(t, okByType[ct], "no successful %s", ct)
 	}
+	assert.Positive(t, locksCompleted, "no shard lock went through its whole life")
 	for _, code := range []int{CodeInvalidArgument, CodeMasterNotExist, CodeWorkerNotExist, CodeWorkerInvalidTrans,
 		CodeSourceExist, CodeSourceNotExist, CodeSourceHasTasks, CodeRelayStageInvalid, CodeSubtaskExist,
 		CodeSubtaskStageInvalid, CodeSubtaskTaskNotExist, CodeSourceNotInTask, CodeTaskNotExist, CodeRelayWorkerBusy,
-		CodeRelayWorkerWrongBound, CodeRelayWorkerWrongRelay, CodeSourceHasRelayWorkers, CodeTaskSourceNotFound} {
+		CodeRelayWorkerWrongBound, CodeRelayWorkerWrongRelay, CodeSourceHasRelayWorkers, CodeTaskSourceNotFound,
+		CodeShardLockNotFound, CodeShardDDLConflict} {
 		assert.Positive(t, rejectedByCode[code], "no rejection with code %d", code)
 	}
-	t.Logf("successes by type: %v; rejections by code: %v", okByType, rejectedByCode)
+	t.Logf("successes by type: %v; rejections by code: %v; shard locks completed: %d", okByType, rejectedByCode, locksCompleted)
 }

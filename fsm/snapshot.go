@@ -15,8 +15,9 @@ import (
 const SnapshotVersion = 1
 
 // Record kinds of the snapshot stream. The stream is one JSON record per line: the header first,
-// then masters, workers, sources, bindings, relays and tasks, each kind sorted by name, then the
-// end record. Equal states therefore give byte-equal snapshots.
+// then masters, workers, sources, bindings, relays, tasks and shard locks, each kind sorted by
+// name, then the shard column claims sorted by task and target, then the end record. Equal states
+// therefore give byte-equal snapshots.
 const (
 	kindHeader  = "header"
 	kindMaster  = "master"
@@ -25,6 +26,9 @@ const (
 	kindBinding = "binding"
 	kindRelay   = "relay"
 	kindTask    = "task"
+	// kindShardLock is a ShardLock; kindShardColumns holds every column claim on one target table.
+	kindShardLock    = "shard_lock"
+	kindShardColumns = "shard_columns"
 	// kindEnd closes the stream with the number of records in between, so that a stream cut at
 	// a record boundary is not mistaken for a smaller state.
 	kindEnd = "end"
@@ -38,6 +42,13 @@ type snapshotHeader struct {
 type snapshotBinding struct {
 	Source string `json:"source"`
 	Worker string `json:"worker"`
+}
+
+// snapshotShardColumns is the column claims on one target table of a task.
+type snapshotShardColumns struct {
+	Task    string                 `json:"task"`
+	Target  string                 `json:"target"`
+	Columns map[string]ShardColumn `json:"columns"` // encoding/json writes the keys sorted
 }
 
 type snapshotEnd struct {
@@ -110,7 +121,21 @@ func (s *Snapshot) writeRecords(write func(kind string, data any) error) error {
 	if err := writeSorted(write, kindRelay, st.relays, value); err != nil {
 		return err
 	}
-	return writeSorted(write, kindTask, st.tasks, value)
+	if err := writeSorted(write, kindTask, st.tasks, value); err != nil {
+		return err
+	}
+	if err := writeSorted(write, kindShardLock, st.shardLocks, value); err != nil {
+		return err
+	}
+	for _, task := range slices.Sorted(maps.Keys(st.shardCols)) {
+		columns := func(target string, cols map[string]ShardColumn) any {
+			return snapshotShardColumns{Task: task, Target: target, Columns: cols}
+		}
+		if err := writeSorted(write, kindShardColumns, st.shardCols[task], columns); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeSorted writes one record per map entry, in key order.
@@ -233,6 +258,21 @@ func (s *state) restoreRecord(rec snapshotRecord) error {
 	case kindTask:
 		_, err := restoreNamed(rec.Data, s.tasks, func(t *Task) string { return t.Name })
 		return err
+	case kindShardLock:
+		_, err := restoreNamed(rec.Data, s.shardLocks, func(l ShardLock) string { return l.ID })
+		return err
+	case kindShardColumns:
+		var sc snapshotShardColumns
+		if err := unmarshalStrict(rec.Data, &sc); err != nil {
+			return err
+		}
+		if s.shardCols[sc.Task] == nil {
+			s.shardCols[sc.Task] = map[string]map[string]ShardColumn{}
+		}
+		if sc.Columns == nil {
+			sc.Columns = map[string]ShardColumn{} // check refuses it, as an empty set of claims
+		}
+		return putNew(s.shardCols[sc.Task], sc.Target, sc.Columns)
 	case kindBinding:
 		var b snapshotBinding
 		if err := unmarshalStrict(rec.Data, &b); err != nil {

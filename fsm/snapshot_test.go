@@ -28,6 +28,15 @@ func richState(t *testing.T) *harness {
 		task("t2", "s1", "s2"),
 		task("t1", "s3"),
 		&SetSubtaskStage{Task: "t2", Sources: []string{"s2"}, Stage: StageStopped},
+		&ReportShardDDL{Task: "t2", Source: "s2", Target: "`db`.`b`", DDLs: []string{"ALTER b"}},
+		&ReportShardDDL{Task: "t2", Source: "s1", Target: "`db`.`a`", DDLs: []string{"ALTER a", "ALTER a2"}},
+		&ReportShardDDL{Task: "t2", Source: "s2", Target: "`db`.`a`", DDLs: []string{"ALTER a", "ALTER a2"}},
+		&ShardDDLDone{ID: ShardLockID("t2", "`db`.`a`"), Source: "s1"},
+		&ReportShardDDL{Task: "t1", Source: "s3", Target: "`db`.`c`", DDLs: []string{"ALTER c"}},
+		&UnlockShardDDL{ID: ShardLockID("t1", "`db`.`c`"), Action: ShardActionSkip},
+		&ClaimShardColumns{Task: "t2", Target: "`db`.`b`", Source: "s2", Table: "`db`.`b2`", Columns: []ColumnDef{{Name: "y", Def: "int"}, {Name: "x", Def: "text"}}},
+		&ClaimShardColumns{Task: "t2", Target: "`db`.`a`", Source: "s1", Table: "`db`.`a1`", Columns: []ColumnDef{{Name: "x", Def: "int"}}},
+		&ClaimShardColumns{Task: "t1", Target: "`db`.`a`", Source: "s3", Table: "`db`.`a3`", Columns: []ColumnDef{{Name: "x", Def: "int"}}},
 	)
 	return h
 }
@@ -50,6 +59,14 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	assert.Equal(t, h.f.Sources(), g.Sources())
 	assert.Equal(t, h.f.Bindings(), g.Bindings())
 	assert.Equal(t, h.f.Tasks(), g.Tasks())
+	assert.Len(t, g.ShardLocks(""), 3)
+	assert.Equal(t, h.f.ShardLocks(""), g.ShardLocks(""))
+	for _, target := range []string{"`db`.`a`", "`db`.`b`"} {
+		for _, task := range []string{"t1", "t2"} {
+			assert.Equal(t, h.f.ShardColumns(task, target), g.ShardColumns(task, target))
+		}
+	}
+	assert.Len(t, g.ShardColumns("t2", "`db`.`b`"), 2)
 	for _, s := range []string{"s1", "s2", "s3", "s4", "s5"} {
 		r1, ok1 := h.f.Relay(s)
 		r2, ok2 := g.Relay(s)
@@ -80,6 +97,20 @@ func TestSnapshotFormat(t *testing.T) {
 		`{"kind":"binding","data":{"source":"s1","worker":"w1"}}`,
 		`{"kind":"end","data":{"records":3}}`,
 	}, lines)
+}
+
+func TestSnapshotShardRecords(t *testing.T) {
+	h := newHarness(t)
+	h.ok(source("s1"), source("s2"), task("t", "s1", "s2"),
+		&ReportShardDDL{Task: "t", Source: "s2", Target: "`d`.`x`", DDLs: []string{"ALTER x"}},
+		&ClaimShardColumns{Task: "t", Target: "`d`.`x`", Source: "s1", Table: "`d`.`x1`", Columns: []ColumnDef{{Name: "B", Def: "int"}, {Name: "a", Def: "text"}}})
+	lines := strings.Split(strings.TrimSuffix(string(snapshotBytes(t, h.f.Snapshot())), "\n"), "\n")
+	require.Len(t, lines, 7)
+	assert.Equal(t, []string{
+		`{"kind":"shard_lock","data":{"id":"t-` + "`d`.`x`" + `","task":"t","target":"` + "`d`.`x`" + `","ddls":["ALTER x"],"owner":"s2","sources":["s1","s2"],"synced":["s2"],"resolved":false,"done":false,"acked":[]}}`,
+		`{"kind":"shard_columns","data":{"task":"t","target":"` + "`d`.`x`" + `","columns":{"a":{"source":"s1","table":"` + "`d`.`x1`" + `","def":"text"},"b":{"source":"s1","table":"` + "`d`.`x1`" + `","def":"int"}}}}`,
+		`{"kind":"end","data":{"records":5}}`,
+	}, lines[4:])
 }
 
 func TestSnapshotIsPointInTime(t *testing.T) {
@@ -124,11 +155,25 @@ func TestRestoreRejectsCorruptStreams(t *testing.T) {
 		s2  = `{"kind":"source","data":{"name":"s2"}}` + "\n"
 	)
 	end := func(n int) string { return `{"kind":"end","data":{"records":` + strconv.Itoa(n) + `}}` + "\n" }
+	// Task t on s1 and s2, with a lock that heard from the given sources only.
+	const t1 = `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"},"s2":{"source":"s2","stage":"Running"}}}}` + "\n"
+	lock := func(task, synced, owner string) string {
+		return `{"kind":"shard_lock","data":{"id":"t-x","task":` + task + `,"target":"x","ddls":["D"],"owner":` + owner +
+			`,"sources":["s1","s2"],"synced":` + synced + `,"resolved":false,"done":false,"acked":[]}}` + "\n"
+	}
+	cols := func(task, columns string) string {
+		return `{"kind":"shard_columns","data":{"task":` + task + `,"target":"x","columns":` + columns + `}}` + "\n"
+	}
 
 	// The baseline is valid, so each case below fails for its own reason only.
 	g := New()
 	require.NoError(t, g.Restore(strings.NewReader(hdr+w1+s1+end(2))))
 	assert.Equal(t, uint64(5), g.Index())
+	shard := New()
+	require.NoError(t, shard.Restore(strings.NewReader(hdr+s1+s2+t1+lock(`"t"`, `["s1"]`, `"s1"`)+
+		cols(`"t"`, `{"c":{"source":"s1","table":"x1","def":"int"}}`)+end(5))))
+	assert.Len(t, shard.ShardLocks("t"), 1)
+	assert.Len(t, shard.ShardColumns("t", "x"), 1)
 
 	for name, stream := range map[string]string{
 		"empty":                  ``,
@@ -154,13 +199,31 @@ func TestRestoreRejectsCorruptStreams(t *testing.T) {
 			`{"kind":"relay","data":{"source":"s2","workers":["w1"],"stage":"Running"}}` + "\n" + end(5),
 		"relay worker bound elsewhere": hdr + w1 + s1 + s2 + `{"kind":"binding","data":{"source":"s2","worker":"w1"}}` + "\n" +
 			`{"kind":"relay","data":{"source":"s1","workers":["w1"],"stage":"Running"}}` + "\n" + end(5),
-		"null task":            hdr + `{"kind":"task","data":null}` + "\n" + end(1),
-		"no data":              hdr + `{"kind":"worker"}` + "\n" + end(1),
-		"task unknown source":  hdr + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(1),
-		"task no subtasks":     hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{}}}` + "\n" + end(2),
-		"task null subtask":    hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":null}}}` + "\n" + end(2),
-		"subtask wrong source": hdr + s1 + s2 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s2","stage":"Running"}}}}` + "\n" + end(3),
-		"subtask bad stage":    hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Nope"}}}}` + "\n" + end(2),
+		"null task":               hdr + `{"kind":"task","data":null}` + "\n" + end(1),
+		"no data":                 hdr + `{"kind":"worker"}` + "\n" + end(1),
+		"task unknown source":     hdr + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(1),
+		"task no subtasks":        hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{}}}` + "\n" + end(2),
+		"task null subtask":       hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":null}}}` + "\n" + end(2),
+		"subtask wrong source":    hdr + s1 + s2 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s2","stage":"Running"}}}}` + "\n" + end(3),
+		"subtask bad stage":       hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Nope"}}}}` + "\n" + end(2),
+		"shard lock unknown task": hdr + s1 + lock(`"t"`, `["s1"]`, `"s1"`) + end(2),
+		"shard lock wrong id":     hdr + s1 + s2 + t1 + strings.Replace(lock(`"t"`, `["s1"]`, `"s1"`), `"id":"t-x"`, `"id":"t-y"`, 1) + end(4),
+		"shard lock twice":        hdr + s1 + s2 + t1 + lock(`"t"`, `["s1"]`, `"s1"`) + lock(`"t"`, `["s1"]`, `"s1"`) + end(5),
+		"shard lock not synced":   hdr + s1 + s2 + t1 + lock(`"t"`, `[]`, `"s1"`) + end(4),
+		"shard lock unsorted":     hdr + s1 + s2 + t1 + lock(`"t"`, `["s2","s1"]`, `"s1"`) + end(4),
+		"shard lock bad owner":    hdr + s1 + s2 + t1 + lock(`"t"`, `["s1"]`, `"s2"`) + end(4),
+		"shard lock foreign src": hdr + s1 + s2 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" +
+			lock(`"t"`, `["s1"]`, `"s1"`) + end(4),
+		"shard lock all synced": hdr + s1 + s2 + t1 + lock(`"t"`, `["s1","s2"]`, `"s1"`) + end(4),
+		"shard lock no action":  hdr + s1 + s2 + t1 + strings.Replace(lock(`"t"`, `["s1"]`, `"s1"`), `"resolved":false`, `"resolved":true`, 1) + end(4),
+		"shard lock early ack":  hdr + s1 + s2 + t1 + strings.Replace(lock(`"t"`, `["s1"]`, `"s1"`), `"acked":[]`, `"acked":["s1"]`, 1) + end(4),
+		"shard columns no task": hdr + s1 + cols(`"t"`, `{"c":{"source":"s1","table":"x1","def":"int"}}`) + end(2),
+		"shard columns empty":   hdr + s1 + s2 + t1 + cols(`"t"`, `{}`) + end(4),
+		"shard columns null":    hdr + s1 + s2 + t1 + cols(`"t"`, `null`) + end(4),
+		"shard columns upper":   hdr + s1 + s2 + t1 + cols(`"t"`, `{"C":{"source":"s1","table":"x1","def":"int"}}`) + end(4),
+		"shard columns no def":  hdr + s1 + s2 + t1 + cols(`"t"`, `{"c":{"source":"s1","table":"x1","def":""}}`) + end(4),
+		"shard columns twice": hdr + s1 + s2 + t1 + cols(`"t"`, `{"c":{"source":"s1","table":"x1","def":"int"}}`) +
+			cols(`"t"`, `{"d":{"source":"s1","table":"x1","def":"int"}}`) + end(5),
 	} {
 		err := g.Restore(strings.NewReader(stream))
 		assert.Error(t, err, name)

@@ -132,6 +132,8 @@ type state struct {
 	relays      map[string]Relay  // source -> relay, present only with at least one worker
 	relayOf     map[string]string // worker -> source it relays
 	tasks       map[string]*Task
+	shardLocks  map[string]ShardLock                         // by ID; every lock's task exists
+	shardCols   map[string]map[string]map[string]ShardColumn // task -> target -> lower-cased column -> claim; no empty maps
 }
 
 func newState() *state {
@@ -144,6 +146,8 @@ func newState() *state {
 		relays:      map[string]Relay{},
 		relayOf:     map[string]string{},
 		tasks:       map[string]*Task{},
+		shardLocks:  map[string]ShardLock{},
+		shardCols:   map[string]map[string]map[string]ShardColumn{},
 	}
 }
 
@@ -158,9 +162,14 @@ func (s *state) clone() *state {
 		relays:      make(map[string]Relay, len(s.relays)),
 		relayOf:     maps.Clone(s.relayOf),
 		tasks:       make(map[string]*Task, len(s.tasks)),
+		shardLocks:  make(map[string]ShardLock, len(s.shardLocks)),
+		shardCols:   cloneShardColumns(s.shardCols),
 	}
 	for k, r := range s.relays {
 		c.relays[k] = r.clone()
+	}
+	for k, l := range s.shardLocks {
+		c.shardLocks[k] = l.clone()
 	}
 	for k, t := range s.tasks {
 		tc := t.clone(true)
