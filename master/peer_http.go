@@ -30,6 +30,9 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathRegisterWorker, s.handleRegisterWorker)
 	mux.HandleFunc("GET "+peer.PathDesiredPrefix+"{name}/desired", s.handleDesired)
 	mux.HandleFunc("POST "+peer.PathLoadWorker, s.handleLoadWorker)
+	mux.HandleFunc("POST "+peer.PathShardDDL, s.handleShardDDL)
+	mux.HandleFunc("POST "+peer.PathShardDDLDone, s.handleShardDDLDone)
+	mux.HandleFunc("POST "+peer.PathShardColumns, s.handleShardColumns)
 	return mux
 }
 

@@ -26,7 +26,7 @@ const productPageTask = `{ "remove_meta": false, "task": { "name": "task-1", "ta
 
 const tablePath = "/api/v1/tasks/task-1/sources/mysql-01/schemas/db1/table1"
 
-// routeRequests has one valid request for each of the 28 contract routes.
+// routeRequests has one valid request for each of the contract routes.
 var routeRequests = []struct {
 	method, specPath, url, body string
 	status                      int
@@ -59,6 +59,8 @@ var routeRequests = []struct {
 	{"DELETE", "/api/v1/cluster/masters/{master-name}", "/api/v1/cluster/masters/master1", "", http.StatusNoContent},
 	{"GET", "/api/v1/cluster/workers", "/api/v1/cluster/workers", "", http.StatusOK},
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "/api/v1/cluster/workers/worker1", "", http.StatusNoContent},
+	{"GET", "/api/v1/shard-ddl-locks", "/api/v1/shard-ddl-locks?task_name=task-1", "", http.StatusOK},
+	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "/api/v1/shard-ddl-locks/task-1-%60db%60.%60t%60/unlock", `{"action":"skip"}`, http.StatusOK},
 }
 
 func TestEveryContractRouteIsRouted(t *testing.T) {

@@ -21,6 +21,18 @@ type Backend interface {
 	RelayBackend
 	TaskBackend
 	TaskSchemaBackend
+	ShardDDLBackend
+}
+
+// ShardDDLBackend serves the shard-DDL lock routes (DM's `shard-ddl-lock`).
+type ShardDDLBackend interface {
+	// ListShardDDLLocks returns the locks of task (all tasks when ""), sorted by id. An
+	// unknown task is an error (46018).
+	ListShardDDLLocks(ctx context.Context, task string) ([]ShardDDLLock, error)
+	// UnlockShardDDLLock resolves the lock now with action exec (by owner, or the current
+	// owner when "") or skip, and returns it as it is after the unlock (its last state, done,
+	// when the unlock finished it). An unknown lock is an error (38032).
+	UnlockShardDDLLock(ctx context.Context, id, owner, action string) (ShardDDLLock, error)
 }
 
 // TaskSchemaBackend serves the routes on a subtask's schema tracker.

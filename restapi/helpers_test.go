@@ -34,7 +34,16 @@ type fakeBackend struct {
 
 	offlineMasters []string
 	offlineWorkers []string
+
+	// Shard-DDL locks: the list answered, the error of both lock calls, and what was asked.
+	locks     []ShardDDLLock
+	lockErr   error
+	lockTasks []string
+	unlocks   []unlockCall
 }
+
+// unlockCall is one UnlockShardDDLLock call seen by the fake.
+type unlockCall struct{ id, owner, action string }
 
 func (f *fakeBackend) Leader(ctx context.Context) (Leader, error) {
 	f.mu.Lock()
@@ -253,4 +262,31 @@ func (f *fakeBackend) SetTaskTable(context.Context, string, string, string, stri
 }
 func (f *fakeBackend) DeleteTaskTable(context.Context, string, string, string, string) error {
 	return NotImplemented("delete table structure")
+}
+
+func (f *fakeBackend) ListShardDDLLocks(_ context.Context, task string) ([]ShardDDLLock, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lockTasks = append(f.lockTasks, task)
+	if f.lockErr != nil {
+		return nil, f.lockErr
+	}
+	return f.locks, nil
+}
+
+func (f *fakeBackend) UnlockShardDDLLock(_ context.Context, id, owner, action string) (ShardDDLLock, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unlocks = append(f.unlocks, unlockCall{id: id, owner: owner, action: action})
+	if f.lockErr != nil {
+		return ShardDDLLock{}, f.lockErr
+	}
+	return ShardDDLLock{Id: id, TaskName: "task-1", Mode: ShardDDLLockModePessimistic, Owner: owner, Resolved: true, Action: action}, nil
+}
+
+// lockCalls returns the task filters and unlocks the fake was asked for.
+func (f *fakeBackend) lockCalls() ([]string, []unlockCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.lockTasks), slices.Clone(f.unlocks)
 }

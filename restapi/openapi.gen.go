@@ -35,6 +35,24 @@ func (e ClusterWorkerBoundStage) Valid() bool {
 	}
 }
 
+// Defines values for ShardDDLLockMode.
+const (
+	ShardDDLLockModeOptimistic  ShardDDLLockMode = "optimistic"
+	ShardDDLLockModePessimistic ShardDDLLockMode = "pessimistic"
+)
+
+// Valid indicates whether the value is a known member of the ShardDDLLockMode enum.
+func (e ShardDDLLockMode) Valid() bool {
+	switch e {
+	case ShardDDLLockModeOptimistic:
+		return true
+	case ShardDDLLockModePessimistic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskOnDuplicate.
 const (
 	TaskOnDuplicateError     TaskOnDuplicate = "error"
@@ -125,6 +143,24 @@ func (e TaskFullMigrateConfConsistency) Valid() bool {
 	}
 }
 
+// Defines values for UnlockShardDDLLockRequestAction.
+const (
+	UnlockShardDDLLockRequestActionExec UnlockShardDDLLockRequestAction = "exec"
+	UnlockShardDDLLockRequestActionSkip UnlockShardDDLLockRequestAction = "skip"
+)
+
+// Valid indicates whether the value is a known member of the UnlockShardDDLLockRequestAction enum.
+func (e UnlockShardDDLLockRequestAction) Valid() bool {
+	switch e {
+	case UnlockShardDDLLockRequestActionExec:
+		return true
+	case UnlockShardDDLLockRequestActionSkip:
+		return true
+	default:
+		return false
+	}
+}
+
 // ClusterMaster A dm-master member.
 type ClusterMaster struct {
 	// Addr Advertised API address.
@@ -199,6 +235,12 @@ type GetClusterMasterListResponse struct {
 type GetClusterWorkerListResponse struct {
 	Data  []ClusterWorker `json:"data"`
 	Total int             `json:"total"`
+}
+
+// GetShardDDLLockListResponse defines model for GetShardDDLLockListResponse.
+type GetShardDDLLockListResponse struct {
+	Data  []ShardDDLLock `json:"data"`
+	Total int            `json:"total"`
 }
 
 // GetSourceListResponse defines model for GetSourceListResponse.
@@ -324,6 +366,56 @@ type Security struct {
 	// SslKeyContent Client private key (PEM).
 	SslKeyContent string `json:"ssl_key_content"`
 }
+
+// ShardDDLLock A shard-DDL lock: the DDLs the sources of a task met on the shards merged into one target table, and which sources have reported them.
+type ShardDDLLock struct {
+	// Action What the resolution does, `exec` (the owner runs the DDLs) or `skip` (nobody does); empty while unresolved.
+	//
+	// Example: exec
+	Action string `json:"action"`
+
+	// Ddls The DDLs, as they are run in the target.
+	//
+	// Example: ["ALTER TABLE `db`.`tbl` ADD COLUMN `c2` INT"]
+	Ddls []string `json:"ddls"`
+
+	// Done The owner has run the DDLs (or they were skipped); the lock goes away once every source has passed them.
+	Done bool `json:"done"`
+
+	// Id Lock id, the task name, a dash and the quoted target table.
+	//
+	// Example: task-1-`db`.`tbl`
+	Id string `json:"id"`
+
+	// Mode Shard mode of the task.
+	Mode ShardDDLLockMode `json:"mode"`
+
+	// Owner Source that runs the DDLs in the target once the lock is resolved (the first to report them).
+	//
+	// Example: mysql-01
+	Owner string `json:"owner"`
+
+	// Resolved Every source reported the DDLs, or the lock was unlocked by hand; the waiting sources may go on.
+	Resolved bool `json:"resolved"`
+
+	// Synced Sources that have reported the DDLs.
+	//
+	// Example: ["mysql-01"]
+	Synced []string `json:"synced"`
+
+	// TaskName Task the lock belongs to.
+	//
+	// Example: task-1
+	TaskName string `json:"task_name"`
+
+	// Unsynced Sources of the task that have not reported them yet.
+	//
+	// Example: ["mysql-02"]
+	Unsynced []string `json:"unsynced"`
+}
+
+// ShardDDLLockMode Shard mode of the task.
+type ShardDDLLockMode string
 
 // ShardingGroup A pessimistic shard-DDL group waiting for its shards.
 type ShardingGroup struct {
@@ -677,6 +769,20 @@ type TaskTargetDataBase struct {
 	User string `json:"user"`
 }
 
+// UnlockShardDDLLockRequest How to resolve a shard-DDL lock by hand.
+type UnlockShardDDLLockRequest struct {
+	// Action exec = the owner runs the DDLs in the target; skip = nobody runs them.
+	Action *UnlockShardDDLLockRequestAction `json:"action,omitempty"`
+
+	// Owner Source that runs the DDLs (exec only); the lock's current owner when absent.
+	//
+	// Example: mysql-01
+	Owner *string `json:"owner,omitempty"`
+}
+
+// UnlockShardDDLLockRequestAction exec = the owner runs the DDLs in the target; skip = nobody runs them.
+type UnlockShardDDLLockRequestAction string
+
 // WorkerNameList Example: ["worker-1"]
 type WorkerNameList = []string
 
@@ -687,6 +793,9 @@ type WorkerNameRequest struct {
 	// Example: worker-1
 	WorkerName string `json:"worker_name"`
 }
+
+// LockId defines model for lock-id.
+type LockId = string
 
 // MasterName defines model for master-name.
 type MasterName = string
@@ -718,6 +827,12 @@ type NotImplementedError = ErrorWithMessage
 // ServiceUnavailableError Body of every error answer.
 type ServiceUnavailableError = ErrorWithMessage
 
+// DMAPIGetShardDDLLockListParams defines parameters for DMAPIGetShardDDLLockList.
+type DMAPIGetShardDDLLockListParams struct {
+	// TaskName Only the locks of this task (which must exist).
+	TaskName *string `form:"task_name,omitempty" json:"task_name,omitempty"`
+}
+
 // DMAPIGetSourceListParams defines parameters for DMAPIGetSourceList.
 type DMAPIGetSourceListParams struct {
 	// WithStatus Also report the relay/worker status of every source.
@@ -744,6 +859,9 @@ type DMAPIGetTaskStatusParams struct {
 	// Stage Only report subtasks in this stage (e.g. `running`, `paused`; case-insensitive).
 	Stage *string `form:"stage,omitempty" json:"stage,omitempty"`
 }
+
+// DMAPIUnlockShardDDLLockJSONRequestBody defines body for DMAPIUnlockShardDDLLock for application/json ContentType.
+type DMAPIUnlockShardDDLLockJSONRequestBody = UnlockShardDDLLockRequest
 
 // DMAPICreateSourceJSONRequestBody defines body for DMAPICreateSource for application/json ContentType.
 type DMAPICreateSourceJSONRequestBody = Source
@@ -789,6 +907,12 @@ type ServerInterface interface {
 	// GetDocHTML Interactive API viewer
 	// (GET /api/v1/docs)
 	GetDocHTML(w http.ResponseWriter, r *http.Request)
+	// DMAPIGetShardDDLLockList List shard-DDL locks
+	// (GET /api/v1/shard-ddl-locks)
+	DMAPIGetShardDDLLockList(w http.ResponseWriter, r *http.Request, params DMAPIGetShardDDLLockListParams)
+	// DMAPIUnlockShardDDLLock Resolve a shard-DDL lock by hand
+	// (POST /api/v1/shard-ddl-locks/{lock-id}/unlock)
+	DMAPIUnlockShardDDLLock(w http.ResponseWriter, r *http.Request, lockId LockId)
 	// DMAPIGetSourceList List data sources
 	// (GET /api/v1/sources)
 	DMAPIGetSourceList(w http.ResponseWriter, r *http.Request, params DMAPIGetSourceListParams)
@@ -894,6 +1018,18 @@ func (_ Unimplemented) GetDocJSON(w http.ResponseWriter, r *http.Request) {
 // GetDocHTML Interactive API viewer
 // (GET /api/v1/docs)
 func (_ Unimplemented) GetDocHTML(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIGetShardDDLLockList List shard-DDL locks
+// (GET /api/v1/shard-ddl-locks)
+func (_ Unimplemented) DMAPIGetShardDDLLockList(w http.ResponseWriter, r *http.Request, params DMAPIGetShardDDLLockListParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIUnlockShardDDLLock Resolve a shard-DDL lock by hand
+// (POST /api/v1/shard-ddl-locks/{lock-id}/unlock)
+func (_ Unimplemented) DMAPIUnlockShardDDLLock(w http.ResponseWriter, r *http.Request, lockId LockId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1137,6 +1273,65 @@ func (siw *ServerInterfaceWrapper) GetDocHTML(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetDocHTML(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIGetShardDDLLockList operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIGetShardDDLLockList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DMAPIGetShardDDLLockListParams
+
+	// ------------- Optional query parameter "task_name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "task_name", r.URL.Query(), &params.TaskName, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "task_name"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task_name", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIGetShardDDLLockList(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIUnlockShardDDLLock operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIUnlockShardDDLLock(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "lock-id" -------------
+	var lockId LockId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lock-id", chi.URLParam(r, "lock-id"), &lockId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "lock-id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIUnlockShardDDLLock(w, r, lockId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2033,6 +2228,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Put(options.BaseURL+"/api/v1/tasks/{task-name}/sources/{source-name}/schemas/{schema-name}/{table-name}", wrapper.DMAPIOperateTableStructure)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/api/v1/shard-ddl-locks", wrapper.DMAPIGetShardDDLLockList)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/api/v1/shard-ddl-locks/{lock-id}/unlock", wrapper.DMAPIUnlockShardDDLLock)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/api/v1/cluster/masters", wrapper.DMAPIGetClusterMasterList)

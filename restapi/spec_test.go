@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// contractRoutes are the 28 routes of the API contract (§1.1), in its order.
+// contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
+// shard-DDL lock routes.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -46,6 +47,8 @@ var contractRoutes = []struct {
 	{"DELETE", "/api/v1/cluster/masters/{master-name}", "DMAPIOfflineMasterNode"},
 	{"GET", "/api/v1/cluster/workers", "DMAPIGetClusterWorkerList"},
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "DMAPIOfflineWorkerNode"},
+	{"GET", "/api/v1/shard-ddl-locks", "DMAPIGetShardDDLLockList"},
+	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "DMAPIUnlockShardDDLLock"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -61,7 +64,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 28)
+	require.Len(t, contractRoutes, 30)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -113,6 +116,9 @@ func TestSpecOperationConventions(t *testing.T) {
 				require.Empty(t, op.Responses.Value("204").Value.Content, name)
 			case method == "POST" && (path == "/api/v1/sources" || path == "/api/v1/tasks"):
 				require.NotNil(t, op.Responses.Value("201"), name)
+			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock":
+				// Synchronous: answers with the lock as it is after the unlock.
+				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			default: // asynchronous operations and the table-schema PUT
@@ -137,7 +143,8 @@ func TestSpecSchemasFollowOurDecisions(t *testing.T) {
 		"GetClusterMasterListResponse", "GetClusterWorkerListResponse", "WorkerNameList",
 		"SourceNameList", "SchemaNameList", "TableNameList", "TaskNameList", "CreateTaskRequest",
 		"OperateTaskTableStructureRequest", "GetTaskListResponse", "GetTaskStatusResponse",
-		"GetTaskTableStructureResponse",
+		"GetTaskTableStructureResponse", "ShardDDLLock", "GetShardDDLLockListResponse",
+		"UnlockShardDDLLockRequest",
 	} {
 		require.Contains(t, schemas, name)
 	}
@@ -149,6 +156,10 @@ func TestSpecSchemasFollowOurDecisions(t *testing.T) {
 	require.Equal(t, []any{"pessimistic", "optimistic"}, enum("Task", "shard_mode"))
 	require.Equal(t, []any{"auto", "none", "flush", "snapshot", "lock"}, enum("TaskFullMigrateConf", "consistency"))
 	require.Equal(t, []any{"offline", "free", "bound", "relay"}, enum("ClusterWorker", "bound_stage"))
+	require.Equal(t, []any{"pessimistic", "optimistic"}, enum("ShardDDLLock", "mode"))
+	require.Equal(t, []any{"exec", "skip"}, enum("UnlockShardDDLLockRequest", "action"))
+	require.ElementsMatch(t, []string{"id", "task_name", "mode", "owner", "ddls", "synced", "unsynced", "resolved", "action", "done"},
+		schemas["ShardDDLLock"].Value.Required)
 	require.Contains(t, schemas["SubTaskStatus"].Value.Properties, "error_msg")
 	require.ElementsMatch(t, []string{"error_msg", "error_code"}, schemas["ErrorWithMessage"].Value.Required)
 	require.True(t, schemas["ErrorWithMessage"].Value.Properties["error_code"].Value.Type.Is(openapi3.TypeInteger))

@@ -1,0 +1,141 @@
+package master
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
+)
+
+// unsyncedSources lists the sources the lock still waits for.
+func unsyncedSources(l fsm.ShardLock) []string {
+	out := []string{}
+	for _, src := range l.Sources {
+		if !slices.Contains(l.Synced, src) {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// lockState is the workers' view of a lock.
+func lockState(l fsm.ShardLock) peer.ShardLockState {
+	return peer.ShardLockState{
+		ID: l.ID, Owner: l.Owner, Resolved: l.Resolved, Action: l.Action, Done: l.Done,
+		Synced: nonNil(l.Synced), Unsynced: unsyncedSources(l),
+	}
+}
+
+// apiLock is the API's view of a lock.
+func apiLock(l fsm.ShardLock) restapi.ShardDDLLock {
+	return restapi.ShardDDLLock{
+		Id: l.ID, TaskName: l.Task, Mode: restapi.ShardDDLLockModePessimistic, Owner: l.Owner,
+		Ddls: nonNil(l.DDLs), Synced: nonNil(l.Synced), Unsynced: unsyncedSources(l),
+		Resolved: l.Resolved, Action: l.Action, Done: l.Done,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+// handleShardDDL is a worker's report of shard DDLs (pessimistic mode); it answers with the lock
+// as it is after the report.
+func (s *Server) handleShardDDL(w http.ResponseWriter, r *http.Request) {
+	var req peer.ShardDDLReport
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), fsm.ReportShardDDL{Task: req.Task, Source: req.Source, Target: req.Target, DDLs: req.DDLs}); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	id := fsm.ShardLockID(req.Task, req.Target)
+	l, ok := s.state.ShardLock(id)
+	if !ok {
+		// Finished in the meantime: every source ran past it.
+		restapi.WriteJSON(w, http.StatusOK, peer.ShardLockState{ID: id, Resolved: true, Done: true, Synced: []string{}, Unsynced: []string{}})
+		return
+	}
+	restapi.WriteJSON(w, http.StatusOK, lockState(l))
+}
+
+// handleShardDDLDone records that the owner ran a lock's DDLs, or that a source is past them.
+func (s *Server) handleShardDDLDone(w http.ResponseWriter, r *http.Request) {
+	var req peer.ShardDDLDoneRequest
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if _, err := s.apply(r.Context(), fsm.ShardDDLDone{ID: req.ID, Source: req.Source}); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	restapi.WriteJSON(w, http.StatusOK, struct{}{})
+}
+
+// handleShardColumns records the columns a shard adds (optimistic mode); shards that disagree on a
+// column's definition get 36069.
+func (s *Server) handleShardColumns(w http.ResponseWriter, r *http.Request) {
+	var req peer.ShardColumnClaim
+	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	cmd := fsm.ClaimShardColumns{Task: req.Task, Target: req.Target, Source: req.Source, Table: req.Table, Columns: req.Columns}
+	if _, err := s.apply(r.Context(), cmd); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	restapi.WriteJSON(w, http.StatusOK, struct{}{})
+}
+
+// ListShardDDLLocks lists the pessimistic shard-DDL locks of a task, or of all tasks.
+func (s *Server) ListShardDDLLocks(ctx context.Context, task string) ([]restapi.ShardDDLLock, error) {
+	if task != "" {
+		if _, ok := s.state.Task(task); !ok {
+			return nil, badRequest(fsm.CodeTaskNotExist, "task %q does not exist", task)
+		}
+	}
+	out := []restapi.ShardDDLLock{}
+	for _, l := range s.state.ShardLocks(task) {
+		out = append(out, apiLock(l))
+	}
+	return out, nil
+}
+
+// UnlockShardDDLLock resolves a lock by hand. A lock the unlock finished at once (skipped, with
+// every source past it) is answered with its last state.
+func (s *Server) UnlockShardDDLLock(ctx context.Context, id, owner, action string) (restapi.ShardDDLLock, error) {
+	if action == "" {
+		action = fsm.ShardActionExec
+	}
+	if action != fsm.ShardActionExec && action != fsm.ShardActionSkip {
+		return restapi.ShardDDLLock{}, badRequest(restapi.CodeRequestInvalid, "action %q must be %s or %s", action, fsm.ShardActionExec, fsm.ShardActionSkip)
+	}
+	before, ok := s.state.ShardLock(id)
+	if !ok {
+		return restapi.ShardDDLLock{}, badRequest(fsm.CodeShardLockNotFound, "shard DDL lock %q not found", id)
+	}
+	if _, err := s.apply(ctx, fsm.UnlockShardDDL{ID: id, Owner: owner, Action: action}); err != nil {
+		return restapi.ShardDDLLock{}, err
+	}
+	s.logger.Info("shard DDL lock unlocked", "lock", id, "action", action, "owner", owner)
+	if l, ok := s.state.ShardLock(id); ok {
+		return apiLock(l), nil
+	}
+	last := before
+	last.Resolved, last.Action, last.Done = true, action, true
+	if owner != "" {
+		last.Owner = owner
+	}
+	last.Sources = last.Synced
+	return apiLock(last), nil
+}
