@@ -79,6 +79,11 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		finish()
 		return nil
 	}
+	if r.shard != nil {
+		if handled, err := r.shardDDL(h, txn, d, stmt, defSchema, qualify); handled || err != nil {
+			return err
+		}
+	}
 	return r.applyDDL(h, txn, defSchema, []string{stmt}, nil)
 }
 

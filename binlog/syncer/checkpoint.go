@@ -24,7 +24,7 @@ func checkpointTable(metaSchema, task string) string {
 var checkpointColumns = []string{
 	"task_name", "source_name", "worker_id", "binlog_name", "binlog_pos", "binlog_gtid",
 	"txn_rows", "worker_count", "safe_binlog_name", "safe_binlog_pos", "ddl_binlog_name",
-	"ddl_binlog_pos", "event_ts", "tracker_state", "updated_at",
+	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "updated_at",
 }
 
 func createCheckpointSQL(metaSchema, task string) []string {
@@ -45,6 +45,7 @@ func createCheckpointSQL(metaSchema, task string) []string {
   ddl_binlog_pos BIGINT UNSIGNED NOT NULL DEFAULT 0,
   event_ts BIGINT NOT NULL DEFAULT 0 COMMENT 'upstream timestamp of the last event covered',
   tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos',
+  shard_state LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back',
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (task_name, source_name, worker_id)
 )`,
@@ -62,7 +63,7 @@ func ensureCheckpointTable(ctx context.Context, db execer, metaSchema, task stri
 			return fmt.Errorf("create checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
 		}
 	}
-	return ensureTrackerColumn(ctx, db, metaSchema, task)
+	return ensureStateColumns(ctx, db, metaSchema, task)
 }
 
 // cpRow is one row of the checkpoint table.
@@ -77,6 +78,8 @@ type cpRow struct {
 	// trackerState (global row only, optional): the schema tracker's state at loc; nil leaves
 	// the stored one as it is.
 	trackerState []byte
+	// shardState (global row only, optional): the shard-merge state; nil leaves it as it is.
+	shardState []byte
 }
 
 // cpState is every row of one (task, source).
@@ -242,6 +245,10 @@ func upsertSQL(metaSchema, task, source string, r cpRow) string {
 	if r.trackerState != nil {
 		cols = append(cols, "tracker_state")
 		vals = append(vals, "X'"+hex.EncodeToString(r.trackerState)+"'")
+	}
+	if r.shardState != nil {
+		cols = append(cols, "shard_state")
+		vals = append(vals, "X'"+hex.EncodeToString(r.shardState)+"'")
 	}
 	var b strings.Builder
 	b.WriteString("INSERT INTO ")

@@ -104,6 +104,9 @@ type run struct {
 	lastFlush  time.Time
 	eventsTick int
 
+	// shard merge (Config.ShardMode); nil in a plain task
+	shard *shardRun
+
 	// schema tracker (Config.Tracker)
 	trackerAt binlog.Location // DDLs starting before it are in the restored state
 	txnSnap   []byte          // state before the open transaction's first DDL
@@ -330,6 +333,15 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	}
 	if err := r.restoreTracker(ctx, trackerAt); err != nil {
 		return err
+	}
+	if s.cfg.ShardMode != "" {
+		stored, _, err := loadStateColumn(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, "shard_state")
+		if err != nil {
+			return fmt.Errorf("load shard state: %w", err)
+		}
+		if err := r.setupShard(ctx, stored); err != nil {
+			return err
+		}
 	}
 	if err := r.writeGlobal(ctx, g, r.lastTxnTS); err != nil {
 		return err
@@ -580,7 +592,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if err != nil {
 		return err
 	}
-	if ti.ignored || ti.skip[kind] {
+	if ti.ignored || ti.skip[kind] || r.holdRows(ti, startPos) {
 		return nil
 	}
 	for i := range e.SkippedColumns {
@@ -803,12 +815,20 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	if snap != nil && !bytes.Equal(snap, r.lastSnap) {
 		row.trackerState = snap
 	}
+	if r.shard != nil {
+		if row.shardState, err = r.shard.snapshot(); err != nil {
+			return fmt.Errorf("write checkpoint: shard state: %w", err)
+		}
+	}
 	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, row)
 	if err := r.ctlExec(ctx, q); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	if row.trackerState != nil {
 		r.lastSnap = snap
+	}
+	if row.shardState != nil {
+		r.shard.lastSave = row.shardState
 	}
 	r.g = loc
 	s.metrics.posSyncer.Set(float64(loc.Pos))

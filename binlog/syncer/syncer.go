@@ -73,6 +73,14 @@ type Config struct {
 	// recorded (<MetaSchema>.<Task>_onlineddl) and applied to the real table at the cut-over
 	// RENAME (see onlineddl.go).
 	OnlineDDL bool
+	// ShardMode is "" (no shard merge), ShardPessimistic or ShardOptimistic (see shard.go).
+	// Both need Upstream and Coordinator; pessimistic also OpenReader.
+	ShardMode string
+	// Coordinator coordinates shard DDLs with the other sources of the task.
+	Coordinator Coordinator
+	// OpenReader opens another reader of the same binlog at loc: pessimistic shard mode
+	// re-reads the rows it held back once a lock resolves.
+	OpenReader func(ctx context.Context, loc binlog.Location) (binlog.Reader, error)
 	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
 	// retried before Run gives up; default one minute.
 	RetryFor time.Duration
@@ -120,6 +128,17 @@ func New(cfg Config) (*Syncer, error) {
 	}
 	if cfg.BinlogType == "" {
 		cfg.BinlogType = "remote"
+	}
+	switch cfg.ShardMode {
+	case "", ShardPessimistic, ShardOptimistic:
+	default:
+		return nil, fmt.Errorf("syncer: shard mode %q must be %q, %q or empty", cfg.ShardMode, ShardPessimistic, ShardOptimistic)
+	}
+	if cfg.ShardMode != "" && (cfg.Coordinator == nil || cfg.Upstream == nil) {
+		return nil, errors.New("syncer: shard mode needs a Coordinator and an Upstream connection")
+	}
+	if cfg.ShardMode == ShardPessimistic && cfg.OpenReader == nil {
+		return nil, errors.New("syncer: pessimistic shard mode needs OpenReader to replay the rows it holds back")
 	}
 	if len(cfg.Task)+len("_syncer_checkpoint") > 64 {
 		return nil, fmt.Errorf("syncer: task name %q is too long for the checkpoint table name (at most %d characters)", cfg.Task, 64-len("_syncer_checkpoint"))
@@ -220,6 +239,11 @@ type statusState struct {
 	offsetKnown  bool
 	pendingTS    int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
 	samples      []tpsSample
+	// shard merge
+	shardGroups  []ShardGroup
+	lockID       string
+	blockingDDLs []string
+	shardFirst   binlog.Location // the earliest held-back DDL; zero when none
 }
 
 type tpsSample struct {
@@ -243,6 +267,14 @@ type Status struct {
 	Synced              bool            `json:"synced"`
 	SecondsBehindMaster int64           `json:"seconds_behind_master"`
 	BinlogType          string          `json:"binlog_type"`
+	// Shard merge (pessimistic): the lock this source waits on, its DDLs, and the groups with
+	// held-back tables.
+	UnresolvedDDLLockID string       `json:"-"`
+	BlockingDDLs        []string     `json:"blocking_ddls"`
+	UnresolvedGroups    []ShardGroup `json:"unresolved_groups"`
+	// NeededFrom is the oldest binlog position the sync unit may still read: the checkpoint,
+	// or an earlier held-back DDL whose rows will be replayed. Relay purge keeps it.
+	NeededFrom binlog.Location `json:"-"`
 }
 
 // Status reports progress. The master position comes from the Upstream connection when one
@@ -275,7 +307,14 @@ func (s *Syncer) Status() Status {
 	}
 	out.MasterLocation, out.MasterBinlog, out.MasterBinlogGTID = master, master.String(), master.GTIDSet
 	out.SyncerLocation, out.SyncerBinlog, out.SyncerBinlogGTID = st.checkpoint, st.checkpoint.String(), st.checkpoint.GTIDSet
-	out.Synced = st.pendingTS == 0 && locEqual(st.checkpoint, master)
+	out.Synced = st.pendingTS == 0 && locEqual(st.checkpoint, master) && len(st.shardGroups) == 0
+	out.UnresolvedDDLLockID = st.lockID
+	out.BlockingDDLs = append([]string{}, st.blockingDDLs...)
+	out.UnresolvedGroups = append([]ShardGroup{}, st.shardGroups...)
+	out.NeededFrom = st.checkpoint
+	if !st.shardFirst.IsZero() && compareLoc(st.shardFirst, st.checkpoint) < 0 {
+		out.NeededFrom = st.shardFirst
+	}
 	out.SecondsBehindMaster = s.lagLocked(now)
 	return out
 }

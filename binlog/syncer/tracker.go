@@ -32,41 +32,45 @@ import (
 // follow (Result.NeedsReread, or an Exec error) makes the sync unit re-read the tables it
 // names from the live upstream, with a warning.
 
-// ensureTrackerColumn adds tracker_state to a checkpoint table made by an older version.
-// (MariaDB has ADD COLUMN IF NOT EXISTS, MySQL and TiDB do not: information_schema is asked
-// first, and a concurrent add is tolerated.)
-func ensureTrackerColumn(ctx context.Context, db execer, metaSchema, task string) error {
-	rows, err := db.QueryContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = 'tracker_state'",
-		metaSchema, task+"_syncer_checkpoint")
-	if err != nil {
-		return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
-	}
-	n := 0
-	if rows.Next() {
-		err = rows.Scan(&n)
-	}
-	if err == nil {
-		err = rows.Err()
-	}
-	rows.Close()
-	if err != nil {
-		return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
-	}
-	if n > 0 {
-		return nil
-	}
-	_, err = db.ExecContext(ctx, "ALTER TABLE "+checkpointTable(metaSchema, task)+
-		" ADD COLUMN tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts")
-	if err != nil && mysqlCode(err) != 1060 { // duplicate column: added concurrently
-		return fmt.Errorf("add tracker_state to checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+// ensureStateColumns adds tracker_state and shard_state to a checkpoint table made by an older
+// version. (MariaDB has ADD COLUMN IF NOT EXISTS, MySQL and TiDB do not: information_schema is
+// asked first, and a concurrent add is tolerated.)
+func ensureStateColumns(ctx context.Context, db execer, metaSchema, task string) error {
+	for _, c := range []struct{ name, def string }{
+		{"tracker_state", "LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts"},
+		{"shard_state", "LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back' AFTER tracker_state"},
+	} {
+		rows, err := db.QueryContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+			metaSchema, task+"_syncer_checkpoint", c.name)
+		if err != nil {
+			return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+		}
+		n := 0
+		if rows.Next() {
+			err = rows.Scan(&n)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+		}
+		if n > 0 {
+			continue
+		}
+		_, err = db.ExecContext(ctx, "ALTER TABLE "+checkpointTable(metaSchema, task)+" ADD COLUMN "+c.name+" "+c.def)
+		if err != nil && mysqlCode(err) != 1060 { // duplicate column: added concurrently
+			return fmt.Errorf("add %s to checkpoint table %s: %w", c.name, checkpointTable(metaSchema, task), err)
+		}
 	}
 	return nil
 }
 
-// loadTrackerState reads the tracker state of the global row; found is false when there is
-// no table, no global row or no state in it.
-func loadTrackerState(ctx context.Context, db execer, metaSchema, task, source string) (state []byte, found bool, err error) {
-	rows, err := db.QueryContext(ctx, "SELECT tracker_state FROM "+checkpointTable(metaSchema, task)+
+// loadStateColumn reads a state column (tracker_state, shard_state) of the global row; found
+// is false when there is no table, no global row or no state in it.
+func loadStateColumn(ctx context.Context, db execer, metaSchema, task, source, column string) (state []byte, found bool, err error) {
+	rows, err := db.QueryContext(ctx, "SELECT "+column+" FROM "+checkpointTable(metaSchema, task)+
 		" WHERE task_name = ? AND source_name = ? AND worker_id = ?", task, source, globalWorkerID)
 	if err != nil {
 		switch mysqlCode(err) {
@@ -85,6 +89,11 @@ func loadTrackerState(ctx context.Context, db execer, metaSchema, task, source s
 		return nil, false, err
 	}
 	return state, state != nil, nil
+}
+
+// loadTrackerState reads the tracker state of the global row.
+func loadTrackerState(ctx context.Context, db execer, metaSchema, task, source string) ([]byte, bool, error) {
+	return loadStateColumn(ctx, db, metaSchema, task, source, "tracker_state")
 }
 
 // Tracker returns Config.Tracker (nil without one).
