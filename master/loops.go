@@ -141,7 +141,8 @@ func (s *Server) joinLoop(ctx context.Context) {
 	}
 }
 
-// metricsLoop refreshes the leader's gauges (DM publishes worker state from the leader only).
+// metricsLoop refreshes the leader's gauges (DM publishes worker and shard-DDL state from the
+// leader only).
 func (s *Server) metricsLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -152,11 +153,13 @@ func (s *Server) metricsLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		s.metrics.workerState.Reset()
+		s.metrics.ddlState.Reset()
 		if !s.isLeader() {
 			continue
 		}
 		for _, w := range s.workerList() {
 			s.metrics.workerState.WithLabelValues(w.Name).Set(stageMetric(w.stage))
 		}
+		s.refreshShardMetrics()
 	}
 }

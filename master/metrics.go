@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	registry    *prometheus.Registry
 	workerState *prometheus.GaugeVec
+	ddlState    *prometheus.GaugeVec
 	startLeader prometheus.Counter
 }
 
@@ -20,12 +21,16 @@ func newMetrics() *metrics {
 			Namespace: "dm", Subsystem: "master", Name: "worker_state",
 			Help: "State of each registered worker as the leader sees it: 0 offline, 1 free, 1.5 relay, 2 bound.",
 		}, []string{"worker"}),
+		ddlState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "master", Name: "ddl_state_number",
+			Help: "Shard-DDL locks of each task by state, as the leader sees them: Un-synced = waiting for sources to report the DDLs, Synced = resolved, the owner has not run them yet.",
+		}, []string{"task", "type"}),
 		startLeader: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "dm", Subsystem: "master", Name: "start_leader_counter",
 			Help: "How many times this master has become the leader.",
 		}),
 	}
-	m.registry.MustRegister(m.workerState, m.startLeader,
+	m.registry.MustRegister(m.workerState, m.ddlState, m.startLeader,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -10,6 +10,12 @@ import (
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
+// Values of the type label of dm_master_ddl_state_number.
+const (
+	ddlStateUnsynced = "Un-synced" // waiting for sources to report the DDLs
+	ddlStateSynced   = "Synced"    // resolved, the owner has not run the DDLs yet
+)
+
 // unsyncedSources lists the sources the lock still waits for.
 func unsyncedSources(l fsm.ShardLock) []string {
 	out := []string{}
@@ -138,4 +144,21 @@ func (s *Server) UnlockShardDDLLock(ctx context.Context, id, owner, action strin
 	}
 	last.Sources = last.Synced
 	return apiLock(last), nil
+}
+
+// refreshShardMetrics sets dm_master_ddl_state_number from the FSM's locks.
+func (s *Server) refreshShardMetrics() {
+	type key struct{ task, typ string }
+	counts := map[key]int{}
+	for _, l := range s.state.ShardLocks("") {
+		switch {
+		case !l.Resolved:
+			counts[key{l.Task, ddlStateUnsynced}]++
+		case !l.Done:
+			counts[key{l.Task, ddlStateSynced}]++
+		}
+	}
+	for k, n := range counts {
+		s.metrics.ddlState.WithLabelValues(k.task, k.typ).Set(float64(n))
+	}
 }

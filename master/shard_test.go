@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,6 +36,17 @@ func unlockLock(t *testing.T, s *Server, id string, body any) (apiAnswer, restap
 		require.NoError(t, json.Unmarshal(a.body, &l))
 	}
 	return a, l
+}
+
+// scrapeMetrics returns the master's /metrics page.
+func scrapeMetrics(t *testing.T, s *Server) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.APIAddr() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
 }
 
 func requireAPIError(t *testing.T, err error, code int, inMsg string) {
@@ -73,6 +87,9 @@ func TestShardDDLLocks(t *testing.T) {
 		Id: id, TaskName: "t1", Mode: restapi.ShardDDLLockModePessimistic, Owner: "s1", Ddls: ddls,
 		Synced: []string{"s1"}, Unsynced: []string{"s2"},
 	}}, listLocks(t, s, ""))
+	require.Eventually(t, func() bool {
+		return strings.Contains(scrapeMetrics(t, s), `dm_master_ddl_state_number{task="t1",type="Un-synced"} 1`)
+	}, 5*time.Second, 50*time.Millisecond)
 
 	// Other DDLs from the second source: a conflict, with the FSM's message and code.
 	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s2", Target: target, DDLs: []string{"ALTER TABLE `db`.`tbl` DROP COLUMN `c1`"}})
@@ -87,6 +104,11 @@ func TestShardDDLLocks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, peer.ShardLockState{ID: id, Owner: "s1", Resolved: true, Action: fsm.ShardActionExec,
 		Synced: []string{"s1", "s2"}, Unsynced: []string{}}, st)
+	require.Eventually(t, func() bool {
+		m := scrapeMetrics(t, s)
+		return strings.Contains(m, `dm_master_ddl_state_number{task="t1",type="Synced"} 1`) &&
+			!strings.Contains(m, `type="Un-synced"`)
+	}, 5*time.Second, 50*time.Millisecond)
 
 	err = c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"})
 	requireAPIError(t, err, fsm.CodeInvalidArgument, "before its owner")
@@ -98,6 +120,9 @@ func TestShardDDLLocks(t *testing.T) {
 	require.True(t, locks[0].Done)
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"}))
 	require.Empty(t, listLocks(t, s, ""))
+	require.Eventually(t, func() bool {
+		return !strings.Contains(scrapeMetrics(t, s), "dm_master_ddl_state_number{")
+	}, 5*time.Second, 50*time.Millisecond)
 	// A late ack of a finished lock is no error.
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"}))
 
