@@ -94,8 +94,56 @@ func newRoot() *cobra.Command {
 	offline.Flags().BoolVar(&offWorker, "worker", false, "delete a worker")
 	offline.Flags().StringVar(&name, "name", "", "member name")
 
-	root.AddCommand(list, offline)
+	root.AddCommand(list, offline, newShardDDLLock(c))
 	return root
+}
+
+// newShardDDLLock is DM's `shard-ddl-lock`: list the pessimistic shard-DDL locks (of one task),
+// or resolve one by hand with `unlock`.
+func newShardDDLLock(c *client) *cobra.Command {
+	locks := &cobra.Command{
+		Use:   "shard-ddl-lock [task]",
+		Short: "List the shard-DDL locks (of one task); see `shard-ddl-lock unlock` to resolve one",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/api/v1/shard-ddl-locks"
+			if len(args) == 1 {
+				path += "?" + url.Values{"task_name": {args[0]}}.Encode()
+			}
+			b, err := c.call(http.MethodGet, path, nil)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), json.RawMessage(b))
+		},
+	}
+	var owner, action string
+	unlock := &cobra.Command{
+		Use:   "unlock <lock-id>",
+		Short: "Resolve a shard-DDL lock now: exec (the owner runs its DDLs) or skip (nobody does)",
+		Long: "Resolve a shard-DDL lock without waiting for the sources that have not reported its DDLs.\n" +
+			"--action exec (default) has the owner (--owner, or the current owner) run the DDLs in the target;\n" +
+			"--action skip has nobody run them. Lock ids look like task-`db`.`tbl` (quote them in the shell).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if action != "exec" && action != "skip" {
+				return fmt.Errorf("--action must be exec or skip, not %q", action)
+			}
+			body := map[string]string{"action": action}
+			if owner != "" {
+				body["owner"] = owner
+			}
+			b, err := c.call(http.MethodPost, "/api/v1/shard-ddl-locks/"+url.PathEscape(args[0])+"/unlock", body)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), json.RawMessage(b))
+		},
+	}
+	unlock.Flags().StringVar(&owner, "owner", "", "source that runs the DDLs (exec only; default: the lock's owner)")
+	unlock.Flags().StringVar(&action, "action", "exec", "exec or skip")
+	locks.AddCommand(unlock)
+	return locks
 }
 
 // call sends one request and returns the body, or an error carrying the error template.

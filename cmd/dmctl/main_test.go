@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type seen struct {
+	method, rawPath, path, query, body string
+}
+
+// fakeMaster answers every request with status and body, recording what it was asked.
+func fakeMaster(t *testing.T, status int, body string) (*httptest.Server, func() []seen) {
+	t.Helper()
+	var mu sync.Mutex
+	var reqs []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		reqs = append(reqs, seen{r.Method, r.URL.EscapedPath(), r.URL.Path, r.URL.RawQuery, string(b)})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []seen {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]seen(nil), reqs...)
+	}
+}
+
+func run(t *testing.T, addr string, args ...string) (string, error) {
+	t.Helper()
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(append([]string{"--master-addr", addr}, args...))
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestShardDDLLockList(t *testing.T) {
+	srv, reqs := fakeMaster(t, http.StatusOK, `{"total":0,"data":[]}`)
+	out, err := run(t, srv.URL, "shard-ddl-lock")
+	require.NoError(t, err)
+	require.JSONEq(t, `{"total":0,"data":[]}`, out)
+	_, err = run(t, srv.URL, "shard-ddl-lock", "task 1")
+	require.NoError(t, err)
+	require.Equal(t, []seen{
+		{method: "GET", rawPath: "/api/v1/shard-ddl-locks", path: "/api/v1/shard-ddl-locks"},
+		{method: "GET", rawPath: "/api/v1/shard-ddl-locks", path: "/api/v1/shard-ddl-locks", query: "task_name=task+1"},
+	}, reqs())
+
+	_, err = run(t, srv.URL, "shard-ddl-lock", "a", "b")
+	require.Error(t, err, "one task at most")
+}
+
+func TestShardDDLLockUnlock(t *testing.T) {
+	srv, reqs := fakeMaster(t, http.StatusOK, `{"id":"t1-`+"`db`.`tbl`"+`","resolved":true}`)
+	id := "t1-`db`.`tbl`"
+	out, err := run(t, srv.URL, "shard-ddl-lock", "unlock", id)
+	require.NoError(t, err)
+	require.Contains(t, out, `"resolved": true`)
+	_, err = run(t, srv.URL, "shard-ddl-lock", "unlock", id, "--owner", "mysql-02", "--action", "skip")
+	require.NoError(t, err)
+	got := reqs()
+	require.Len(t, got, 2)
+	require.Equal(t, "POST", got[0].method)
+	require.Equal(t, "/api/v1/shard-ddl-locks/t1-%60db%60.%60tbl%60/unlock", got[0].rawPath)
+	require.Equal(t, "/api/v1/shard-ddl-locks/"+id+"/unlock", got[0].path)
+	require.JSONEq(t, `{"action":"exec"}`, got[0].body)
+	require.JSONEq(t, `{"action":"skip","owner":"mysql-02"}`, got[1].body)
+
+	_, err = run(t, srv.URL, "shard-ddl-lock", "unlock", id, "--action", "later")
+	require.ErrorContains(t, err, "exec or skip")
+	_, err = run(t, srv.URL, "shard-ddl-lock", "unlock")
+	require.Error(t, err, "the lock id is required")
+	require.Len(t, reqs(), 2, "refused before any call")
+}
+
+func TestShardDDLLockErrorsComeBack(t *testing.T) {
+	srv, _ := fakeMaster(t, http.StatusBadRequest, `{"error_msg":"lock \"x\" not found","error_code":38032}`)
+	_, err := run(t, srv.URL, "shard-ddl-lock", "unlock", "x")
+	require.ErrorContains(t, err, "38032")
+	require.ErrorContains(t, err, "not found")
+}
