@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dm-oss/dm/binlog"
 )
@@ -197,6 +198,20 @@ func SaveStart(ctx context.Context, target *sql.DB, metaSchema, task, source str
 	if err := ensureCheckpointTable(ctx, target, metaSchema, task); err != nil {
 		return err
 	}
+	// The sources of one task start together and share the table: their DELETE/INSERT pairs
+	// can deadlock on InnoDB's gap locks. The loser rolls back; run it again.
+	for attempt := 1; ; attempt++ {
+		err := saveStartOnce(ctx, target, metaSchema, task, source, loc)
+		if err == nil || !isTransient(err) || attempt == 5 || ctx.Err() != nil {
+			return err
+		}
+		if err := sleepCtx(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func saveStartOnce(ctx context.Context, target *sql.DB, metaSchema, task, source string, loc binlog.Location) error {
 	conn, err := target.Conn(ctx)
 	if err != nil {
 		return err

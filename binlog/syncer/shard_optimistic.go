@@ -1,7 +1,10 @@
 package syncer
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -122,6 +125,36 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 		return nil, conflict("%s cannot be merged in optimistic mode", truncate(stmt, 200))
 	}
 	return plan, nil
+}
+
+// lockTarget takes a named lock (GET_LOCK) for the merged table on the control connection, so
+// that the sources of the task change it one at a time. The lock goes with the session: if
+// the connection is lost meanwhile, so is the lock, and only then can two sources race (a
+// duplicate column or index of the same definition is then reported as already there).
+func (r *run) lockTarget(target string) (func(), error) {
+	name := fmt.Sprintf("dm-shard-%x", fnvString(r.s.cfg.Task+"\x00"+target))
+	var got sql.NullInt64
+	err := r.retry(r.ctx, "shard lock", func() error {
+		return r.ctl.QueryRowContext(r.ctx, "SELECT GET_LOCK(?, 300)", name).Scan(&got)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("optimistic shard mode: lock the merged table %s: %w", target, err)
+	}
+	if got.Int64 != 1 {
+		return nil, fmt.Errorf("optimistic shard mode: another source held the lock on the merged table %s for 5 minutes", target)
+	}
+	ctl := r.ctl
+	return func() {
+		if ctl == r.ctl {
+			ctl.ExecContext(context.WithoutCancel(r.ctx), "DO RELEASE_LOCK(?)", name)
+		}
+	}, nil
+}
+
+func fnvString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
 
 // targetShape reads the merged table's columns (name → COLUMN_TYPE) and index names.

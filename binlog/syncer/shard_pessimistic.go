@@ -63,6 +63,13 @@ func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, stmt
 	src, target := tableKey(sch, tbl), r.routeKey(sch, tbl)
 	r.shard.addMember(target, src)
 	if r.shard.mode == ShardOptimistic {
+		// Shards of other sources change the same target table: reading its shape and
+		// changing it is one step under a named lock on the target.
+		unlock, err := r.lockTarget(target)
+		if err != nil {
+			return true, err
+		}
+		defer unlock()
 		stmts, err := r.optimisticPlan(src, target, stmt)
 		if err != nil {
 			return true, err
