@@ -185,7 +185,7 @@ func (s *Server) oldestRelayReader() (binlog.Location, bool) {
 		if sy == nil {
 			continue
 		}
-		loc := sy.Status().SyncerLocation
+		loc := sy.Status().NeededFrom
 		if !found || loc.File < oldest.File || (loc.File == oldest.File && loc.Pos < oldest.Pos) {
 			oldest, found = loc, true
 		}

@@ -297,10 +297,31 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 		binlogType = "local"
 	}
 	tr := tracker.New(r.s.logger)
+	// The replay of rows a shard lock held back reads alongside the main reader: it needs a
+	// server_id of its own, or the upstream drops one of the two.
+	mainID := readerServerID(r.task, r.source, r.s.cfg.Name, st.ServerID)
+	replayID := mainID ^ 0x20000000
+	if replayID == st.ServerID {
+		replayID ^= 1
+	}
+	newReader := func(ctx context.Context, at binlog.Location, serverID uint32) (binlog.Reader, error) {
+		if relayed {
+			return reader.NewRelay(ctx, relayDir, at)
+		}
+		return reader.NewRemote(ctx, reader.RemoteConfig{
+			Upstream: srcCfg, Flavor: st.Flavor, ServerID: serverID,
+			Start: at, UseGTID: st.EnableGTID && at.GTIDSet != "",
+		})
+	}
+	openReader := func(ctx context.Context, at binlog.Location) (binlog.Reader, error) {
+		return newReader(ctx, at, replayID)
+	}
 	sy, err := syncer.New(syncer.Config{
 		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
 		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange,
+		ShardMode: r.cfg.ShardMode, Coordinator: coordinator{client: r.s.client, task: r.task, source: r.source},
+		OpenReader: openReader,
 		Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
 	})
 	if err != nil {
@@ -322,15 +343,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 			return err
 		}
 	}
-	var rd binlog.Reader
-	if relayed {
-		rd, err = reader.NewRelay(ctx, relayDir, resume)
-	} else {
-		rd, err = reader.NewRemote(ctx, reader.RemoteConfig{
-			Upstream: srcCfg, Flavor: st.Flavor, ServerID: readerServerID(r.task, r.source, r.s.cfg.Name, st.ServerID),
-			Start: resume, UseGTID: st.EnableGTID && resume.GTIDSet != "",
-		})
-	}
+	rd, err := newReader(ctx, resume, mainID)
 	if err != nil {
 		return fmt.Errorf("open binlog reader at %s: %w", resume, err)
 	}
@@ -443,9 +456,15 @@ func (r *runner) status() peer.SubtaskStatus {
 			TotalEvents: ss.TotalEvents, TotalTps: ss.TotalTPS, RecentTps: ss.RecentTPS,
 			MasterBinlog: ss.MasterBinlog, MasterBinlogGtid: ss.MasterBinlogGTID,
 			SyncerBinlog: ss.SyncerBinlog, SyncerBinlogGtid: ss.SyncerBinlogGTID,
-			BlockingDdls: []string{}, UnresolvedGroups: []restapi.ShardingGroup{},
+			BlockingDdls: ss.BlockingDDLs, UnresolvedGroups: []restapi.ShardingGroup{},
 			Synced: ss.Synced, BinlogType: ss.BinlogType, SecondsBehindMaster: ss.SecondsBehindMaster,
 		}
+		for _, g := range ss.UnresolvedGroups {
+			out.Sync.UnresolvedGroups = append(out.Sync.UnresolvedGroups, restapi.ShardingGroup{
+				Target: g.Target, DdlList: g.DDLs, FirstLocation: g.FirstLocation, Synced: g.Synced, Unsynced: g.Unsynced,
+			})
+		}
+		out.UnresolvedDDLLockID = ss.UnresolvedDDLLockID
 	}
 	return out
 }
