@@ -106,6 +106,14 @@
 // abandoned). The tracker sees the RENAME itself, so the real name ends with the altered
 // definition. See onlineddl.go.
 //
+// # Shard merge
+//
+// With Config.ShardMode, DDLs of shard tables routed into one target table are coordinated
+// (shard.go): pessimistic mode holds each shard table back at its DDL until the group in the
+// source and then every source (Config.Coordinator) has sent it, runs it once, and replays
+// the held-back rows from the binlog (Config.OpenReader); optimistic mode merges compatible
+// DDLs into the target at once and stops on conflicting ones.
+//
 // # Schema tracker
 //
 // With Config.Tracker, table definitions come from the tracker (binlog/tracker) instead of
