@@ -138,14 +138,17 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, defSchema strin
 			return err
 		}
 	}
-	if txn.standalone {
-		r.endTxn(h)
-		r.ddlMarker = binlog.Location{}
-		if err := r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS); err != nil {
-			return err
-		}
+	return r.passDDL(h, txn)
+}
+
+// passDDL ends a standalone DDL's transaction and moves the global checkpoint past it.
+func (r *run) passDDL(h *replication.EventHeader, txn *txnInfo) error {
+	if !txn.standalone {
+		return nil
 	}
-	return nil
+	r.endTxn(h)
+	r.ddlMarker = binlog.Location{}
+	return r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS)
 }
 
 // rewriteDDL filters the statement by the block-allow list and binlog filters, and puts the

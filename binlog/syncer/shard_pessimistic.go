@@ -198,12 +198,8 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 		if err := replay(); err != nil {
 			return err
 		}
-		if txn.standalone {
-			r.endTxn(h)
-			r.ddlMarker = binlog.Location{}
-			if err := r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS); err != nil {
-				return err
-			}
+		if err := r.passDDL(h, txn); err != nil {
+			return err
 		}
 	}
 	if err := r.reportPendingDone(r.parent); err != nil {
