@@ -170,3 +170,63 @@ func TestRaftReplicatesFSM(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, installed, "the follower caught up by restoring a snapshot")
 }
+
+// TestShardLockSurvivesLeaderChange: a pessimistic shard-DDL lock half reported on one leader
+// is on the next leader as it was, and finishes there.
+func TestShardLockSurvivesLeaderChange(t *testing.T) {
+	nodes := []*inmemNode{newInmemNode(t, "m1"), newInmemNode(t, "m2"), newInmemNode(t, "m3")}
+	connectAll(nodes)
+	var servers []raft.Server
+	for _, n := range nodes {
+		servers = append(servers, raft.Server{ID: n.id, Address: n.trans.LocalAddr()})
+	}
+	require.NoError(t, nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error())
+	leader := waitForLeader(t, nodes)
+	for _, s := range []string{"s1", "s2"} {
+		_, err := applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: s, Config: []byte(`{}`)}})
+		require.NoError(t, err)
+	}
+	_, err := applyCmd(t, leader, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"s1": {}, "s2": {}}}})
+	require.NoError(t, err)
+	ddls := []string{"ALTER TABLE `db`.`t` ADD COLUMN c INT"}
+	_, err = applyCmd(t, leader, fsm.ReportShardDDL{Task: "t", Source: "s1", Target: "`db`.`t`", DDLs: ddls})
+	require.NoError(t, err)
+	id := fsm.ShardLockID("t", "`db`.`t`")
+	before, ok := leader.state.ShardLock(id)
+	require.True(t, ok)
+	require.False(t, before.Resolved)
+
+	// The leader goes away; the two others elect a new one.
+	for _, n := range nodes {
+		if n != leader {
+			n.trans.Disconnect(leader.trans.LocalAddr())
+			leader.trans.Disconnect(n.trans.LocalAddr())
+		}
+	}
+	var rest []*inmemNode
+	for _, n := range nodes {
+		if n != leader {
+			rest = append(rest, n)
+		}
+	}
+	next := waitForLeader(t, rest)
+	require.NotEqual(t, leader.id, next.id)
+	after, ok := next.state.ShardLock(id)
+	require.True(t, ok, "the new leader has the lock")
+	require.Equal(t, before, after)
+
+	_, err = applyCmd(t, next, fsm.ReportShardDDL{Task: "t", Source: "s2", Target: "`db`.`t`", DDLs: ddls})
+	require.NoError(t, err)
+	l, _ := next.state.ShardLock(id)
+	require.True(t, l.Resolved)
+	require.Equal(t, "s1", l.Owner, "the owner is still the first source to report")
+	_, err = applyCmd(t, next, fsm.ShardDDLDone{ID: id, Source: "s1"})
+	require.NoError(t, err)
+	last, err := applyCmd(t, next, fsm.ShardDDLDone{ID: id, Source: "s2"})
+	require.NoError(t, err)
+	for _, n := range rest {
+		waitIndex(t, n, last)
+		_, ok := n.state.ShardLock(id)
+		require.False(t, ok, "%s still has the lock after every source acked", n.id)
+	}
+}
