@@ -202,6 +202,8 @@ func TestShardMergePessimistic(t *testing.T) {
 		}
 		return nil
 	})
+	metrics := call(t, http.MethodGet, se.boundWorker("s1").APIAddr, "/metrics")
+	require.Contains(t, string(metrics.Body), "dm_syncer_unsynced_table_number{source_id=\"s1\",table=\"`merged`.`t`\",task=\"pess\"} 1")
 	require.Equal(t, int64(0), count(t, se.dstDB, "merged.t WHERE id IN (101, 102)"), "s1.t1's rows after its DDL must be held back")
 	require.Empty(t, se.shardStatus("pess")["s1"].UnresolvedDDLLockID, "s1 does not wait on the masters before all its shards sent the DDL")
 
@@ -239,6 +241,8 @@ func TestShardMergePessimistic(t *testing.T) {
 		}
 		return nil
 	})
+	metrics = call(t, http.MethodGet, se.boundWorker("s1").APIAddr, "/metrics")
+	require.Contains(t, string(metrics.Body), `dm_syncer_shard_lock_resolving{source_id="s1",task="pess"} 1`)
 	var cols int
 	require.NoError(t, se.dstDB.QueryRow("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'merged' AND TABLE_NAME = 't' AND COLUMN_NAME = 'c'").Scan(&cols))
 	require.Zero(t, cols, "the DDL must wait for every source")

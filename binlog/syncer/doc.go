@@ -157,7 +157,8 @@
 // finished_jobs_total{type,task,queueNo,source_id,worker,target_schema,target_table} (at most
 // 256 table label pairs per sync unit, the rest as "_other"), replication_lag_gauge,
 // binlog_pos and binlog_file{node="master"|"syncer"}, queue_size{queue_id}, txn_duration_time,
-// exit_with_error_count.
+// exit_with_error_count, and in shard mode shard_lock_resolving (1 while waiting on a lock) and
+// unsynced_table_number{table=<target>} (shard tables of a group that have not sent its DDL).
 //
 // The package never imports master/, worker/, restapi/ or fsm/.
 package syncer

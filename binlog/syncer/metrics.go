@@ -22,6 +22,8 @@ type collectors struct {
 	queueSize    *prometheus.GaugeVec
 	txnDuration  *prometheus.HistogramVec
 	exitErrors   *prometheus.CounterVec
+	lockWaiting  *prometheus.GaugeVec
+	unsynced     *prometheus.GaugeVec
 }
 
 func newCollectors(reg prometheus.Registerer) *collectors {
@@ -55,6 +57,14 @@ func newCollectors(reg prometheus.Registerer) *collectors {
 			Namespace: "dm", Subsystem: "syncer", Name: "exit_with_error_count",
 			Help: "counter for syncer exits with error",
 		}, []string{"task", "source_id"}),
+		lockWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "syncer", Name: "shard_lock_resolving",
+			Help: "1 while the source waits on a pessimistic shard-DDL lock",
+		}, []string{"task", "source_id"}),
+		unsynced: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "dm", Subsystem: "syncer", Name: "unsynced_table_number",
+			Help: "shard tables of a pessimistic group that have not sent its DDL yet",
+		}, []string{"task", "table", "source_id"}),
 	}
 	if reg == nil {
 		return c
@@ -66,6 +76,8 @@ func newCollectors(reg prometheus.Registerer) *collectors {
 	c.queueSize = register(reg, c.queueSize)
 	c.txnDuration = register(reg, c.txnDuration)
 	c.exitErrors = register(reg, c.exitErrors)
+	c.lockWaiting = register(reg, c.lockWaiting)
+	c.unsynced = register(reg, c.unsynced)
 	return c
 }
 

@@ -123,6 +123,8 @@ type shardRun struct {
 	// resync is set while held-back rows are replayed.
 	resync   *resyncState
 	lastSave []byte
+	// reportedUnsynced: targets with an unsynced_table_number series.
+	reportedUnsynced map[string]bool
 }
 
 type resyncState struct {
@@ -135,7 +137,7 @@ func tableKey(schema, table string) string { return quoteName(schema) + "." + qu
 // setupShard builds the groups from the upstream's tables and restores the stored state.
 func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	s := r.s
-	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}, blocked: map[string]string{}}
+	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}, blocked: map[string]string{}, reportedUnsynced: map[string]bool{}}
 	if s.cfg.Upstream == nil {
 		return errors.New("shard mode needs an Upstream connection to list the shard tables")
 	}
@@ -252,6 +254,23 @@ func (r *run) publishShard(lockID string, ddls []string) {
 		}
 	}
 	s := r.s
+	waiting := 0.0
+	if lockID != "" {
+		waiting = 1
+	}
+	s.metrics.c.lockWaiting.WithLabelValues(s.cfg.Task, s.cfg.Source).Set(waiting)
+	for _, g := range groups {
+		s.metrics.c.unsynced.WithLabelValues(s.cfg.Task, g.Target, s.cfg.Source).Set(float64(len(g.Unsynced)))
+	}
+	for target := range sh.reportedUnsynced {
+		if _, ok := sh.state.Groups[target]; !ok {
+			s.metrics.c.unsynced.DeleteLabelValues(s.cfg.Task, target, s.cfg.Source)
+			delete(sh.reportedUnsynced, target)
+		}
+	}
+	for _, g := range groups {
+		sh.reportedUnsynced[g.Target] = true
+	}
 	s.mu.Lock()
 	s.st.shardGroups = groups
 	s.st.lockID = lockID
