@@ -109,10 +109,9 @@ type stringsBuilder struct{ b []byte }
 func (s *stringsBuilder) Write(p []byte) (int, error) { s.b = append(s.b, p...); return len(p), nil }
 func (s *stringsBuilder) String() string              { return string(s.b) }
 
-// TestRaftReplicatesFSM runs three real Raft nodes in process: commands applied on the leader
-// reach every FSM identically, rejections come back to the caller, and a node that falls
-// behind a snapshot catches up by restoring it.
-func TestRaftReplicatesFSM(t *testing.T) {
+// startInmemCluster bootstraps three connected in-memory nodes and waits for a leader.
+func startInmemCluster(t *testing.T) ([]*inmemNode, *inmemNode) {
+	t.Helper()
 	nodes := []*inmemNode{newInmemNode(t, "m1"), newInmemNode(t, "m2"), newInmemNode(t, "m3")}
 	connectAll(nodes)
 	var servers []raft.Server
@@ -120,7 +119,14 @@ func TestRaftReplicatesFSM(t *testing.T) {
 		servers = append(servers, raft.Server{ID: n.id, Address: n.trans.LocalAddr()})
 	}
 	require.NoError(t, nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error())
-	leader := waitForLeader(t, nodes)
+	return nodes, waitForLeader(t, nodes)
+}
+
+// TestRaftReplicatesFSM runs three real Raft nodes in process: commands applied on the leader
+// reach every FSM identically, rejections come back to the caller, and a node that falls
+// behind a snapshot catches up by restoring it.
+func TestRaftReplicatesFSM(t *testing.T) {
+	nodes, leader := startInmemCluster(t)
 
 	_, err := applyCmd(t, leader, fsm.RegisterWorker{Name: "w1", Addr: "127.0.0.1:8262", KeepaliveTTL: 60})
 	require.NoError(t, err)
@@ -174,14 +180,7 @@ func TestRaftReplicatesFSM(t *testing.T) {
 // TestShardLockSurvivesLeaderChange: a pessimistic shard-DDL lock half reported on one leader
 // is on the next leader as it was, and finishes there.
 func TestShardLockSurvivesLeaderChange(t *testing.T) {
-	nodes := []*inmemNode{newInmemNode(t, "m1"), newInmemNode(t, "m2"), newInmemNode(t, "m3")}
-	connectAll(nodes)
-	var servers []raft.Server
-	for _, n := range nodes {
-		servers = append(servers, raft.Server{ID: n.id, Address: n.trans.LocalAddr()})
-	}
-	require.NoError(t, nodes[0].raft.BootstrapCluster(raft.Configuration{Servers: servers}).Error())
-	leader := waitForLeader(t, nodes)
+	nodes, leader := startInmemCluster(t)
 	for _, s := range []string{"s1", "s2"} {
 		_, err := applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: s, Config: []byte(`{}`)}})
 		require.NoError(t, err)

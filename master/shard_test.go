@@ -59,20 +59,28 @@ func requireAPIError(t *testing.T, err error, code int, inMsg string) {
 	require.Contains(t, err.Error(), inMsg)
 }
 
-// TestShardDDLLocks drives the pessimistic locks through the workers' internal routes and the
-// public lock routes of a real single-node master.
-func TestShardDDLLocks(t *testing.T) {
+// startShardMaster is a single-node master with sources s1–s3 and task t1 on s1 and s2, and a
+// worker-side client for it.
+func startShardMaster(t *testing.T) (*Server, *peer.Client) {
+	t.Helper()
 	s := startTestMaster(t)
-	ctx := context.Background()
 	for _, src := range []string{"s1", "s2", "s3"} {
 		mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: src, Config: []byte(`{}`)}})
 	}
 	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t1", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
 		"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}}}})
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t2", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
-		"s3": {Stage: fsm.StageRunning}}}})
 	c, err := peer.NewClient([]string{s.APIAddr()}, nil)
 	require.NoError(t, err)
+	return s, c
+}
+
+// TestShardDDLLocks drives the pessimistic locks through the workers' internal routes and the
+// public lock routes of a real single-node master.
+func TestShardDDLLocks(t *testing.T) {
+	s, c := startShardMaster(t)
+	ctx := context.Background()
+	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t2", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
+		"s3": {Stage: fsm.StageRunning}}}})
 
 	target := "`db`.`tbl`"
 	id := fsm.ShardLockID("t1", target)
@@ -207,15 +215,8 @@ func TestShardDDLLocks(t *testing.T) {
 // TestShardColumnClaims covers the optimistic column claims: the first shard adding a column
 // claims it, another definition is a conflict (36069) carrying the FSM's message.
 func TestShardColumnClaims(t *testing.T) {
-	s := startTestMaster(t)
+	s, c := startShardMaster(t)
 	ctx := context.Background()
-	for _, src := range []string{"s1", "s2", "s3"} {
-		mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: src, Config: []byte(`{}`)}})
-	}
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t1", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
-		"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}}}})
-	c, err := peer.NewClient([]string{s.APIAddr()}, nil)
-	require.NoError(t, err)
 	target := "`db`.`tbl`"
 
 	claim := peer.ShardColumnClaim{Task: "t1", Target: target, Source: "s1", Table: "`db_1`.`tbl_1`",
@@ -229,7 +230,7 @@ func TestShardColumnClaims(t *testing.T) {
 
 	other := peer.ShardColumnClaim{Task: "t1", Target: target, Source: "s2", Table: "`db_2`.`tbl_2`",
 		Columns: []fsm.ColumnDef{{Name: "c2", Def: "varchar(20)"}}}
-	err = c.ClaimShardColumns(ctx, other)
+	err := c.ClaimShardColumns(ctx, other)
 	requireAPIError(t, err, fsm.CodeShardDDLConflict, "varchar(20)")
 	require.Contains(t, err.Error(), "disagree")
 }
