@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,6 +83,9 @@ type Pool struct {
 
 	mu     sync.Mutex
 	closed bool
+	// leavers are nodes that said goodbye by a direct message before leaving: their leave is
+	// graceful even when their last metadata update has not arrived.
+	leavers map[string]bool
 }
 
 // eventBuffer bounds how far a slow consumer may lag before events are dropped; consumers
@@ -239,7 +243,11 @@ func (p *Pool) Leave(timeout time.Duration) error {
 		}
 	}
 	p.mu.Unlock()
-	// Best effort: if the update does not spread in time, peers see a failure instead.
+	// A direct (TCP) goodbye to every member first, because gossip may not spread the
+	// metadata update before the leave itself under load; then the update, for members that
+	// join the news later.
+	p.sayGoodbye(timeout / 2)
+	// Best effort: if neither gets through in time, peers see a failure instead.
 	if err := p.list.UpdateNode(timeout / 2); err != nil {
 		p.logger.Warn("could not announce leaving", "err", err)
 	}
@@ -298,13 +306,51 @@ func (p *Pool) NotifyJoin(n *memberlist.Node) { p.emit(EventJoin, n) }
 func (p *Pool) NotifyUpdate(n *memberlist.Node) { p.emit(EventUpdate, n) }
 
 // NotifyLeave implements memberlist.EventDelegate; memberlist calls it for failures and for
-// graceful leaves alike, so the Leaving flag in the last metadata tells them apart.
+// graceful leaves alike, so the goodbye message or the Leaving flag in the last metadata
+// tells them apart.
 func (p *Pool) NotifyLeave(n *memberlist.Node) {
-	if m, ok := toMember(n); ok && m.Leaving {
+	p.mu.Lock()
+	said := p.leavers[n.Name]
+	delete(p.leavers, n.Name)
+	p.mu.Unlock()
+	if m, ok := toMember(n); ok && (m.Leaving || said) {
 		p.emit(EventLeft, n)
 		return
 	}
 	p.emit(EventFailed, n)
+}
+
+// goodbyePrefix starts the user message a leaving node sends to every member.
+const goodbyePrefix = "dm-goodbye:"
+
+// sayGoodbye sends the goodbye message to every other live member, in parallel, for at most
+// timeout.
+func (p *Pool) sayGoodbye(timeout time.Duration) {
+	self := p.list.LocalNode().Name
+	msg := []byte(goodbyePrefix + self)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, n := range p.list.Members() {
+		if n.Name == self {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.list.SendReliable(n, msg); err != nil {
+				p.logger.Debug("goodbye not delivered", "to", n.Name, "err", err)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		p.logger.Warn("goodbye not delivered to every member in time", "timeout", timeout)
+	}
 }
 
 // NodeMeta implements memberlist.Delegate.
@@ -314,8 +360,19 @@ func (p *Pool) NodeMeta(limit int) []byte {
 	return p.meta
 }
 
-// NotifyMsg implements memberlist.Delegate; the pool carries no user messages.
-func (p *Pool) NotifyMsg([]byte) {}
+// NotifyMsg implements memberlist.Delegate: the only user message is a member's goodbye.
+func (p *Pool) NotifyMsg(b []byte) {
+	name, ok := strings.CutPrefix(string(b), goodbyePrefix)
+	if !ok || name == "" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.leavers == nil {
+		p.leavers = map[string]bool{}
+	}
+	p.leavers[name] = true
+}
 
 // GetBroadcasts implements memberlist.Delegate.
 func (p *Pool) GetBroadcasts(overhead, limit int) [][]byte { return nil }
