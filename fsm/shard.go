@@ -48,6 +48,9 @@ type ColumnDef struct {
 	Def  string `json:"def"`
 }
 
+// Unsynced lists the sources the lock still waits for; never nil.
+func (l ShardLock) Unsynced() []string { return withoutNames(l.Sources, l.Synced) }
+
 func (l ShardLock) clone() ShardLock {
 	l.DDLs = slices.Clone(l.DDLs)
 	l.Sources = slices.Clone(l.Sources)

@@ -3,7 +3,6 @@ package master
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
@@ -16,22 +15,11 @@ const (
 	ddlStateSynced   = "Synced"    // resolved, the owner has not run the DDLs yet
 )
 
-// unsyncedSources lists the sources the lock still waits for.
-func unsyncedSources(l fsm.ShardLock) []string {
-	out := []string{}
-	for _, src := range l.Sources {
-		if !slices.Contains(l.Synced, src) {
-			out = append(out, src)
-		}
-	}
-	return out
-}
-
 // lockState is the workers' view of a lock.
 func lockState(l fsm.ShardLock) peer.ShardLockState {
 	return peer.ShardLockState{
 		ID: l.ID, Owner: l.Owner, Resolved: l.Resolved, Action: l.Action, Done: l.Done,
-		Synced: nonNil(l.Synced), Unsynced: unsyncedSources(l),
+		Synced: l.Synced, Unsynced: l.Unsynced(),
 	}
 }
 
@@ -39,16 +27,9 @@ func lockState(l fsm.ShardLock) peer.ShardLockState {
 func apiLock(l fsm.ShardLock) restapi.ShardDDLLock {
 	return restapi.ShardDDLLock{
 		Id: l.ID, TaskName: l.Task, Mode: restapi.ShardDDLLockModePessimistic, Owner: l.Owner,
-		Ddls: nonNil(l.DDLs), Synced: nonNil(l.Synced), Unsynced: unsyncedSources(l),
+		Ddls: l.DDLs, Synced: l.Synced, Unsynced: l.Unsynced(),
 		Resolved: l.Resolved, Action: l.Action, Done: l.Done,
 	}
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return slices.Clone(s)
 }
 
 // handleShardDDL is a worker's report of shard DDLs (pessimistic mode); it answers with the lock
@@ -122,9 +103,6 @@ func (s *Server) ListShardDDLLocks(ctx context.Context, task string) ([]restapi.
 func (s *Server) UnlockShardDDLLock(ctx context.Context, id, owner, action string) (restapi.ShardDDLLock, error) {
 	if action == "" {
 		action = fsm.ShardActionExec
-	}
-	if action != fsm.ShardActionExec && action != fsm.ShardActionSkip {
-		return restapi.ShardDDLLock{}, badRequest(restapi.CodeRequestInvalid, "action %q must be %s or %s", action, fsm.ShardActionExec, fsm.ShardActionSkip)
 	}
 	before, ok := s.state.ShardLock(id)
 	if !ok {

@@ -16,6 +16,9 @@ func (s *Server) DMAPIGetShardDDLLockList(w http.ResponseWriter, r *http.Request
 	if locks == nil {
 		locks = []ShardDDLLock{}
 	}
+	for i := range locks {
+		locks[i] = normalizeLock(locks[i])
+	}
 	WriteJSON(w, http.StatusOK, GetShardDDLLockListResponse{Total: len(locks), Data: locks})
 }
 
