@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/dm-oss/dm/binlog/syncer"
 	"github.com/dm-oss/dm/fsm"
@@ -54,7 +53,7 @@ func (c coordinator) ClaimColumns(ctx context.Context, target, table string, col
 // retryMasters runs f until it succeeds, the leader refuses the request (a 4xx answer), or ctx
 // ends.
 func retryMasters(ctx context.Context, f func() error) error {
-	backoff := 200 * time.Millisecond
+	b := newBackoff()
 	for {
 		err := f()
 		if err == nil {
@@ -64,16 +63,11 @@ func retryMasters(ctx context.Context, f func() error) error {
 		if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusRequestTimeout {
 			return err
 		}
+		if ctx.Err() == nil {
+			b.wait(ctx)
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
-		case <-t.C:
-		}
-		backoff = min(backoff*2, 3*time.Second)
 	}
 }
