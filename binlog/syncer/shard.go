@@ -118,8 +118,6 @@ type shardRun struct {
 	// members: target → the source's shard tables routed there.
 	members map[string]map[string]bool
 	state   shardState
-	// blocked: shard table → target, for the row path.
-	blocked map[string]string
 	// resync is set while held-back rows are replayed.
 	resync   *resyncState
 	lastSave []byte
@@ -137,7 +135,7 @@ func tableKey(schema, table string) string { return quoteName(schema) + "." + qu
 // setupShard builds the groups from the upstream's tables and restores the stored state.
 func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	s := r.s
-	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}, blocked: map[string]string{}, reportedUnsynced: map[string]bool{}}
+	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}, reportedUnsynced: map[string]bool{}}
 	if s.cfg.Upstream == nil {
 		return errors.New("shard mode needs an Upstream connection to list the shard tables")
 	}
@@ -167,7 +165,6 @@ func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	}
 	for target, g := range sh.state.Groups {
 		for tbl := range g.Blocked {
-			sh.blocked[tbl] = target
 			sh.addMember(target, tbl)
 		}
 	}
@@ -214,7 +211,7 @@ func (sh *shardRun) snapshot() ([]byte, error) {
 // are replayed, whether they are not among them.
 func (r *run) holdRows(ti *tableInfo, startPos uint32) bool {
 	sh := r.shard
-	if sh == nil || (len(sh.blocked) == 0 && sh.resync == nil) {
+	if sh == nil || (len(sh.state.Groups) == 0 && sh.resync == nil) {
 		return false
 	}
 	key := tableKey(ti.srcSchema, ti.srcTable)
@@ -222,12 +219,12 @@ func (r *run) holdRows(ti *tableInfo, startPos uint32) bool {
 		end, ok := rs.blocked[key]
 		return !ok || compareLoc(rs.pos, end) < 0
 	}
-	target, ok := sh.blocked[key]
-	if !ok {
-		return false
+	for _, g := range sh.state.Groups {
+		if end, ok := g.Blocked[key]; ok {
+			return compareLoc(binlog.Location{File: r.file, Pos: startPos}, end) >= 0
+		}
 	}
-	end := sh.state.Groups[target].Blocked[key]
-	return compareLoc(binlog.Location{File: r.file, Pos: startPos}, end) >= 0
+	return false
 }
 
 // publishShard copies the groups into the status; lockID and ddls describe the lock this

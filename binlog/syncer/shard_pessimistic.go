@@ -110,8 +110,6 @@ func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema
 			target, src, stmt, strings.Join(others, ", "), strings.Join(g.DDLs, "; "))
 	}
 	g.Blocked[src] = ddlEnd
-	sh.blocked[src] = target
-	clear(r.tables)
 	for tbl := range sh.members[target] {
 		if _, ok := g.Blocked[tbl]; !ok {
 			r.s.log.Info("shard DDL: table blocked until the other shards of its group send it", "table", src, "target", target, "ddl", truncate(stmt, 200), "position", ddlEnd.String())
@@ -131,7 +129,6 @@ func (r *run) leaveGroup(src, target string) {
 	delete(sh.members[target], src)
 	if g := sh.state.Groups[target]; g != nil {
 		delete(g.Blocked, src)
-		delete(sh.blocked, src)
 		if len(g.Blocked) == 0 {
 			delete(sh.state.Groups, target)
 		}
@@ -180,9 +177,6 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 	replay := func() error {
 		if err := r.replayHeld(g, txn.start); err != nil {
 			return err
-		}
-		for tbl := range g.Blocked {
-			delete(r.shard.blocked, tbl)
 		}
 		delete(r.shard.state.Groups, target)
 		r.shard.state.PendingDone = append(r.shard.state.PendingDone, st.ID)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/tracker"
@@ -32,31 +33,38 @@ import (
 // follow (Result.NeedsReread, or an Exec error) makes the sync unit re-read the tables it
 // names from the live upstream, with a warning.
 
-// ensureStateColumns adds tracker_state and shard_state to a checkpoint table made by an older
-// version. (MariaDB has ADD COLUMN IF NOT EXISTS, MySQL and TiDB do not: information_schema is
-// asked first, and a concurrent add is tolerated.)
+// stateColumns are the checkpoint table's columns added after its first version, in order.
+var stateColumns = []struct{ name, def string }{
+	{"tracker_state", "LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts"},
+	{"shard_state", "LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back' AFTER tracker_state"},
+}
+
+// ensureStateColumns adds the stateColumns a checkpoint table made by an older version lacks.
+// (MariaDB has ADD COLUMN IF NOT EXISTS, MySQL and TiDB do not: information_schema is asked
+// first, and a concurrent add is tolerated.)
 func ensureStateColumns(ctx context.Context, db execer, metaSchema, task string) error {
-	for _, c := range []struct{ name, def string }{
-		{"tracker_state", "LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts"},
-		{"shard_state", "LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back' AFTER tracker_state"},
-	} {
-		rows, err := db.QueryContext(ctx, "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-			metaSchema, task+"_syncer_checkpoint", c.name)
-		if err != nil {
-			return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+	rows, err := db.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		metaSchema, task+"_syncer_checkpoint")
+	if err != nil {
+		return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err = rows.Scan(&name); err != nil {
+			break
 		}
-		n := 0
-		if rows.Next() {
-			err = rows.Scan(&n)
-		}
-		if err == nil {
-			err = rows.Err()
-		}
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
-		}
-		if n > 0 {
+		have[strings.ToLower(name)] = true
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		return fmt.Errorf("inspect checkpoint table %s: %w", checkpointTable(metaSchema, task), err)
+	}
+	for _, c := range stateColumns {
+		if have[c.name] {
 			continue
 		}
 		_, err = db.ExecContext(ctx, "ALTER TABLE "+checkpointTable(metaSchema, task)+" ADD COLUMN "+c.name+" "+c.def)
