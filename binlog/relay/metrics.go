@@ -1,11 +1,12 @@
 package relay
 
 import (
-	"errors"
 	"path/filepath"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dm-oss/dm/binlog/internal/promreg"
 )
 
 // metrics are DM's relay metrics (namespace dm, subsystem relay), each with the constant
@@ -65,33 +66,17 @@ func newMetrics(reg prometheus.Registerer, dir string) *metrics {
 		}, []string{"type"}),
 	}
 	if reg != nil {
-		m.binlogPos = register(reg, m.binlogPos)
-		m.binlogFile = register(reg, m.binlogFile)
-		m.writeSize = register(reg, m.writeSize)
-		m.writeDuration = register(reg, m.writeDuration)
-		m.readErrors = register(reg, m.readErrors)
-		m.writeErrors = register(reg, m.writeErrors)
-		m.exitWithError = register(reg, m.exitWithError)
-		m.dataCorruption = register(reg, m.dataCorruption)
-		m.space = register(reg, m.space)
+		m.binlogPos = promreg.Register(reg, m.binlogPos)
+		m.binlogFile = promreg.Register(reg, m.binlogFile)
+		m.writeSize = promreg.Register(reg, m.writeSize)
+		m.writeDuration = promreg.Register(reg, m.writeDuration)
+		m.readErrors = promreg.Register(reg, m.readErrors)
+		m.writeErrors = promreg.Register(reg, m.writeErrors)
+		m.exitWithError = promreg.Register(reg, m.exitWithError)
+		m.dataCorruption = promreg.Register(reg, m.dataCorruption)
+		m.space = promreg.Register(reg, m.space)
 	}
 	return m
-}
-
-// register registers c, or returns the collector already registered under the same
-// description (a second Relay for the same source in one process shares the series).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// An incompatible collector under our name: keep ours unregistered rather than
-		// fail the relay over metrics.
-	}
-	return c
 }
 
 func (m *metrics) setRelay(file string, pos uint32) {

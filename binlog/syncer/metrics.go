@@ -1,11 +1,12 @@
 package syncer
 
 import (
-	"errors"
 	"strconv"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dm-oss/dm/binlog/internal/promreg"
 )
 
 // maxTableLabels caps the distinct target_schema/target_table label pairs of
@@ -69,28 +70,15 @@ func newCollectors(reg prometheus.Registerer) *collectors {
 	if reg == nil {
 		return c
 	}
-	c.finishedJobs = register(reg, c.finishedJobs)
-	c.lag = register(reg, c.lag)
-	c.binlogPos = register(reg, c.binlogPos)
-	c.binlogFile = register(reg, c.binlogFile)
-	c.queueSize = register(reg, c.queueSize)
-	c.txnDuration = register(reg, c.txnDuration)
-	c.exitErrors = register(reg, c.exitErrors)
-	c.lockWaiting = register(reg, c.lockWaiting)
-	c.unsynced = register(reg, c.unsynced)
-	return c
-}
-
-func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(T); ok {
-				return existing
-			}
-		}
-		// A conflicting collector of another type: keep ours unregistered.
-	}
+	c.finishedJobs = promreg.Register(reg, c.finishedJobs)
+	c.lag = promreg.Register(reg, c.lag)
+	c.binlogPos = promreg.Register(reg, c.binlogPos)
+	c.binlogFile = promreg.Register(reg, c.binlogFile)
+	c.queueSize = promreg.Register(reg, c.queueSize)
+	c.txnDuration = promreg.Register(reg, c.txnDuration)
+	c.exitErrors = promreg.Register(reg, c.exitErrors)
+	c.lockWaiting = promreg.Register(reg, c.lockWaiting)
+	c.unsynced = promreg.Register(reg, c.unsynced)
 	return c
 }
 
