@@ -8,6 +8,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/reader"
 	"github.com/dm-oss/dm/integration"
 )
@@ -20,8 +21,8 @@ func TestRelayReaderFollows(t *testing.T) {
 	db := m.DB(t)
 	m.Exec(t, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))")
 	dir := filepath.Join(t.TempDir(), "source-follow")
-	rr := startRelay(t, m, dir, nextServerID())
-	meta := waitCatchUp(t, dir, db, 20*time.Second)
+	rr := relaytest.Start(t, m, dir, serverIDs.Next())
+	meta := relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
 
 	rd, err := reader.NewRelay(context.Background(), dir, meta.Location())
 	if err != nil {
@@ -83,15 +84,15 @@ func TestRelayReaderFollows(t *testing.T) {
 	m.Exec(t, "INSERT INTO app.t VALUES (2, 'two')")
 	waitRows("two")
 
-	rr.stop(t)
+	rr.Pause(t)
 	m.Exec(t, "INSERT INTO app.t VALUES (3, 'three')")
-	rr.run(t)
+	rr.Resume()
 	waitRows("three")
 
 	// Nothing more: Next waits until its ctx ends.
 	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancelShort()
-	rd2, err := reader.NewRelay(context.Background(), dir, waitCatchUp(t, dir, db, 20*time.Second).Location())
+	rd2, err := reader.NewRelay(context.Background(), dir, relaytest.WaitCatchUp(t, dir, db, 20*time.Second).Location())
 	if err != nil {
 		t.Fatal(err)
 	}

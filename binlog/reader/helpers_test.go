@@ -5,11 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,109 +14,12 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/reader"
 	"github.com/dm-oss/dm/binlog/relay"
-	"github.com/dm-oss/dm/binlog/upstream"
-	"github.com/dm-oss/dm/integration"
 )
 
-var serverIDs atomic.Uint32
-
-// nextServerID hands out replica server_ids unique within the test binary.
-func nextServerID() uint32 { return 50000 + serverIDs.Add(1) }
-
-func upstreamConfig(m *integration.MariaDB) upstream.Config {
-	return upstream.Config{Host: m.Host(), Port: m.Port(), User: m.User(), Password: m.Password()}
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// runningRelay is a Relay whose Run goes on in a goroutine.
-type runningRelay struct {
-	*relay.Relay
-	dir    string
-	cancel context.CancelFunc
-	done   chan error
-}
-
-func startRelay(t *testing.T, m *integration.MariaDB, dir string, serverID uint32) *runningRelay {
-	t.Helper()
-	r, err := relay.New(relay.Config{
-		Dir: dir, Upstream: upstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: serverID,
-		EnableGTID: true, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rr := &runningRelay{Relay: r, dir: dir}
-	rr.run(t)
-	t.Cleanup(func() { rr.stop(t) })
-	return rr
-}
-
-func (rr *runningRelay) run(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	rr.cancel = cancel
-	rr.done = make(chan error, 1)
-	done := rr.done
-	go func() { done <- rr.Run(ctx) }()
-}
-
-// stop pauses the relay and waits for Run to return.
-func (rr *runningRelay) stop(t *testing.T) {
-	if rr.cancel == nil {
-		return
-	}
-	rr.cancel()
-	select {
-	case err := <-rr.done:
-		if err != nil {
-			t.Errorf("relay Run: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Errorf("relay Run did not return within 20s of cancel")
-	}
-	rr.cancel = nil
-}
-
-// masterPos is the upstream's current binlog position.
-func masterPos(t *testing.T, db *sql.DB) binlog.Location {
-	t.Helper()
-	info, err := upstream.Inspect(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return binlog.Location{File: info.BinlogFile, Pos: info.BinlogPos, GTIDSet: info.GTIDExecuted}
-}
-
-// waitCatchUp polls until the relay's durable meta reaches the upstream's position.
-func waitCatchUp(t *testing.T, dir string, db *sql.DB, timeout time.Duration) relay.Meta {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		want := masterPos(t, db)
-		meta, ok, err := relay.ReadMeta(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok && meta.File == want.File && meta.Pos == want.Pos {
-			return meta
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay %s did not catch up within %v: relay at %s, upstream at %s", dir, timeout, meta.Location(), want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+var serverIDs = relaytest.NewServerIDs(50000)
 
 // waitSettled waits until the relay holds the upstream's binlog up to its current position
 // and that position stays put meanwhile (MariaDB writes binlog checkpoint events on its
@@ -128,9 +28,9 @@ func waitSettled(t *testing.T, dir string, db *sql.DB, timeout time.Duration) re
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		before := masterPos(t, db)
-		meta := waitCatchUp(t, dir, db, time.Until(deadline))
-		if after := masterPos(t, db); after.File == before.File && after.Pos == before.Pos && meta.Pos == after.Pos && meta.File == after.File {
+		before := relaytest.MasterPos(t, db)
+		meta := relaytest.WaitCatchUp(t, dir, db, time.Until(deadline))
+		if after := relaytest.MasterPos(t, db); after.File == before.File && after.Pos == before.Pos && meta.Pos == after.Pos && meta.File == after.File {
 			return meta
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/reader"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/integration"
@@ -42,17 +43,17 @@ func TestRelayMatchesRemote(t *testing.T) {
 	m := integration.StartMariaDB(t, integration.MariaDBOptions{Binlog: true})
 	db := m.DB(t)
 	m.Exec(t, "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, s VARCHAR(64), d DECIMAL(10,2), ts DATETIME(6), j JSON)")
-	first := masterPos(t, db).File
+	first := relaytest.MasterPos(t, db).File
 	if first != "mysql-bin.000001" {
 		t.Fatalf("unexpected first binlog file %s", first)
 	}
 
 	dir := filepath.Join(t.TempDir(), "source-1")
-	rr := startRelay(t, m, dir, nextServerID())
+	rr := relaytest.Start(t, m, dir, serverIDs.Next())
 
 	// The remote reader runs live through the whole workload, restart included.
 	remote, err := reader.NewRemote(context.Background(), reader.RemoteConfig{
-		Upstream: upstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: nextServerID(),
+		Upstream: relaytest.UpstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: serverIDs.Next(),
 		Start: binlog.Location{File: first, Pos: 4},
 	})
 	if err != nil {
@@ -92,7 +93,7 @@ func TestRelayMatchesRemote(t *testing.T) {
 	}
 	workload(t, m, 5)
 	meta := waitSettled(t, dir, db, 20*time.Second)
-	end := masterPos(t, db)
+	end := relaytest.MasterPos(t, db)
 	if meta.GTIDSet != end.GTIDSet || meta.Pos != end.Pos {
 		t.Errorf("relay at %s GTID set %q, upstream at %s %q", meta.Location(), meta.GTIDSet, end, end.GTIDSet)
 	}

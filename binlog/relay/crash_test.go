@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/integration"
@@ -115,7 +116,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "source-crash")
-	serverID := nextServerID()
+	serverID := serverIDs.Next()
 	logPath := filepath.Join(t.TempDir(), "children.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -212,8 +213,8 @@ func TestCrashSafety(t *testing.T) {
 	}
 
 	child := startChild()
-	end := masterPos(t, db)
-	meta := waitCatchUp(t, dir, db, 20*time.Second)
+	end := relaytest.MasterPos(t, db)
+	meta := relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
 	child.Process.Signal(syscall.SIGTERM)
 	if err := child.Wait(); err != nil {
 		t.Errorf("relay child after SIGTERM: %v", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/reader"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/integration"
@@ -29,7 +30,7 @@ func TestPauseResume(t *testing.T) {
 	db := m.DB(t)
 	m.Exec(t, "CREATE DATABASE app; CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100), n INT)")
 	dir := filepath.Join(t.TempDir(), "source-pause")
-	rr := startRelay(t, m, dir, nextServerID())
+	rr := relaytest.Start(t, m, dir, serverIDs.Next())
 
 	done := make(chan error, 1)
 	go func() { done <- insertWorkload(db, "app.t", 30000, 1) }()
@@ -43,7 +44,7 @@ func TestPauseResume(t *testing.T) {
 	var last relay.Meta
 	for round := range 3 {
 		last = waitProgress(t, dir, last, 15*time.Second)
-		rr.stop(t) // pause
+		rr.Pause(t)
 		paused := readMeta(t, dir)
 		// While paused the upstream moves on and the relay does not.
 		from := count()
@@ -57,7 +58,7 @@ func TestPauseResume(t *testing.T) {
 		if st := rr.Status(context.Background()); st.Running || st.RelayBinlog != paused.Location().String() {
 			t.Errorf("status of the paused relay: %+v", st)
 		}
-		rr.run() // resume
+		rr.Resume()
 		last = paused
 	}
 	if err := <-done; err != nil {
@@ -86,15 +87,13 @@ func TestTwoRelays(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	for i, dir := range dirs {
 		r, err := relay.New(relay.Config{
-			Dir: dir, Upstream: upstreamConfig(m), ServerID: nextServerID(), Logger: testLogger(t),
+			Dir: dir, Upstream: relaytest.UpstreamConfig(m), ServerID: serverIDs.Next(), Logger: relaytest.Logger(t),
 			Registerer: reg, // the same source twice: the metrics are shared, not a conflict
 		})
 		if err != nil {
 			t.Fatal(i, err)
 		}
-		rr := &runningRelay{Relay: r, dir: dir}
-		rr.run()
-		t.Cleanup(func() { rr.stop(t) })
+		relaytest.Run(t, r)
 	}
 	for range 3 {
 		if err := insertWorkload(db, "app.t", 3000, 2); err != nil {
@@ -160,14 +159,14 @@ func TestPurge(t *testing.T) {
 	db := m.DB(t)
 	m.Exec(t, "CREATE DATABASE app; CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100), n INT)")
 	dir := filepath.Join(t.TempDir(), "source-purge")
-	startRelay(t, m, dir, nextServerID())
+	relaytest.Start(t, m, dir, serverIDs.Next())
 	for range 4 {
 		if err := insertWorkload(db, "app.t", 200, 4); err != nil {
 			t.Fatal(err)
 		}
 		m.Exec(t, "FLUSH BINARY LOGS")
 	}
-	waitCatchUp(t, dir, db, 20*time.Second)
+	relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
 	names, _ := relay.ReadIndex(dir)
 	if len(names) != 5 {
 		t.Fatalf("relay files %v, want 5", names)
@@ -226,8 +225,8 @@ func TestPurge(t *testing.T) {
 	}
 	// The relay goes on after purges.
 	m.Exec(t, "INSERT INTO app.t (v, n) VALUES ('after purge', 1)")
-	end := masterPos(t, db)
-	waitCatchUp(t, dir, db, 20*time.Second)
+	end := relaytest.MasterPos(t, db)
+	relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
 	rd2, err := reader.NewRelay(context.Background(), dir, binlog.Location{})
 	if err != nil {
 		t.Fatal(err)
@@ -248,11 +247,11 @@ func TestRefusesAnotherServer(t *testing.T) {
 	t.Parallel()
 	ms := integration.StartMariaDBs(t, 2, integration.MariaDBOptions{Binlog: true})
 	dir := filepath.Join(t.TempDir(), "source-x")
-	rr := startRelay(t, ms[0], dir, nextServerID())
-	waitCatchUp(t, dir, ms[0].DB(t), 20*time.Second)
-	rr.stop(t)
+	rr := relaytest.Start(t, ms[0], dir, serverIDs.Next())
+	relaytest.WaitCatchUp(t, dir, ms[0].DB(t), 20*time.Second)
+	rr.Pause(t)
 
-	r := newRelay(t, ms[1], dir, nextServerID())
+	r := relaytest.NewRelay(t, ms[1], dir, serverIDs.Next())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := r.Run(ctx)
@@ -274,9 +273,9 @@ func TestRefusesResetMaster(t *testing.T) {
 	db := m.DB(t)
 	dir := filepath.Join(t.TempDir(), "source-reset")
 	m.Exec(t, "CREATE DATABASE app; CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(100), n INT)")
-	rr := startRelay(t, m, dir, nextServerID())
-	meta := waitCatchUp(t, dir, db, 20*time.Second)
-	rr.stop(t)
+	rr := relaytest.Start(t, m, dir, serverIDs.Next())
+	meta := relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
+	rr.Pause(t)
 	// The new first file must not be created in the same second as the old one, or its
 	// format description would be identical.
 	head, err := os.ReadFile(filepath.Join(dir, meta.File))
@@ -313,7 +312,7 @@ func TestStartPositions(t *testing.T) {
 	if err := insertWorkload(db, "app.t", 100, 6); err != nil {
 		t.Fatal(err)
 	}
-	mid := masterPos(t, db) // in mysql-bin.000002
+	mid := relaytest.MasterPos(t, db) // in mysql-bin.000002
 	m.Exec(t, "FLUSH BINARY LOGS")
 	m.Exec(t, "INSERT INTO app.t (v, n) VALUES ('after', 1)")
 	var seq uint64
@@ -329,15 +328,13 @@ func TestStartPositions(t *testing.T) {
 		{Dir: byFile, Start: binlog.Location{File: "mysql-bin.000002", Pos: 1234}},
 		{Dir: byGTID, Start: binlog.Location{GTIDSet: mid.GTIDSet}, EnableGTID: true},
 	} {
-		c.Upstream, c.ServerID, c.Logger = upstreamConfig(m), nextServerID(), testLogger(t)
+		c.Upstream, c.ServerID, c.Logger = relaytest.UpstreamConfig(m), serverIDs.Next(), relaytest.Logger(t)
 		r, err := relay.New(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rr := &runningRelay{Relay: r, dir: c.Dir}
-		rr.run()
-		t.Cleanup(func() { rr.stop(t) })
-		waitCatchUp(t, c.Dir, db, 20*time.Second)
+		relaytest.Run(t, r)
+		relaytest.WaitCatchUp(t, c.Dir, db, 20*time.Second)
 	}
 	if names, _ := relay.ReadIndex(byFile); len(names) == 0 || names[0] != "mysql-bin.000002" {
 		t.Errorf("relay started at mysql-bin.000002 holds %v", names)
@@ -371,7 +368,7 @@ func TestStartPositions(t *testing.T) {
 		}
 	}
 	rm, err := reader.NewRemote(context.Background(), reader.RemoteConfig{
-		Upstream: upstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: nextServerID(),
+		Upstream: relaytest.UpstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: serverIDs.Next(),
 		Start: binlog.Location{GTIDSet: mid.GTIDSet}, UseGTID: true,
 	})
 	if err != nil {
