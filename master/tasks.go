@@ -2,6 +2,7 @@ package master
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -289,21 +290,26 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	}, nil
 }
 
-// targetConfig turns the stored target into connection settings.
-func (s *Server) targetConfig(t peer.StoredTask) (upstream.Config, error) {
-	return t.Target.UpstreamConfig(s.cipher)
+// openTarget connects to the task's target; a target that cannot be reached is the caller's
+// error (400).
+func (s *Server) openTarget(ctx context.Context, t peer.StoredTask) (*sql.DB, error) {
+	cfg, err := t.Target.UpstreamConfig(s.cipher)
+	if err != nil {
+		return nil, err
+	}
+	db, err := upstream.Open(ctx, cfg)
+	if err != nil {
+		return nil, badRequest(codeDBDriver, "target database: %v", err)
+	}
+	return db, nil
 }
 
 // precheckTarget makes sure the target is reachable and lets us create what we need: the meta
 // schema and tables in it (a probe table is created and dropped).
 func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
-	cfg, err := s.targetConfig(t)
+	db, err := s.openTarget(ctx, t)
 	if err != nil {
 		return err
-	}
-	db, err := upstream.Open(ctx, cfg)
-	if err != nil {
-		return badRequest(codeDBDriver, "target database: %v", err)
 	}
 	defer db.Close()
 	meta := upstream.QuoteName(t.MetaSchema)
@@ -372,13 +378,9 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.
 func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask) error {
-	cfg, err := s.targetConfig(t)
+	db, err := s.openTarget(ctx, t)
 	if err != nil {
 		return err
-	}
-	db, err := upstream.Open(ctx, cfg)
-	if err != nil {
-		return badRequest(codeDBDriver, "target database: %v", err)
 	}
 	defer db.Close()
 	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl"} {
