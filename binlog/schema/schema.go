@@ -58,6 +58,18 @@ type Table struct {
 	NullableUniqueKeys [][]int
 }
 
+// AddUniqueKey files a unique key (other than the primary key) under UniqueKeys, or under
+// NullableUniqueKeys when one of its columns is nullable. Call it in index-name order.
+func (t *Table) AddUniqueKey(cols []int) {
+	for _, c := range cols {
+		if t.Columns[c].Nullable {
+			t.NullableUniqueKeys = append(t.NullableUniqueKeys, cols)
+			return
+		}
+	}
+	t.UniqueKeys = append(t.UniqueKeys, cols)
+}
+
 // Source gives table definitions.
 type Source interface {
 	// Table returns the definition of schema.table; the error wraps ErrTableNotFound when
@@ -194,15 +206,7 @@ func Load(ctx context.Context, db *sql.DB, schema, table string) (*Table, error)
 			t.PrimaryKey = ix.cols
 			continue
 		}
-		nullable := false
-		for _, c := range ix.cols {
-			nullable = nullable || t.Columns[c].Nullable
-		}
-		if nullable {
-			t.NullableUniqueKeys = append(t.NullableUniqueKeys, ix.cols)
-		} else {
-			t.UniqueKeys = append(t.UniqueKeys, ix.cols)
-		}
+		t.AddUniqueKey(ix.cols)
 	}
 	return t, nil
 }

@@ -236,15 +236,7 @@ func derive(schemaName, name string, ts *tableState, dbCharset, dbCollate string
 	}
 	sort.SliceStable(uniques, func(a, b int) bool { return uniques[a].name < uniques[b].name })
 	for _, ix := range uniques {
-		nullable := false
-		for _, c := range ix.cols {
-			nullable = nullable || t.Columns[c].Nullable
-		}
-		if nullable {
-			t.NullableUniqueKeys = append(t.NullableUniqueKeys, ix.cols)
-		} else {
-			t.UniqueKeys = append(t.UniqueKeys, ix.cols)
-		}
+		t.AddUniqueKey(ix.cols)
 	}
 	return t
 }
