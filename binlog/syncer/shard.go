@@ -9,7 +9,11 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
 
@@ -121,8 +125,6 @@ type shardRun struct {
 	// resync is set while held-back rows are replayed.
 	resync   *resyncState
 	lastSave []byte
-	// reportedUnsynced: targets with an unsynced_table_number series.
-	reportedUnsynced map[string]bool
 }
 
 type resyncState struct {
@@ -135,7 +137,7 @@ func tableKey(schema, table string) string { return quoteName(schema) + "." + qu
 // setupShard builds the groups from the upstream's tables and restores the stored state.
 func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	s := r.s
-	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}, reportedUnsynced: map[string]bool{}}
+	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}}
 	if s.cfg.Upstream == nil {
 		return errors.New("shard mode needs an Upstream connection to list the shard tables")
 	}
@@ -174,6 +176,72 @@ func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	}
 	r.publishShard("", nil)
 	return r.reportPendingDone(ctx)
+}
+
+// shardDDL handles a DDL (kept by the filters, routed as stmt) in shard mode. handled is false
+// when the DDL is applied as in a plain task.
+func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, stmt, defSchema string, qualify func(nameRef) (string, string)) (handled bool, err error) {
+	finish := func() {
+		if txn.standalone {
+			r.endTxn(h)
+		}
+	}
+	if d.database != nil {
+		if d.kind == rules.EventDropDatabase {
+			r.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(stmt, 200))
+			finish()
+			return true, nil
+		}
+		return false, nil
+	}
+	switch d.kind {
+	case rules.EventCreateTable:
+		for _, n := range d.tables {
+			sch, tbl := qualify(n)
+			r.shard.addMember(r.routeKey(sch, tbl), tableKey(sch, tbl))
+		}
+		return false, nil
+	case rules.EventDropTable, rules.EventTruncateTable:
+		for _, n := range d.tables {
+			sch, tbl := qualify(n)
+			if d.kind == rules.EventDropTable {
+				r.leaveGroup(tableKey(sch, tbl), r.routeKey(sch, tbl))
+			}
+		}
+		r.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(stmt, 200))
+		finish()
+		return true, nil
+	case rules.EventRenameTable:
+		return true, fmt.Errorf("shard mode: RENAME TABLE of a shard table cannot be merged (%s); stop the task, rename the tables by hand and fix the routes", truncate(stmt, 200))
+	case rules.EventAlterTable, rules.EventCreateIndex, rules.EventDropIndex:
+	default:
+		return false, nil
+	}
+	if len(d.tables) != 1 || (d.kind == rules.EventAlterTable && len(d.others) > 0) {
+		return true, fmt.Errorf("shard mode: ALTER TABLE ... RENAME of a shard table cannot be merged (%s)", truncate(stmt, 200))
+	}
+	sch, tbl := qualify(d.tables[0])
+	src, target := tableKey(sch, tbl), r.routeKey(sch, tbl)
+	r.shard.addMember(target, src)
+	if r.shard.mode == ShardOptimistic {
+		// Shards of other sources change the same target table: reading its shape and
+		// changing it is one step under a named lock on the target.
+		unlock, err := r.lockTarget(target)
+		if err != nil {
+			return true, err
+		}
+		defer unlock()
+		stmts, err := r.optimisticPlan(src, target, stmt)
+		if err != nil {
+			return true, err
+		}
+		if len(stmts) == 0 {
+			finish()
+			return true, nil
+		}
+		return true, r.applyDDL(h, txn, defSchema, stmts, nil)
+	}
+	return true, r.pessimisticDDL(h, txn, defSchema, src, target, stmt)
 }
 
 func (sh *shardRun) addMember(target, table string) {
@@ -256,17 +324,9 @@ func (r *run) publishShard(lockID string, ddls []string) {
 		waiting = 1
 	}
 	s.metrics.c.lockWaiting.WithLabelValues(s.cfg.Task, s.cfg.Source).Set(waiting)
+	s.metrics.c.unsynced.DeletePartialMatch(prometheus.Labels{"task": s.cfg.Task, "source_id": s.cfg.Source})
 	for _, g := range groups {
 		s.metrics.c.unsynced.WithLabelValues(s.cfg.Task, g.Target, s.cfg.Source).Set(float64(len(g.Unsynced)))
-	}
-	for target := range sh.reportedUnsynced {
-		if _, ok := sh.state.Groups[target]; !ok {
-			s.metrics.c.unsynced.DeleteLabelValues(s.cfg.Task, target, s.cfg.Source)
-			delete(sh.reportedUnsynced, target)
-		}
-	}
-	for _, g := range groups {
-		sh.reportedUnsynced[g.Target] = true
 	}
 	s.mu.Lock()
 	s.st.shardGroups = groups

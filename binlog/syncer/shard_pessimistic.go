@@ -11,77 +11,10 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
-	"github.com/dm-oss/dm/binlog/rules"
 )
 
 // lockPollInterval is how often a source waiting on a lock asks the Coordinator again.
 const lockPollInterval = 300 * time.Millisecond
-
-// shardDDL handles a DDL (kept by the filters, routed as stmt) in shard mode. handled is false
-// when the DDL is applied as in a plain task.
-func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, stmt, defSchema string, qualify func(nameRef) (string, string)) (handled bool, err error) {
-	finish := func() {
-		if txn.standalone {
-			r.endTxn(h)
-		}
-	}
-	if d.database != nil {
-		if d.kind == rules.EventDropDatabase {
-			r.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(stmt, 200))
-			finish()
-			return true, nil
-		}
-		return false, nil
-	}
-	switch d.kind {
-	case rules.EventCreateTable:
-		for _, n := range d.tables {
-			sch, tbl := qualify(n)
-			r.shard.addMember(r.routeKey(sch, tbl), tableKey(sch, tbl))
-		}
-		return false, nil
-	case rules.EventDropTable, rules.EventTruncateTable:
-		for _, n := range d.tables {
-			sch, tbl := qualify(n)
-			if d.kind == rules.EventDropTable {
-				r.leaveGroup(tableKey(sch, tbl), r.routeKey(sch, tbl))
-			}
-		}
-		r.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(stmt, 200))
-		finish()
-		return true, nil
-	case rules.EventRenameTable:
-		return true, fmt.Errorf("shard mode: RENAME TABLE of a shard table cannot be merged (%s); stop the task, rename the tables by hand and fix the routes", truncate(stmt, 200))
-	case rules.EventAlterTable, rules.EventCreateIndex, rules.EventDropIndex:
-	default:
-		return false, nil
-	}
-	if len(d.tables) != 1 || (d.kind == rules.EventAlterTable && len(d.others) > 0) {
-		return true, fmt.Errorf("shard mode: ALTER TABLE ... RENAME of a shard table cannot be merged (%s)", truncate(stmt, 200))
-	}
-	sch, tbl := qualify(d.tables[0])
-	src, target := tableKey(sch, tbl), r.routeKey(sch, tbl)
-	r.shard.addMember(target, src)
-	if r.shard.mode == ShardOptimistic {
-		// Shards of other sources change the same target table: reading its shape and
-		// changing it is one step under a named lock on the target.
-		unlock, err := r.lockTarget(target)
-		if err != nil {
-			return true, err
-		}
-		defer unlock()
-		stmts, err := r.optimisticPlan(src, target, stmt)
-		if err != nil {
-			return true, err
-		}
-		if len(stmts) == 0 {
-			finish()
-			return true, nil
-		}
-		return true, r.applyDDL(h, txn, defSchema, stmts, nil)
-	}
-	return true, r.pessimisticDDL(h, txn, defSchema, src, target, stmt)
-}
 
 // pessimisticDDL blocks the shard table at its DDL; when every shard table of the group in
 // this source has sent it, the lock is resolved with the other sources.
