@@ -25,9 +25,6 @@ type liveness struct {
 type lostWorker struct {
 	at       time.Time
 	graceful bool
-	// announced: the worker said over HTTP that it is stopping; gossip may still see it
-	// alive for a moment, and its last metadata update must not bring it back.
-	announced bool
 }
 
 func newLiveness(pool *membership.Pool, now func() time.Time) *liveness {
@@ -48,34 +45,15 @@ func (l *liveness) observe(ev membership.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch ev.Type {
-	case membership.EventJoin:
+	case membership.EventJoin, membership.EventUpdate:
 		delete(l.lost, ev.Member.Name)
-	case membership.EventUpdate:
-		if !l.lost[ev.Member.Name].announced {
-			delete(l.lost, ev.Member.Name)
-		}
 	case membership.EventFailed, membership.EventLeft:
-		prev := l.lost[ev.Member.Name]
-		l.lost[ev.Member.Name] = lostWorker{at: l.now(), graceful: ev.Type == membership.EventLeft || prev.announced, announced: prev.announced}
+		l.lost[ev.Member.Name] = lostWorker{at: l.now(), graceful: ev.Type == membership.EventLeft}
 	}
-}
-
-// announcedLeave records that a worker said it is stopping: offline at once, until a new
-// process of it joins.
-func (l *liveness) announcedLeave(name string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lost[name] = lostWorker{at: l.now(), graceful: true, announced: true}
 }
 
 // online reports whether the worker counts as alive.
 func (l *liveness) online(w fsm.Worker) bool {
-	l.mu.Lock()
-	announced := l.lost[w.Name].announced
-	l.mu.Unlock()
-	if announced {
-		return false
-	}
 	if m, ok := l.pool.Alive(membership.RoleWorker, w.Name); ok && !m.Leaving {
 		return true
 	}

@@ -30,7 +30,6 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathRegisterWorker, s.handleRegisterWorker)
 	mux.HandleFunc("GET "+peer.PathDesiredPrefix+"{name}/desired", s.handleDesired)
 	mux.HandleFunc("POST "+peer.PathLoadWorker, s.handleLoadWorker)
-	mux.HandleFunc("POST "+peer.PathDesiredPrefix+"{name}/leave", s.handleWorkerLeaving)
 	mux.HandleFunc("POST "+peer.PathShardDDL, s.handleShardDDL)
 	mux.HandleFunc("POST "+peer.PathShardDDLDone, s.handleShardDDLDone)
 	mux.HandleFunc("POST "+peer.PathShardColumns, s.handleShardColumns)
@@ -197,17 +196,4 @@ func (s *Server) handleLoadWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	restapi.WriteJSON(w, http.StatusOK, struct{}{})
-}
-
-// handleWorkerLeaving: a worker stopping gracefully says so directly, besides its gossip
-// goodbye, which a member that just failed can keep from spreading in time.
-func (s *Server) handleWorkerLeaving(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	if _, ok := s.state.Worker(name); !ok {
-		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotExist, "worker %q is not registered", name))
-		return
-	}
-	s.live.announcedLeave(name)
-	s.logger.Info("worker leaving", "worker", name)
-	w.WriteHeader(http.StatusNoContent)
 }

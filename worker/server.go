@@ -132,11 +132,6 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Stop says goodbye to the pool (the masters mark this worker offline at once) and stops.
 func (s *Server) Stop() error {
-	leaveCtx, cancelLeave := context.WithTimeout(context.Background(), time.Second)
-	if err := s.client.WorkerLeaving(leaveCtx, s.cfg.Name); err != nil {
-		s.logger.Warn("could not tell the masters this worker is leaving; they will see it in gossip", "err", err)
-	}
-	cancelLeave()
 	if err := s.pool.Leave(2 * time.Second); err != nil {
 		s.logger.Warn("leave gossip", "err", err)
 	}

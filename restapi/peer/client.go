@@ -88,12 +88,6 @@ func (c *Client) ReportLoad(ctx context.Context, req LoadWorkerRequest) error {
 	return c.do(ctx, http.MethodPost, PathLoadWorker, req, nil)
 }
 
-// WorkerLeaving tells the leader that the worker is stopping on purpose, so that it counts as
-// offline at once even if its gossip goodbye does not get through.
-func (c *Client) WorkerLeaving(ctx context.Context, worker string) error {
-	return c.do(ctx, http.MethodPost, PathDesiredPrefix+url.PathEscape(worker)+"/leave", struct{}{}, nil)
-}
-
 // SubtaskSchema calls the worker at addr on a subtask's schema tracker: parts are the schema
 // and table names after /schemas (zero, one or two of them), each escaped in the path.
 func (c *Client) SubtaskSchema(ctx context.Context, addr, method, task string, parts []string, body, out any) error {
