@@ -288,11 +288,12 @@ func (r *Rules) SkipDML(schema, table string, kind EventKind) bool {
 
 // SkipDDL reports whether a DDL is ignored by the filters of any rule matching the table:
 // either its kind matches the filter's ignore_event list, or the filter's ignore_sql regexps
-// (joined with |, case-insensitive, unanchored) find a match in sql. Any kind is accepted; one
-// outside the vocabulary (or "") can still be caught by `all`, `all ddl` or ignore_sql. For a
+// (joined with |, case-insensitive, unanchored) find a match in one of sqls (the statement as
+// written and as the parser restores it: a pattern written against either form matches). Any
+// kind is accepted; one outside the vocabulary (or "") can still be caught by `all`, `all ddl` or ignore_sql. For a
 // schema-level DDL pass table "": then the filters of every rule whose schema pattern matches
 // apply, whatever its table pattern.
-func (r *Rules) SkipDDL(schema, table string, kind EventKind, sql string) bool {
+func (r *Rules) SkipDDL(schema, table string, kind EventKind, sqls ...string) bool {
 	kind = normalizeEvent(string(kind))
 	for _, c := range r.rules {
 		if len(c.filters) == 0 {
@@ -306,8 +307,13 @@ func (r *Rules) SkipDDL(schema, table string, kind EventKind, sql string) bool {
 			continue
 		}
 		for _, f := range c.filters {
-			if f.skip(true, kind, sql) {
+			if f.skip(true, kind, "") {
 				return true
+			}
+			for _, sql := range sqls {
+				if f.skip(true, kind, sql) {
+					return true
+				}
 			}
 		}
 	}

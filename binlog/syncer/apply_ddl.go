@@ -1,12 +1,13 @@
 package syncer
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/rules"
 )
 
@@ -29,43 +30,34 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 			r.endTxn(h)
 		}
 	}
-	query := string(e.Query)
-	defSchema := string(e.Schema)
-	d := parseDDL(query)
-	qualify := func(n nameRef) (string, string) {
-		if n.schema != "" {
-			return n.schema, n.name
-		}
-		return defSchema, n.name
-	}
+	st := ddl.Parse(string(e.Query), string(e.Schema))
 	if r.s.cfg.Tracker != nil {
-		// The tracker reads every statement (it knows more than the DDL reader), and
-		// whether or not the filters let it through: the upstream changed either way.
-		if err := r.trackDDL(txn, defSchema, query, d, qualify); err != nil {
+		// The tracker reads every statement, whether or not the filters let it through: the
+		// upstream changed either way.
+		if err := r.trackDDL(txn, st); err != nil {
 			return err
 		}
 		clear(r.tables)
 	}
-	if d.kind == "" {
-		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(query, 200))
+	if st.Kind == "" {
+		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
 		finish()
 		return nil
 	}
 
 	// Whatever we do with it, the upstream definition of these tables changed.
 	if r.s.cfg.Tracker == nil {
-		if d.database != nil {
-			r.s.schemas.Invalidate(d.database.name, "")
+		if st.Database != "" {
+			r.s.schemas.Invalidate(st.Database, "")
 		}
-		for _, n := range append(append([]nameRef{}, d.tables...), d.others...) {
-			sch, tbl := qualify(n)
-			r.s.schemas.Invalidate(sch, tbl)
+		for _, n := range append(append([]ddl.TableName{}, st.Tables...), st.Others...) {
+			r.s.schemas.Invalidate(n.Schema, n.Table)
 		}
 	}
 	clear(r.tables)
 
 	if r.s.cfg.OnlineDDL && txn.skip != skipAll {
-		handled, err := r.onlineDDL(h, txn, d, query, defSchema, qualify)
+		handled, err := r.onlineDDL(h, txn, st)
 		if err != nil {
 			return err
 		}
@@ -74,71 +66,127 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		}
 	}
 
-	stmt, apply := r.rewriteDDL(d, query, defSchema, qualify)
-	if !apply || txn.skip == skipAll {
+	stmts, err := r.rewriteDDL(st, nil)
+	if err != nil {
+		return err
+	}
+	if len(stmts) == 0 || txn.skip == skipAll {
 		finish()
 		return nil
 	}
 	if r.shard != nil {
-		if handled, err := r.shardDDL(h, txn, d, stmt, defSchema, qualify); handled || err != nil {
+		if handled, err := r.shardDDL(h, txn, st, stmts); handled || err != nil {
 			return err
 		}
 	}
-	return r.applyDDL(h, txn, defSchema, []string{stmt}, nil)
+	createDB, err := r.createDatabaseFor(st)
+	if err != nil {
+		return err
+	}
+	return r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts, createDB: createDB})
 }
 
-// applyDDL runs stmts on the target as one DDL event: barrier, global row at the DDL's start
-// marked "in flight", the statements (each tolerating "already done" errors on a re-run),
-// after (if any), then the transaction's end and the global row past it.
-func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, defSchema string, stmts []string, after func() error) error {
+// ddlStep is what applyDDL runs for one upstream DDL.
+type ddlStep struct {
+	defSchema string   // the event's default schema (upstream name)
+	stmts     []string // the statements, rendered for the target
+	// createDB (optional) creates the target database a statement needs when the target
+	// says it does not exist (1049): a table created upstream in a database that the task
+	// never saw created.
+	createDB string
+	// after (optional) runs once the statements are applied, before the checkpoint moves.
+	after func() error
+}
+
+// applyDDL runs a DDL's statements on the target as one DDL event: barrier, global row at
+// the DDL's start marked "in flight", the statements (each tolerating "already done" errors
+// on a re-run), after (if any), then the transaction's end and the global row past it.
+func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) error {
 	if err := r.barrier(); err != nil {
 		return err
 	}
 	ddlEnd := binlog.Location{File: r.file, Pos: h.LogPos}
-	tolerate0 := !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0
+	rerun := !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0
 	r.ddlMarker = ddlEnd
 	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
 		return err
 	}
 	useSchema := ""
-	if defSchema != "" && r.s.match(defSchema, "") {
-		useSchema = defSchema
+	if step.defSchema != "" && r.s.match(step.defSchema, "") {
+		useSchema = step.defSchema
 		if rl := r.s.cfg.Rules; rl != nil {
-			useSchema = rl.RouteSchema(defSchema)
+			useSchema = rl.RouteSchema(step.defSchema)
 		}
 	}
-	for _, stmt := range stmts {
-		tolerate := tolerate0
-		attempt := 0
-		err := r.retry(r.ctx, "ddl", func() error {
-			attempt++
-			if attempt > 1 {
-				tolerate = true // the lost connection may have run it
-			}
-			if useSchema != "" {
-				if _, err := r.ctl.ExecContext(r.ctx, "USE "+quoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
-					return err
-				}
-			}
-			_, err := r.ctl.ExecContext(r.ctx, stmt)
+	for _, stmt := range step.stmts {
+		if err := r.execDDL(stmt, useSchema, step.createDB, rerun); err != nil {
 			return err
-		})
-		if err != nil {
-			if tolerate && isDDLAlreadyDone(err) {
-				r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
-			} else {
-				return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
-			}
-		} else {
-			r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
 		}
+		r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
 	}
-	if after != nil {
-		if err := after(); err != nil {
+	if step.after != nil {
+		if err := step.after(); err != nil {
 			return err
 		}
 	}
 	return r.passDDL(h, txn)
+}
+
+// execDDL runs one DDL statement on the control connection, retrying transient errors. A
+// re-run (rerun, or a retry after a lost connection) tolerates "already done" errors.
+func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
+	tolerate := rerun
+	attempt := 0
+	err := r.retry(r.ctx, "ddl", func() error {
+		attempt++
+		if attempt > 1 {
+			tolerate = true // the lost connection may have run it
+		}
+		if useSchema != "" {
+			if _, err := r.ctl.ExecContext(r.ctx, "USE "+quoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
+				return err
+			}
+		}
+		_, err := r.ctl.ExecContext(r.ctx, stmt)
+		if mysqlCode(err) == 1049 && createDB != "" {
+			r.s.log.Info("the target database does not exist yet: creating it first", "database", truncate(createDB, 200), "ddl", truncate(stmt, 200))
+			if _, err := r.ctl.ExecContext(r.ctx, createDB); err != nil {
+				return err
+			}
+			_, err = r.ctl.ExecContext(r.ctx, stmt)
+		}
+		return err
+	})
+	switch {
+	case err == nil:
+		return nil
+	case tolerate && isDDLAlreadyDone(err):
+		r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
+		return nil
+	default:
+		return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
+	}
+}
+
+// createDatabaseFor renders CREATE DATABASE IF NOT EXISTS for the database of the table a
+// CREATE TABLE (or RENAME TABLE) puts in place: routed, and with the upstream database's
+// character set and collation in strict mode. "" for other statements.
+func (r *run) createDatabaseFor(st *ddl.Statement) (string, error) {
+	var db string
+	switch st.Kind {
+	case rules.EventCreateTable:
+		db = st.Tables[0].Schema
+	case rules.EventRenameTable:
+		db = st.Others[0].Schema
+	}
+	if db == "" {
+		return "", nil
+	}
+	stmts, err := ddl.Parse("CREATE DATABASE "+ddl.QuoteName(db), "").Render(r.ctx, r.render())
+	if err != nil || len(stmts) != 1 {
+		return "", err
+	}
+	return stmts[0], nil
 }
 
 // passDDL ends a standalone DDL's transaction and moves the global checkpoint past it.
@@ -151,82 +199,66 @@ func (r *run) passDDL(h *replication.EventHeader, txn *txnInfo) error {
 	return r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS)
 }
 
-// rewriteDDL filters the statement by the block-allow list and binlog filters, and puts the
-// routed (always schema-qualified) names in place of the source ones.
-func (r *run) rewriteDDL(d ddlInfo, query, defSchema string, qualify func(nameRef) (string, string)) (string, bool) {
+// rewriteDDL filters the statement by the block-allow list and binlog filters (ignore_sql
+// matches the statement as written and as the parser restores it) and renders it for the
+// target: routed, always schema-qualified names, IF [NOT] EXISTS on CREATE/DROP, and with
+// collation_compatible strict the character sets and collations the upstream resolved. No
+// statements means nothing to apply. keep, when not nil, narrows what the filters keep of a
+// DROP TABLE or RENAME TABLE further.
+func (r *run) rewriteDDL(st *ddl.Statement, keep func(i int) bool) ([]string, error) {
 	rl := r.s.cfg.Rules
-	if d.database != nil {
-		db := d.database.name
-		if !r.s.match(db, "") {
-			return "", false
-		}
-		if rl != nil && rl.SkipDDL(db, "", d.kind, query) {
-			return "", false
-		}
-		target := db
-		if rl != nil {
-			target = rl.RouteSchema(db)
-		}
-		spans, repl := []nameRef{*d.database}, []string{quoteName(target)}
-		if d.insertAt >= 0 {
-			spans = append(spans, nameRef{start: d.insertAt, end: d.insertAt})
-			repl = append(repl, d.insertText)
-		}
-		return replaceSpans(query, spans, repl), true
+	texts := []string{st.Text}
+	if restored := st.Restored(); restored != "" {
+		texts = append(texts, restored)
 	}
-	route := func(n nameRef) string {
-		sch, tbl := qualify(n)
-		if sch == "" {
-			return query[n.start:n.end]
+	skip := func(schema, table string) bool {
+		if !r.s.match(schema, table) {
+			return true
 		}
-		if rl == nil {
-			return quoteName(sch) + "." + quoteName(tbl)
-		}
-		t := rl.Route(sch, tbl)
-		return quoteName(t.Schema) + "." + quoteName(t.Table)
+		return rl != nil && rl.SkipDDL(schema, table, st.Kind, texts...)
 	}
-	var kept []nameRef
-	for _, n := range d.tables {
-		sch, tbl := qualify(n)
-		if !r.s.match(sch, tbl) {
-			continue
+	render := r.render()
+	if st.Database != "" {
+		if skip(st.Database, "") {
+			return nil, nil
 		}
-		if rl != nil && rl.SkipDDL(sch, tbl, d.kind, query) {
-			continue
+	} else {
+		kept := 0
+		render.Keep = func(i int) bool {
+			n := st.Tables[i]
+			return !skip(n.Schema, n.Table) && (keep == nil || keep(i))
 		}
-		kept = append(kept, n)
-	}
-	if len(kept) == 0 {
-		return "", false
-	}
-	if d.kind == rules.EventDropTable && len(kept) < len(d.tables) {
-		var b strings.Builder
-		b.WriteString("DROP ")
-		if d.dropTemporary {
-			b.WriteString("TEMPORARY ")
-		}
-		b.WriteString("TABLE ")
-		if d.dropIfExists {
-			b.WriteString("IF EXISTS ")
-		}
-		for i, n := range kept {
-			if i > 0 {
-				b.WriteString(", ")
+		for i := range st.Tables {
+			if render.Keep(i) {
+				kept++
 			}
-			b.WriteString(route(n))
 		}
-		return b.String(), true
+		if kept == 0 {
+			return nil, nil
+		}
 	}
-	spans := append(append([]nameRef{}, d.tables...), d.others...)
-	repl := make([]string, len(spans))
-	for i, n := range spans {
-		repl[i] = route(n)
+	stmts, err := st.Render(r.ctx, render)
+	if errors.Is(err, ddl.ErrNothingLeft) {
+		return nil, nil
 	}
-	if d.insertAt >= 0 {
-		spans = append(spans, nameRef{start: d.insertAt, end: d.insertAt})
-		repl = append(repl, d.insertText)
+	if err != nil {
+		return nil, fmt.Errorf("DDL %s: %w", truncate(st.Text, 200), err)
 	}
-	return replaceSpans(query, spans, repl), true
+	return stmts, nil
+}
+
+// render is how the sync unit renders DDL for its target.
+func (r *run) render() ddl.Render {
+	rl := r.s.cfg.Rules
+	out := ddl.Render{Flavor: r.tgt.flavor, Collation: r.s.cfg.Collation, Charsets: r.charsets, IfExists: true}
+	if rl != nil {
+		out.RouteTable = func(n ddl.TableName) ddl.TableName {
+			t := rl.Route(n.Schema, n.Table)
+			return ddl.TableName{Schema: t.Schema, Table: t.Table}
+		}
+		out.RouteSchema = rl.RouteSchema
+	}
+	return out
 }
 
 func truncate(s string, n int) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/rules"
 )
 
@@ -157,154 +158,189 @@ func (r *run) clearOnline(schemaName, table string) error {
 
 // onlineDDL handles a DDL that involves online DDL helper tables; handled is false when it
 // does not (the DDL then goes the usual way).
-func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, query, defSchema string, qualify func(nameRef) (string, string)) (handled bool, err error) {
-	if d.database != nil || len(d.tables) == 0 {
+func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (handled bool, err error) {
+	if st.Database != "" || len(st.Tables) == 0 {
 		return false, nil
 	}
-	skip := func() (bool, error) {
-		if txn.standalone {
-			r.endTxn(h)
-		}
-		return true, nil
-	}
-	at := fmt.Sprintf("%s:%d", r.file, h.LogPos)
-	switch d.kind {
+	switch st.Kind {
 	case rules.EventRenameTable:
-		var normal []string
-		var cutovers [][2]string // real source tables
-		involved := false
-		for i, from := range d.tables {
-			if i >= len(d.others) {
-				break
-			}
-			to := d.others[i]
-			fs, ft := qualify(from)
-			ts, tt := qualify(to)
-			fk, freal := onlineTable(ft)
-			tk, _ := onlineTable(tt)
-			switch {
-			case fk == onlineGhost && tk == onlineNone && strings.EqualFold(fs, ts) && freal == tt:
-				involved = true
-				cutovers = append(cutovers, [2]string{ts, tt})
-			case fk != onlineNone || tk != onlineNone:
-				involved = true
-			default:
-				normal = append(normal, query[from.start:to.end])
-			}
-		}
-		if !involved {
-			return false, nil
-		}
-		var stmts []string
-		if len(normal) > 0 {
-			q := "RENAME TABLE " + strings.Join(normal, ", ")
-			if stmt, ok := r.rewriteDDL(parseDDL(q), q, defSchema, qualify); ok {
-				stmts = append(stmts, stmt)
-			}
-		}
-		for _, c := range cutovers {
-			entries, err := r.loadOnline(c[0], c[1])
-			if err != nil {
-				return true, err
-			}
-			for _, e := range entries {
-				if stmt, ok := r.rewriteDDL(parseDDL(e.DDL), e.DDL, "", qualifyAbs); ok {
-					stmts = append(stmts, stmt)
-				}
-			}
-			if len(entries) == 0 {
-				r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
-					"table", "`"+c[0]+"`.`"+c[1]+"`", "rename", truncate(query, 300))
-				continue
-			}
-			r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
-				"table", "`"+c[0]+"`.`"+c[1]+"`", "statements", len(entries), "rename", truncate(query, 300))
-		}
-		after := func() error {
-			for _, c := range cutovers {
-				if err := r.clearOnline(c[0], c[1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if len(stmts) == 0 {
-			if err := after(); err != nil {
-				return true, err
-			}
-			return skip()
-		}
-		return true, r.applyDDL(h, txn, defSchema, stmts, after)
-
+		return r.onlineRename(h, txn, st)
 	case rules.EventDropTable:
-		var keep []string
-		var dropped [][2]string
-		for _, n := range d.tables {
-			sch, tbl := qualify(n)
-			k, real := onlineTable(tbl)
-			switch k {
-			case onlineNone:
-				keep = append(keep, query[n.start:n.end])
-			case onlineGhost:
-				dropped = append(dropped, [2]string{sch, real})
-			}
-		}
-		if len(keep) == len(d.tables) {
-			return false, nil
-		}
-		// A ghost table dropped without a cut-over: the migration was abandoned.
-		for _, c := range dropped {
-			if err := r.clearOnline(c[0], c[1]); err != nil {
-				return true, err
-			}
-		}
-		if len(keep) == 0 {
-			r.s.log.Info("online DDL: DROP of helper tables not applied to the target", "query", truncate(query, 200))
-			return skip()
-		}
-		q := "DROP TABLE IF EXISTS " + strings.Join(keep, ", ")
-		stmt, ok := r.rewriteDDL(parseDDL(q), q, defSchema, qualify)
-		if !ok {
-			return skip()
-		}
-		return true, r.applyDDL(h, txn, defSchema, []string{stmt}, nil)
+		return r.onlineDrop(h, txn, st)
 	}
-
-	n := d.tables[0]
-	sch, tbl := qualify(n)
-	k, real := onlineTable(tbl)
-	if k == onlineNone {
-		return false, nil
-	}
+	n := st.Tables[0]
+	k, real := onlineTable(n.Table)
 	switch {
-	case k == onlineGhost && (d.kind == rules.EventAlterTable || d.kind == rules.EventCreateIndex || d.kind == rules.EventDropIndex) && len(d.others) == 0:
-		if sch == "" || !r.s.match(sch, real) {
-			return skip()
-		}
-		if rl := r.s.cfg.Rules; rl != nil && rl.SkipDDL(sch, real, d.kind, query) {
-			return skip()
-		}
-		stmt := query[:n.start] + quoteName(sch) + "." + quoteName(real) + query[n.end:]
-		entries, err := r.loadOnline(sch, real)
-		if err != nil {
-			return true, err
-		}
-		for _, e := range entries {
-			if e.At == at {
-				return skip() // recorded before a restart
-			}
-		}
-		entries = append(entries, onlineEntry{At: at, DDL: stmt})
-		if err := r.saveOnline(sch, real, entries); err != nil {
-			return true, err
-		}
-		r.s.log.Info("online DDL: recorded a change of the ghost table for the cut-over", "ghost", tbl, "ddl", truncate(stmt, 300), "position", at)
-		return skip()
+	case k == onlineNone:
+		return false, nil
+	case k == onlineGhost && (st.Kind == rules.EventAlterTable || st.Kind == rules.EventCreateIndex || st.Kind == rules.EventDropIndex) && len(st.Others) == 0:
+		return true, r.recordGhostChange(h, txn, st, real)
 	default:
-		r.s.log.Info("online DDL: statement on a helper table not applied to the target", "query", truncate(query, 200))
-		return skip()
+		r.s.log.Info("online DDL: statement on a helper table not applied to the target", "query", truncate(st.Text, 200))
+		return r.skipDDL(h, txn)
 	}
 }
 
-// qualifyAbs qualifies the names of recorded statements, which are always schema-qualified.
-func qualifyAbs(n nameRef) (string, string) { return n.schema, n.name }
+// skipDDL moves past a DDL that is not applied.
+func (r *run) skipDDL(h *replication.EventHeader, txn *txnInfo) (bool, error) {
+	if txn.standalone {
+		r.endTxn(h)
+	}
+	return true, nil
+}
+
+// onlineRename applies the cut-over RENAME of a ghost table as the recorded changes of the
+// real table, and the pairs of ordinary tables as usual.
+func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (bool, error) {
+	var cutovers []ddl.TableName // real source tables
+	normal := map[int]bool{}
+	for i, from := range st.Tables {
+		if i >= len(st.Others) {
+			break
+		}
+		to := st.Others[i]
+		fk, freal := onlineTable(from.Table)
+		tk, _ := onlineTable(to.Table)
+		switch {
+		case fk == onlineGhost && tk == onlineNone && strings.EqualFold(from.Schema, to.Schema) && freal == to.Table:
+			cutovers = append(cutovers, to)
+		case fk == onlineNone && tk == onlineNone:
+			normal[i] = true
+		}
+	}
+	if len(normal) == len(st.Tables) {
+		return false, nil
+	}
+	var stmts []string
+	if len(normal) > 0 {
+		kept, err := r.rewriteDDL(st, func(i int) bool { return normal[i] })
+		if err != nil {
+			return true, err
+		}
+		stmts = append(stmts, kept...)
+	}
+	for _, c := range cutovers {
+		recorded, err := r.cutoverStatements(st, c)
+		if err != nil {
+			return true, err
+		}
+		stmts = append(stmts, recorded...)
+	}
+	after := func() error {
+		for _, c := range cutovers {
+			if err := r.clearOnline(c.Schema, c.Table); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(stmts) == 0 {
+		if err := after(); err != nil {
+			return true, err
+		}
+		return r.skipDDL(h, txn)
+	}
+	return true, r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts, after: after})
+}
+
+// cutoverStatements are the recorded changes of a real table, rendered for the target.
+func (r *run) cutoverStatements(st *ddl.Statement, real ddl.TableName) ([]string, error) {
+	entries, err := r.loadOnline(real.Schema, real.Table)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
+			"table", real.String(), "rename", truncate(st.Text, 300))
+		return nil, nil
+	}
+	var stmts []string
+	for _, e := range entries {
+		out, err := r.rewriteDDL(ddl.Parse(e.DDL, ""), nil)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, out...)
+	}
+	r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
+		"table", real.String(), "statements", len(entries), "rename", truncate(st.Text, 300))
+	return stmts, nil
+}
+
+// onlineDrop does not apply the DROP of helper tables; the other tables of the statement are
+// dropped as usual.
+func (r *run) onlineDrop(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (bool, error) {
+	keep := map[int]bool{}
+	for i, n := range st.Tables {
+		switch k, real := onlineTable(n.Table); k {
+		case onlineNone:
+			keep[i] = true
+		case onlineGhost:
+			// A ghost table dropped without a cut-over: the migration was abandoned.
+			if err := r.clearOnline(n.Schema, real); err != nil {
+				return true, err
+			}
+		}
+	}
+	if len(keep) == len(st.Tables) {
+		return false, nil
+	}
+	if len(keep) == 0 {
+		r.s.log.Info("online DDL: DROP of helper tables not applied to the target", "query", truncate(st.Text, 200))
+		return r.skipDDL(h, txn)
+	}
+	stmts, err := r.rewriteDDL(st, func(i int) bool { return keep[i] })
+	if err != nil || len(stmts) == 0 {
+		if err != nil {
+			return true, err
+		}
+		return r.skipDDL(h, txn)
+	}
+	return true, r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts})
+}
+
+// recordGhostChange records an ALTER (or CREATE/DROP INDEX) of a ghost table, re-targeted at
+// the real table, for the cut-over.
+func (r *run) recordGhostChange(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, real string) error {
+	ghost := st.Tables[0]
+	realName := ddl.TableName{Schema: ghost.Schema, Table: real}
+	if ghost.Schema == "" || !r.s.match(ghost.Schema, real) {
+		_, err := r.skipDDL(h, txn)
+		return err
+	}
+	if rl := r.s.cfg.Rules; rl != nil && rl.SkipDDL(ghost.Schema, real, st.Kind, st.Text, st.Restored()) {
+		_, err := r.skipDDL(h, txn)
+		return err
+	}
+	// Recorded with upstream names, as MariaDB text: the cut-over renders it for the target.
+	stmts, err := st.Render(r.ctx, ddl.Render{Flavor: ddl.FlavorMariaDB, Collation: ddl.CollationLoose,
+		RouteTable: func(n ddl.TableName) ddl.TableName {
+			if n == ghost {
+				return realName
+			}
+			return n
+		}})
+	if err != nil {
+		return fmt.Errorf("online DDL: %s: %w", truncate(st.Text, 200), err)
+	}
+	at := fmt.Sprintf("%s:%d", r.file, h.LogPos)
+	entries, err := r.loadOnline(realName.Schema, realName.Table)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.At == at {
+			_, err := r.skipDDL(h, txn) // recorded before a restart
+			return err
+		}
+	}
+	for _, stmt := range stmts {
+		entries = append(entries, onlineEntry{At: at, DDL: stmt})
+	}
+	if err := r.saveOnline(realName.Schema, realName.Table, entries); err != nil {
+		return err
+	}
+	r.s.log.Info("online DDL: recorded a change of the ghost table for the cut-over", "ghost", ghost.Table, "ddl", truncate(strings.Join(stmts, "; "), 300), "position", at)
+	_, err = r.skipDDL(h, txn)
+	return err
+}

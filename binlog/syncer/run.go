@@ -15,6 +15,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
 
@@ -104,6 +105,9 @@ type run struct {
 	lastFlush  time.Time
 	eventsTick int
 
+	// charsets answers what the upstream resolved, for DDL in strict collation mode
+	charsets *upstreamCharsets
+
 	// shard merge (Config.ShardMode); nil in a plain task
 	shard *shardRun
 
@@ -156,6 +160,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		txnIdx:      make([]uint64, s.cfg.Workers),
 		tables:      map[uint64]*tableInfo{},
 		conflicts:   map[string]int{},
+		charsets:    newUpstreamCharsets(s.cfg.Tracker, s.cfg.Upstream),
 	}
 	r.parent = ctx
 	r.ctx, r.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
@@ -246,14 +251,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if err := r.ctl.QueryRowContext(ctx, "SELECT VERSION(), @@max_allowed_packet").Scan(&version, &maxPacket); err != nil {
 		return fmt.Errorf("inspect target: %w", err)
 	}
-	switch v := strings.ToLower(version); {
-	case strings.Contains(v, "mariadb"):
-		r.tgt.flavor = "mariadb"
-	case strings.Contains(v, "tidb"):
-		r.tgt.flavor = "tidb"
-	default:
-		r.tgt.flavor = "mysql"
-	}
+	r.tgt.flavor = string(upstream.FlavorOf(version))
 	r.tgt.maxStatement = int(min(max(maxPacket/2, 1<<20), 16<<20))
 
 	if err := ensureCheckpointTable(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task); err != nil {
@@ -533,7 +531,7 @@ func (r *run) endTxn(h *replication.EventHeader) {
 
 func (r *run) handleQuery(ev *replication.BinlogEvent, e *replication.QueryEvent, startPos uint32) error {
 	q := string(e.Query)
-	begin, end, control := isTxnControl(q)
+	begin, end, control := ddl.TxnControl(q)
 	switch {
 	case begin:
 		if r.txn == nil {

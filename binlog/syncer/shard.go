@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -178,70 +180,79 @@ func (r *run) setupShard(ctx context.Context, stored []byte) error {
 	return r.reportPendingDone(ctx)
 }
 
-// shardDDL handles a DDL (kept by the filters, routed as stmt) in shard mode. handled is false
-// when the DDL is applied as in a plain task.
-func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, stmt, defSchema string, qualify func(nameRef) (string, string)) (handled bool, err error) {
+// shardDDL handles a DDL (kept by the filters, rendered for the target as stmts) in shard
+// mode. handled is false when the DDL is applied as in a plain task.
+func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, stmts []string) (handled bool, err error) {
+	text := strings.Join(stmts, "; ")
 	finish := func() {
 		if txn.standalone {
 			r.endTxn(h)
 		}
 	}
-	if d.database != nil {
-		if d.kind == rules.EventDropDatabase {
-			r.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(stmt, 200))
+	if st.Database != "" {
+		if st.Kind == rules.EventDropDatabase {
+			r.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(text, 200))
 			finish()
 			return true, nil
 		}
 		return false, nil
 	}
-	switch d.kind {
+	switch st.Kind {
 	case rules.EventCreateTable:
-		for _, n := range d.tables {
-			sch, tbl := qualify(n)
-			r.shard.addMember(r.routeKey(sch, tbl), tableKey(sch, tbl))
+		for _, n := range st.Tables {
+			r.shard.addMember(r.routeKey(n.Schema, n.Table), tableKey(n.Schema, n.Table))
 		}
 		return false, nil
 	case rules.EventDropTable, rules.EventTruncateTable:
-		for _, n := range d.tables {
-			sch, tbl := qualify(n)
-			if d.kind == rules.EventDropTable {
-				r.leaveGroup(tableKey(sch, tbl), r.routeKey(sch, tbl))
+		if st.Kind == rules.EventDropTable {
+			for _, n := range st.Tables {
+				r.leaveGroup(tableKey(n.Schema, n.Table), r.routeKey(n.Schema, n.Table))
 			}
 		}
-		r.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(stmt, 200))
+		r.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(text, 200))
 		finish()
 		return true, nil
 	case rules.EventRenameTable:
-		return true, fmt.Errorf("shard mode: RENAME TABLE of a shard table cannot be merged (%s); stop the task, rename the tables by hand and fix the routes", truncate(stmt, 200))
+		return true, fmt.Errorf("shard mode: RENAME TABLE of a shard table cannot be merged (%s); stop the task, rename the tables by hand and fix the routes", truncate(text, 200))
 	case rules.EventAlterTable, rules.EventCreateIndex, rules.EventDropIndex:
 	default:
 		return false, nil
 	}
-	if len(d.tables) != 1 || (d.kind == rules.EventAlterTable && len(d.others) > 0) {
-		return true, fmt.Errorf("shard mode: ALTER TABLE ... RENAME of a shard table cannot be merged (%s)", truncate(stmt, 200))
+	if len(st.Tables) != 1 || (st.Kind == rules.EventAlterTable && len(st.Others) > 0) {
+		return true, fmt.Errorf("shard mode: ALTER TABLE ... RENAME of a shard table cannot be merged (%s)", truncate(text, 200))
 	}
-	sch, tbl := qualify(d.tables[0])
-	src, target := tableKey(sch, tbl), r.routeKey(sch, tbl)
+	n := st.Tables[0]
+	src, target := tableKey(n.Schema, n.Table), r.routeKey(n.Schema, n.Table)
 	r.shard.addMember(target, src)
 	if r.shard.mode == ShardOptimistic {
-		// Shards of other sources change the same target table: reading its shape and
-		// changing it is one step under a named lock on the target.
-		unlock, err := r.lockTarget(target)
-		if err != nil {
-			return true, err
-		}
-		defer unlock()
-		stmts, err := r.optimisticPlan(src, target, stmt)
-		if err != nil {
-			return true, err
-		}
-		if len(stmts) == 0 {
-			finish()
-			return true, nil
-		}
-		return true, r.applyDDL(h, txn, defSchema, stmts, nil)
+		return true, r.optimisticDDL(h, txn, st.Schema, src, target, stmts)
 	}
-	return true, r.pessimisticDDL(h, txn, defSchema, src, target, stmt)
+	return true, r.pessimisticDDL(h, txn, st.Schema, src, target, stmts)
+}
+
+// optimisticDDL merges a shard's DDL into the merged target table. Shards of other sources
+// change the same table: reading its shape and changing it is one step under a named lock.
+func (r *run) optimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
+	unlock, err := r.lockTarget(target)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var plan []string
+	for _, stmt := range stmts {
+		p, err := r.optimisticPlan(src, target, stmt)
+		if err != nil {
+			return err
+		}
+		plan = append(plan, p...)
+	}
+	if len(plan) == 0 {
+		if txn.standalone {
+			r.endTxn(h)
+		}
+		return nil
+	}
+	return r.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: plan})
 }
 
 func (sh *shardRun) addMember(target, table string) {

@@ -8,18 +8,18 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	"github.com/pingcap/tidb/pkg/parser/format"
+
+	"github.com/dm-oss/dm/binlog/ddl"
 )
 
 // optimisticPlan turns a shard's DDL (routed to target as stmt) into the statements that bring
 // the merged table to a schema every shard's rows fit, or fails when the change cannot be
 // merged. An empty plan means the merged table already has it (or keeps what it drops).
 func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
-	node, err := parser.New().ParseOneStmt(stmt, "", "")
-	if err != nil {
-		return nil, fmt.Errorf("optimistic shard mode: cannot analyse the DDL of shard %s (%s): %w", src, truncate(stmt, 200), err)
+	node := ddl.Parse(stmt, "").Node()
+	if node == nil {
+		return nil, fmt.Errorf("optimistic shard mode: cannot analyse the DDL of shard %s (%s)", src, truncate(stmt, 200))
 	}
 	cols, idx, err := r.targetShape(target)
 	if err != nil {
@@ -69,11 +69,11 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 			}
 		}
 		for _, spec := range n.Specs {
-			var sb strings.Builder
-			if err := spec.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &sb)); err != nil {
+			specText, err := ddl.Restore(spec)
+			if err != nil {
 				return nil, conflict("cannot restore %s: %v", truncate(stmt, 200), err)
 			}
-			alter := "ALTER TABLE " + target + " " + sb.String()
+			alter := "ALTER TABLE " + target + " " + specText
 			switch spec.Tp {
 			case ast.AlterTableAddColumns:
 				for _, c := range spec.NewColumns {
@@ -113,12 +113,12 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 				case ast.ConstraintIndex, ast.ConstraintKey, ast.ConstraintUniq, ast.ConstraintUniqKey, ast.ConstraintUniqIndex, ast.ConstraintFulltext:
 					addIndex(spec.Constraint.Name, spec.Constraint.Keys, alter)
 				default:
-					return nil, conflict("%s cannot be merged in optimistic mode", sb.String())
+					return nil, conflict("%s cannot be merged in optimistic mode", specText)
 				}
 			case ast.AlterTableDropColumn, ast.AlterTableDropIndex:
-				r.s.log.Info("optimistic shard mode: not applied to the merged table (the other shards may still write it)", "shard", src, "target", target, "change", sb.String())
+				r.s.log.Info("optimistic shard mode: not applied to the merged table (the other shards may still write it)", "shard", src, "target", target, "change", specText)
 			default:
-				return nil, conflict("%s cannot be merged in optimistic mode; apply it to %s by hand, or use pessimistic mode", sb.String(), target)
+				return nil, conflict("%s cannot be merged in optimistic mode; apply it to %s by hand, or use pessimistic mode", specText, target)
 			}
 		}
 	default:

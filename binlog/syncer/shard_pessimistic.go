@@ -11,6 +11,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 )
 
 // lockPollInterval is how often a source waiting on a lock asks the Coordinator again.
@@ -18,7 +19,8 @@ const lockPollInterval = 300 * time.Millisecond
 
 // pessimisticDDL blocks the shard table at its DDL; when every shard table of the group in
 // this source has sent it, the lock is resolved with the other sources.
-func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target, stmt string) error {
+func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
+	stmt := strings.Join(stmts, "; ")
 	sh := r.shard
 	ddlEnd := binlog.Location{File: r.file, Pos: h.LogPos, GTIDSet: r.gtidStr}
 	if sh.state.Groups == nil {
@@ -26,14 +28,14 @@ func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema
 	}
 	g := sh.state.Groups[target]
 	if g == nil {
-		g = &shardGroupState{DDLs: []string{stmt}, First: txn.start, Blocked: map[string]binlog.Location{}}
+		g = &shardGroupState{DDLs: stmts, First: txn.start, Blocked: map[string]binlog.Location{}}
 		sh.state.Groups[target] = g
 	}
 	if prev, ok := g.Blocked[src]; ok && compareLoc(prev, ddlEnd) != 0 {
 		return fmt.Errorf("shard table %s sent another DDL (%s) while its group (target %s) still waits on %s; resolve the lock first",
 			src, truncate(stmt, 200), target, strings.Join(g.DDLs, "; "))
 	}
-	if !slices.Equal(g.DDLs, []string{stmt}) {
+	if !slices.Equal(g.DDLs, stmts) {
 		var others []string
 		for t := range g.Blocked {
 			others = append(others, t)
@@ -117,7 +119,7 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 	}
 	if st.Action == LockExec && st.Owner == s.cfg.Source && !st.Done {
 		s.log.Info("shard DDL: lock resolved, this source runs the DDLs", "lock", st.ID)
-		if err := r.applyDDL(h, txn, defSchema, g.DDLs, replay); err != nil {
+		if err := r.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: g.DDLs, after: replay}); err != nil {
 			return err
 		}
 	} else {
@@ -205,7 +207,7 @@ func (r *run) replayHeld(g *shardGroupState, until binlog.Location) error {
 		case *replication.MariadbGTIDEvent, *replication.GTIDEvent:
 			newTxn(rs.pos, hd.Timestamp)
 		case *replication.QueryEvent:
-			begin, end, _ := isTxnControl(string(e.Query))
+			begin, end, _ := ddl.TxnControl(string(e.Query))
 			switch {
 			case begin && r.txn == nil:
 				newTxn(rs.pos, hd.Timestamp)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
@@ -81,6 +82,10 @@ type Config struct {
 	// OpenReader opens another reader of the same binlog at loc: pessimistic shard mode
 	// re-reads the rows it held back once a lock resolves.
 	OpenReader func(ctx context.Context, loc binlog.Location) (binlog.Reader, error)
+	// Collation is collation_compatible: ddl.CollationStrict (the default: DDL that leaves a
+	// character set or collation to defaults is replayed with what the upstream resolved) or
+	// ddl.CollationLoose (replayed as written).
+	Collation string
 	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
 	// retried before Run gives up; default one minute.
 	RetryFor time.Duration
@@ -125,6 +130,13 @@ func New(cfg Config) (*Syncer, error) {
 	}
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = DefaultRetryFor
+	}
+	switch cfg.Collation {
+	case "":
+		cfg.Collation = ddl.CollationStrict
+	case ddl.CollationStrict, ddl.CollationLoose:
+	default:
+		return nil, fmt.Errorf("syncer: collation_compatible %q must be %q or %q", cfg.Collation, ddl.CollationStrict, ddl.CollationLoose)
 	}
 	if cfg.BinlogType == "" {
 		cfg.BinlogType = "remote"

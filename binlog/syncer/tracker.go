@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/tracker"
 )
 
@@ -221,9 +222,9 @@ func (r *run) restoreTracker(ctx context.Context, at binlog.Location) error {
 
 // trackDDL applies one upstream statement (a QUERY event that is not transaction control) to
 // the tracker, whether or not the sync unit applies it to the target. Tables the tracker
-// could not follow are re-read from the live upstream; tables in d are re-read when Exec
-// fails.
-func (r *run) trackDDL(txn *txnInfo, defSchema, query string, d ddlInfo, qualify func(nameRef) (string, string)) error {
+// could not follow are re-read from the live upstream; the statement's tables are re-read
+// when it could not be applied at all.
+func (r *run) trackDDL(txn *txnInfo, st *ddl.Statement) error {
 	s := r.s
 	tr := s.cfg.Tracker
 	if tr == nil {
@@ -241,25 +242,20 @@ func (r *run) trackDDL(txn *txnInfo, defSchema, query string, d ddlInfo, qualify
 		r.txnSnap = snap
 	}
 	r.trackerDirty = true
-	res, err := tr.Exec(defSchema, query)
+	res, err := tr.ExecStatement(st)
 	reread := res.NeedsReread
 	if err != nil {
 		var named []tracker.TableRef
-		for _, n := range append(append([]nameRef{}, d.tables...), d.others...) {
-			sch, tbl := qualify(n)
-			if sch != "" && tbl != "" {
-				named = append(named, tracker.TableRef{Schema: sch, Table: tbl})
+		for _, n := range append(append([]ddl.TableName{}, st.Tables...), st.Others...) {
+			if n.Schema != "" && n.Table != "" {
+				named = append(named, tracker.TableRef{Schema: n.Schema, Table: n.Table})
 			}
 		}
 		s.log.Warn("the schema tracker could not apply a statement; re-reading the tables it names from the live upstream",
-			"query", truncate(query, 300), "schema", defSchema, "error", err, "tables", len(named), "position", txn.start.String())
+			"query", truncate(st.Text, 300), "schema", st.Schema, "error", err, "tables", len(named), "position", txn.start.String())
 		reread = append(reread, named...)
 	} else if res.Normalized {
-		s.log.Debug("schema tracker: MariaDB syntax normalised", "query", truncate(query, 200))
-	}
-	if len(res.NeedsReread) > 0 {
-		s.log.Warn("the schema tracker could not parse a DDL; re-reading the tables it changes from the live upstream",
-			"query", truncate(query, 300), "schema", defSchema, "tables", fmt.Sprint(res.NeedsReread), "position", txn.start.String())
+		s.log.Debug("schema tracker: MariaDB syntax rewritten for the parser", "query", truncate(st.Text, 200))
 	}
 	for _, ref := range reread {
 		if err := r.rereadTable(ref); err != nil {

@@ -4,18 +4,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/charset"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 	"github.com/pingcap/tidb/pkg/parser/types"
-)
 
-// defaultCollations are MariaDB's default collations of the common character sets.
-var defaultCollations = map[string]string{
-	"utf8mb4": "utf8mb4_general_ci", "utf8mb3": "utf8mb3_general_ci", "utf8": "utf8mb3_general_ci",
-	"latin1": "latin1_swedish_ci", "ascii": "ascii_general_ci", "binary": "binary",
-}
+	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/schema"
+)
 
 func canonCharset(cs string) string {
 	cs = strings.ToLower(cs)
@@ -40,15 +36,7 @@ func collationCharset(co string) string {
 	return ""
 }
 
-func defaultCollation(cs string) string {
-	if co, ok := defaultCollations[cs]; ok {
-		return co
-	}
-	if info, err := charset.GetCharsetInfo(cs); err == nil {
-		return canonCollation(info.DefaultCollation)
-	}
-	return ""
-}
+func defaultCollation(cs string) string { return canonCollation(ddl.MariaDBDefaultCollation(cs)) }
 
 // isCharColumn: the column holds character data (has a character set).
 func isCharColumn(ft *types.FieldType) bool {

@@ -6,6 +6,9 @@ import (
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/rules"
 )
 
 // Exec applies one DDL statement as found in a binlog QUERY event. currentSchema is the
@@ -14,54 +17,103 @@ import (
 // in NeedsReread (and the tables concerned are forgotten); an error means the statement
 // could not be understood at all and nothing was changed.
 func (t *Tracker) Exec(currentSchema, sql string) (Result, error) {
-	p, perr := parse(sql)
-	if perr != nil {
-		reread, dropped, ignorable, ok := stmtRefs(sql, currentSchema)
-		if ok {
-			t.mu.Lock()
-			for _, r := range dropped {
-				t.remove(r)
-			}
-			for _, r := range reread {
-				t.remove(r)
-			}
-			t.mu.Unlock()
-			res := Result{Dropped: dropped, NeedsReread: reread}
-			if len(reread) > 0 {
-				t.log.Warn("schema tracker cannot parse a DDL even after rewriting MariaDB syntax; the tables must be re-read from the upstream",
-					"schema", currentSchema, "sql", sql, "tables", refsString(reread), "err", perr)
-			} else if len(dropped) > 0 {
-				t.log.Info("schema tracker could not parse a DROP/RENAME; applied from its table names", "sql", sql, "dropped", refsString(dropped))
-			}
-			return res, nil
-		}
-		if ignorable {
-			t.log.Info("schema tracker ignores a statement it cannot parse that changes no table", "schema", currentSchema, "sql", sql)
-			return Result{Ignored: true}, nil
-		}
-		return Result{}, fmt.Errorf("schema tracker: cannot parse DDL %q: %w", sql, perr)
+	return t.ExecStatement(ddl.Parse(sql, currentSchema))
+}
+
+// ExecStatement is Exec for a statement already read by the DDL layer.
+func (t *Tracker) ExecStatement(st *ddl.Statement) (Result, error) {
+	if !st.Parsed() {
+		return t.execUnparsed(st)
 	}
-	var norm *normalized
-	if p.norm != nil {
-		norm = p.norm
-		t.logNormalized(sql, norm)
+	rw := st.Rewrite
+	if rw != nil {
+		t.logRewrite(st.Text, rw)
 	} else {
-		norm = &normalized{types: map[string]string{}}
+		rw = &ddl.Rewrite{}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	res := Result{Normalized: p.norm != nil}
-	for _, stmt := range p.stmts {
-		if err := t.apply(stmt, currentSchema, norm, &res); err != nil {
+	res := Result{Normalized: st.Rewrite != nil}
+	for _, stmt := range st.Nodes {
+		if err := t.apply(stmt, st.Schema, rw, &res); err != nil {
 			return res, err
 		}
 	}
-	res.Ignored = len(res.Changed)+len(res.Dropped)+len(res.NeedsReread) == 0 && !isTableDDL(p.stmts)
-	if len(res.NeedsReread) > 0 {
-		t.log.Warn("schema tracker could not follow a DDL; the tables must be re-read from the upstream",
-			"schema", currentSchema, "sql", sql, "tables", refsString(res.NeedsReread))
+	res.Ignored = len(res.Changed)+len(res.Dropped)+len(res.NeedsReread) == 0 && !isTableDDL(st.Nodes)
+	return res, nil
+}
+
+// execUnparsed follows a statement the parser cannot read from the names the DDL layer
+// found in its head: tables it creates or changes are forgotten and must be re-read, tables
+// it drops or renames away are forgotten.
+func (t *Tracker) execUnparsed(st *ddl.Statement) (Result, error) {
+	reread, dropped, ok := unparsedRefs(st)
+	if !ok {
+		if st.Kind == "" && ignorableHead[st.Head()] {
+			t.log.Info("schema tracker ignores a statement it cannot parse that changes no table", "schema", st.Schema, "sql", st.Text)
+			return Result{Ignored: true}, nil
+		}
+		return Result{}, fmt.Errorf("schema tracker: cannot parse DDL %q: %w", st.Text, st.ParseErr)
+	}
+	t.mu.Lock()
+	for _, r := range append(append([]TableRef{}, dropped...), reread...) {
+		t.remove(r)
+	}
+	t.mu.Unlock()
+	res := Result{Dropped: dropped, NeedsReread: reread, Ignored: len(dropped)+len(reread) == 0}
+	if len(reread) > 0 {
+		t.log.Warn("schema tracker cannot parse a DDL even after rewriting MariaDB syntax; the tables it changes must be re-read from the upstream",
+			"schema", st.Schema, "sql", st.Text, "tables", refsString(reread), "err", st.ParseErr)
+	} else if len(dropped) > 0 {
+		t.log.Info("schema tracker could not parse a DROP/RENAME; applied from its table names", "sql", st.Text, "dropped", refsString(dropped))
 	}
 	return res, nil
+}
+
+// unparsedRefs: which tables an unparsed statement changes (reread) or removes (dropped);
+// ok is false when it is not a table statement whose names are all known.
+func unparsedRefs(st *ddl.Statement) (reread, dropped []TableRef, ok bool) {
+	refs := func(ns []ddl.TableName) ([]TableRef, bool) {
+		out := make([]TableRef, 0, len(ns))
+		for _, n := range ns {
+			if n.Schema == "" {
+				return nil, false
+			}
+			out = append(out, TableRef{n.Schema, n.Table})
+		}
+		return out, true
+	}
+	tables, ok1 := refs(st.Tables)
+	others, ok2 := refs(st.Others)
+	if !ok1 || !ok2 {
+		return nil, nil, false
+	}
+	switch st.Kind {
+	case rules.EventCreateTable, rules.EventCreateIndex, rules.EventDropIndex:
+		return tables, nil, true
+	case rules.EventAlterTable:
+		if len(others) > 0 {
+			return others, tables, true
+		}
+		return tables, nil, true
+	case rules.EventDropTable:
+		return nil, tables, true
+	case rules.EventRenameTable:
+		return others, tables, true
+	case rules.EventTruncateTable:
+		return nil, nil, true
+	}
+	return nil, nil, false
+}
+
+// ignorableHead are statement heads that never change a table definition.
+var ignorableHead = map[string]bool{
+	"CREATE": true, "ALTER": true, "DROP": true, "RENAME": true, // views, users, routines, ...
+	"XA": true, "BEGIN": true, "COMMIT": true, "ROLLBACK": true, "SAVEPOINT": true, "RELEASE": true,
+	"GRANT": true, "REVOKE": true, "SET": true, "FLUSH": true, "ANALYZE": true, "OPTIMIZE": true,
+	"REPAIR": true, "CHECK": true, "INSTALL": true, "UNINSTALL": true, "LOCK": true, "UNLOCK": true,
+	"SHOW": true, "DO": true, "CALL": true, "USE": true, "START": true, "RESET": true, "PURGE": true,
+	"KILL": true, "CHECKSUM": true, "SELECT": true, "HANDLER": true, "BINLOG": true,
 }
 
 func isTableDDL(stmts []ast.StmtNode) bool {
@@ -102,22 +154,31 @@ func (t *Tracker) ref(n *ast.TableName, currentSchema string) (TableRef, error) 
 	return TableRef{s, n.Name.O}, nil
 }
 
-// reread forgets a table and asks the caller to read it again.
+// reread forgets a table and asks the caller to read it again: the statement concerns a
+// table the tracker does not know (yet), which is normal for tables created before the task.
 func (t *Tracker) reread(r TableRef, res *Result, why string) {
 	t.remove(r)
 	res.NeedsReread = append(res.NeedsReread, r)
-	t.log.Warn("schema tracker lost track of a table", "table", r.String(), "reason", why)
+	t.log.Info("schema tracker: the table's definition is read from the upstream", "table", r.String(), "reason", why)
 }
 
-func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, norm *normalized, res *Result) error {
+// rereadFailed is reread for a statement the tracker could not apply to the definition it
+// holds (which then no longer matches the upstream's).
+func (t *Tracker) rereadFailed(r TableRef, res *Result, err error) {
+	t.remove(r)
+	res.NeedsReread = append(res.NeedsReread, r)
+	t.log.Warn("schema tracker could not apply the DDL to its definition of the table; reading the table from the upstream", "table", r.String(), "error", err)
+}
+
+func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, rw *ddl.Rewrite, res *Result) error {
 	switch s := stmt.(type) {
 	case *ast.CreateDatabaseStmt:
 		name := s.Name.O
 		d, exists := t.dbs[name]
-		if exists && s.IfNotExists && !norm.orReplace {
+		if exists && s.IfNotExists && !rw.OrReplace {
 			return nil
 		}
-		if exists && norm.orReplace {
+		if exists && rw.OrReplace {
 			for tn := range d.tables {
 				res.Dropped = append(res.Dropped, TableRef{name, tn})
 			}
@@ -149,7 +210,7 @@ func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, norm *normalize
 		if s.TemporaryKeyword != ast.TemporaryNone {
 			return nil
 		}
-		return t.createTable(s, currentSchema, norm, res)
+		return t.createTable(s, currentSchema, rw, res)
 	case *ast.DropTableStmt:
 		if s.IsView || s.TemporaryKeyword != ast.TemporaryNone {
 			return nil
@@ -189,7 +250,7 @@ func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, norm *normalize
 		if err != nil {
 			return err
 		}
-		return t.alterTable(r, currentSchema, s.Specs, norm, res)
+		return t.alterTable(r, currentSchema, s.Specs, rw, res)
 	case *ast.CreateIndexStmt:
 		r, err := t.ref(s.Table, currentSchema)
 		if err != nil {
@@ -204,13 +265,13 @@ func (t *Tracker) apply(stmt ast.StmtNode, currentSchema string, norm *normalize
 		default:
 			c.Tp = ast.ConstraintIndex
 		}
-		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableAddConstraint, Constraint: c}}, norm, res)
+		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableAddConstraint, Constraint: c}}, rw, res)
 	case *ast.DropIndexStmt:
 		r, err := t.ref(s.Table, currentSchema)
 		if err != nil {
 			return err
 		}
-		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableDropIndex, Name: s.IndexName, IfExists: s.IfExists}}, norm, res)
+		return t.alterTable(r, currentSchema, []*ast.AlterTableSpec{{Tp: ast.AlterTableDropIndex, Name: s.IndexName, IfExists: s.IfExists}}, rw, res)
 	default:
 		// GRANT, users, views, routines, SET, sequences ...: no table definition changes.
 	}
@@ -229,16 +290,16 @@ func dbOptions(opts []*ast.DatabaseOption, cs, co string) (string, string) {
 	return cs, co
 }
 
-func (t *Tracker) createTable(s *ast.CreateTableStmt, currentSchema string, norm *normalized, res *Result) error {
+func (t *Tracker) createTable(s *ast.CreateTableStmt, currentSchema string, rw *ddl.Rewrite, res *Result) error {
 	r, err := t.ref(s.Table, currentSchema)
 	if err != nil {
 		return err
 	}
 	old := t.lookup(r)
-	if old != nil && s.IfNotExists && !norm.orReplace {
+	if old != nil && s.IfNotExists && !rw.OrReplace {
 		return nil
 	}
-	if old != nil && !norm.orReplace {
+	if old != nil && !rw.OrReplace {
 		t.log.Warn("schema tracker: CREATE TABLE of a table it already tracks; replacing its definition", "table", r.String())
 	}
 	if s.Select != nil {
@@ -258,19 +319,19 @@ func (t *Tracker) createTable(s *ast.CreateTableStmt, currentSchema string, norm
 		}
 		c, err := clone(st.stmt)
 		if err != nil {
-			t.reread(r, res, err.Error())
+			t.rereadFailed(r, res, err)
 			return nil
 		}
 		ts = &tableState{stmt: c, types: copyTypes(st.types)}
 	} else {
 		ts = &tableState{stmt: s, types: map[string]string{}}
 		for _, c := range s.Cols {
-			if v := norm.types[c.Name.Name.L]; v != "" {
+			if v := rw.Types[c.Name.Name.L]; v != "" {
 				ts.types[c.Name.Name.L] = v
 			}
 		}
 		if err := prepareCreate(s); err != nil {
-			t.reread(r, res, err.Error())
+			t.rereadFailed(r, res, err)
 			return nil
 		}
 		// Like the server, fix the table's default character set at creation.
@@ -451,7 +512,7 @@ func dropFromKeys(s *ast.CreateTableStmt, name string) {
 	s.Constraints = cons
 }
 
-func (t *Tracker) alterTable(r TableRef, currentSchema string, specs []*ast.AlterTableSpec, norm *normalized, res *Result) error {
+func (t *Tracker) alterTable(r TableRef, currentSchema string, specs []*ast.AlterTableSpec, rw *ddl.Rewrite, res *Result) error {
 	old := t.lookup(r)
 	if old == nil {
 		if onlyNoops(specs) {
@@ -462,15 +523,15 @@ func (t *Tracker) alterTable(r TableRef, currentSchema string, specs []*ast.Alte
 	}
 	stmt, err := clone(old.stmt)
 	if err != nil {
-		t.reread(r, res, err.Error())
+		t.rereadFailed(r, res, err)
 		return nil
 	}
 	ts := &tableState{stmt: stmt, types: copyTypes(old.types)}
 	newRef := r
 	for _, spec := range specs {
-		nr, err := t.applySpec(ts, r, currentSchema, spec, norm)
+		nr, err := t.applySpec(ts, r, currentSchema, spec, rw)
 		if err != nil {
-			t.reread(r, res, err.Error())
+			t.rereadFailed(r, res, err)
 			return nil
 		}
 		if nr != nil {
@@ -498,16 +559,16 @@ func onlyNoops(specs []*ast.AlterTableSpec) bool {
 	return true
 }
 
-func (t *Tracker) setType(ts *tableState, col string, norm *normalized) {
+func (t *Tracker) setType(ts *tableState, col string, rw *ddl.Rewrite) {
 	l := strings.ToLower(col)
-	if v := norm.types[l]; v != "" {
+	if v := rw.Types[l]; v != "" {
 		ts.types[l] = v
 	} else {
 		delete(ts.types, l)
 	}
 }
 
-func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, spec *ast.AlterTableSpec, norm *normalized) (*TableRef, error) {
+func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, spec *ast.AlterTableSpec, rw *ddl.Rewrite) (*TableRef, error) {
 	s := ts.stmt
 	switch spec.Tp {
 	case ast.AlterTableAddColumns:
@@ -526,7 +587,7 @@ func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, sp
 			if err := place(s, def, pos); err != nil {
 				return nil, err
 			}
-			t.setType(ts, def.Name.Name.O, norm)
+			t.setType(ts, def.Name.Name.O, rw)
 			for _, c := range extra {
 				addConstraint(s, c)
 			}
@@ -575,7 +636,7 @@ func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, sp
 			renameInKeys(s, oldName, def.Name.Name.O)
 			delete(ts.types, strings.ToLower(oldName))
 		}
-		t.setType(ts, def.Name.Name.O, norm)
+		t.setType(ts, def.Name.Name.O, rw)
 		for _, c := range extra {
 			addConstraint(s, c)
 		}

@@ -23,11 +23,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	"github.com/pingcap/tidb/pkg/parser/format"
-	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions
+
+	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/schema"
 )
 
 // TableRef names one table.
@@ -77,36 +77,7 @@ func New(logger *slog.Logger) *Tracker {
 	return &Tracker{log: logger, dbs: map[string]*dbState{}}
 }
 
-// parsed is a statement after parsing, possibly through normalisation.
-type parsed struct {
-	stmts []ast.StmtNode
-	norm  *normalized
-}
-
-func parse(sql string) (parsed, error) {
-	p := parser.New()
-	stmts, _, err := p.Parse(sql, "", "")
-	if err == nil {
-		return parsed{stmts: stmts}, nil
-	}
-	n := normalize(sql)
-	if !n.changed {
-		return parsed{}, err
-	}
-	stmts, _, err2 := parser.New().Parse(n.sql, "", "")
-	if err2 != nil {
-		return parsed{norm: &n}, fmt.Errorf("%w (after rewriting MariaDB syntax: %v)", err, err2)
-	}
-	return parsed{stmts: stmts, norm: &n}, nil
-}
-
-func restore(n ast.Node) (string, error) {
-	var b strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &b)); err != nil {
-		return "", err
-	}
-	return stripEnforced(b.String()), nil
-}
+func restore(n ast.Node) (string, error) { return ddl.Restore(n) }
 
 // clone deep-copies a CREATE TABLE through its text.
 func clone(stmt *ast.CreateTableStmt) (*ast.CreateTableStmt, error) {
@@ -156,14 +127,14 @@ func (t *Tracker) remove(r TableRef) bool {
 // CreateTable adds or replaces a table from a CREATE TABLE statement, such as SHOW CREATE
 // TABLE output of MariaDB or MySQL. schemaName and table win over the names in the SQL.
 func (t *Tracker) CreateTable(schemaName, table, createSQL string) error {
-	p, err := parse(createSQL)
-	if err != nil {
-		return fmt.Errorf("track `%s`.`%s`: %w", schemaName, table, err)
+	st := ddl.Parse(createSQL, schemaName)
+	if !st.Parsed() {
+		return fmt.Errorf("track `%s`.`%s`: %w", schemaName, table, st.ParseErr)
 	}
-	if len(p.stmts) != 1 {
-		return fmt.Errorf("track `%s`.`%s`: want one CREATE TABLE statement, got %d statements", schemaName, table, len(p.stmts))
+	if len(st.Nodes) != 1 {
+		return fmt.Errorf("track `%s`.`%s`: want one CREATE TABLE statement, got %d statements", schemaName, table, len(st.Nodes))
 	}
-	stmt, ok := p.stmts[0].(*ast.CreateTableStmt)
+	stmt, ok := st.Nodes[0].(*ast.CreateTableStmt)
 	if !ok || stmt.ReferTable != nil || stmt.Select != nil {
 		return fmt.Errorf("track `%s`.`%s`: not a plain CREATE TABLE statement", schemaName, table)
 	}
@@ -177,11 +148,11 @@ func (t *Tracker) CreateTable(schemaName, table, createSQL string) error {
 		return fmt.Errorf("track CREATE TABLE: schema or table name missing")
 	}
 	ts := &tableState{stmt: stmt, types: map[string]string{}}
-	if p.norm != nil {
-		for k, v := range p.norm.types {
+	if st.Rewrite != nil {
+		for k, v := range st.Rewrite.Types {
 			ts.types[k] = v
 		}
-		t.logNormalized(schemaName+"."+table, p.norm)
+		t.logRewrite(schemaName+"."+table, st.Rewrite)
 	}
 	if err := prepareCreate(stmt); err != nil {
 		return fmt.Errorf("track `%s`.`%s`: %w", schemaName, table, err)
@@ -192,9 +163,9 @@ func (t *Tracker) CreateTable(schemaName, table, createSQL string) error {
 	return nil
 }
 
-func (t *Tracker) logNormalized(what string, n *normalized) {
-	t.log.Info("schema tracker rewrote MariaDB syntax the TiDB parser rejects", "statement", what, "rewrites", strings.Join(n.notes, "; "))
-	if n.hiddenVersioning {
+func (t *Tracker) logRewrite(what string, rw *ddl.Rewrite) {
+	t.log.Info("schema tracker rewrote MariaDB syntax the TiDB parser rejects", "statement", what, "rewrites", strings.Join(rw.Notes, "; "))
+	if rw.HiddenVersioning {
 		t.log.Warn("schema tracker: system-versioned table without explicit ROW START/END columns; MariaDB's hidden row_start/row_end columns are not tracked", "statement", what)
 	}
 }
@@ -358,21 +329,18 @@ func (t *Tracker) Restore(b []byte) error {
 		}
 	}
 	dbs := map[string]*dbState{}
-	p := parser.New()
 	for name, sd := range s.Schemas {
 		d := &dbState{charset: sd.Charset, collate: sd.Collate, tables: map[string]*tableState{}}
 		for tn, st := range sd.Tables {
 			text := st.SQL
-			n, err := p.ParseOneStmt(text, "", "")
-			if err != nil {
-				nn := normalize(text)
-				if n, err = p.ParseOneStmt(nn.sql, "", ""); err != nil {
-					return fmt.Errorf("restore `%s`.`%s`: %w", name, tn, err)
-				}
-				if st.Types == nil {
-					st.Types = nn.types
-				}
+			parsed := ddl.Parse(text, name)
+			if parsed.Node() == nil {
+				return fmt.Errorf("restore `%s`.`%s`: %w", name, tn, parsed.ParseErr)
 			}
+			if st.Types == nil && parsed.Rewrite != nil {
+				st.Types = parsed.Rewrite.Types
+			}
+			n := parsed.Node()
 			stmt, ok := n.(*ast.CreateTableStmt)
 			if !ok {
 				return fmt.Errorf("restore `%s`.`%s`: not a CREATE TABLE statement", name, tn)
@@ -396,3 +364,37 @@ func (t *Tracker) Restore(b []byte) error {
 }
 
 var errNoSchema = errors.New("no schema: the statement does not qualify the table and the event has no current schema")
+
+// SchemaDefaults returns a schema's default character set and collation as the tracker knows
+// them (from CREATE/ALTER DATABASE in the binlog or SetSchemaDefaults); ok is false when it
+// does not know them.
+func (t *Tracker) SchemaDefaults(schemaName string) (charset, collation string, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	d := t.dbs[schemaName]
+	if d == nil || d.charset == "" && d.collate == "" {
+		return "", "", false
+	}
+	charset, collation = resolveCharset(d.charset, d.collate)
+	return charset, collation, true
+}
+
+// TableDefaults returns a table's default character set and collation: its own options,
+// else its schema's; ok is false when the tracker knows neither.
+func (t *Tracker) TableDefaults(schemaName, table string) (charset, collation string, ok bool) {
+	t.mu.RLock()
+	ts := t.lookup(TableRef{schemaName, table})
+	var cs, co string
+	if ts != nil {
+		cs, co = tableCharset(ts.stmt)
+	}
+	t.mu.RUnlock()
+	if cs != "" || co != "" {
+		charset, collation = resolveCharset(cs, co)
+		return charset, collation, true
+	}
+	if ts == nil {
+		return "", "", false
+	}
+	return t.SchemaDefaults(schemaName)
+}

@@ -470,15 +470,3 @@ func TestSnapshotRestore(t *testing.T) {
 		t.Fatal("failed restore changed the state")
 	}
 }
-
-func TestNormalizeKeepsLiterals(t *testing.T) {
-	n := normalize("CREATE OR REPLACE TABLE t (a varchar(10) DEFAULT 'INVISIBLE WAIT 5 uuid' COMMENT 'PERSISTENT', `uuid` int)")
-	if !n.orReplace || !strings.Contains(n.sql, "'INVISIBLE WAIT 5 uuid'") || !strings.Contains(n.sql, "'PERSISTENT'") || !strings.Contains(n.sql, "`uuid` int") {
-		t.Fatal(n.sql)
-	}
-	// a column called nowait / invisible is not touched
-	n = normalize("ALTER ONLINE TABLE t ADD COLUMN nowait int, ADD invisible int")
-	if !strings.Contains(n.sql, "nowait int") || !strings.Contains(n.sql, "invisible int") {
-		t.Fatal(n.sql)
-	}
-}

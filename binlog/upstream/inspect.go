@@ -11,13 +11,26 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// Flavor is the kind of server: FlavorMySQL or FlavorMariaDB.
+// Flavor is the kind of server: FlavorMySQL, FlavorMariaDB, or (as a target) FlavorTiDB.
 type Flavor string
 
 const (
 	FlavorMySQL   Flavor = "mysql"
 	FlavorMariaDB Flavor = "mariadb"
+	FlavorTiDB    Flavor = "tidb"
 )
+
+// FlavorOf tells a server's flavour from its VERSION() (TiDB reports a MySQL version with
+// "TiDB" in it, MariaDB one with "MariaDB").
+func FlavorOf(version string) Flavor {
+	switch v := strings.ToLower(version); {
+	case strings.Contains(v, "mariadb"):
+		return FlavorMariaDB
+	case strings.Contains(v, "tidb"):
+		return FlavorTiDB
+	}
+	return FlavorMySQL
+}
 
 // Info is what we learned about a server.
 type Info struct {
@@ -63,10 +76,7 @@ func Inspect(ctx context.Context, db *sql.DB) (Info, error) {
 	if info.Version == "" {
 		return Info{}, errors.New("inspect upstream: the server reports no version variable")
 	}
-	info.Flavor = FlavorMySQL
-	if strings.Contains(strings.ToLower(info.Version), "mariadb") {
-		info.Flavor = FlavorMariaDB
-	}
+	info.Flavor = FlavorOf(info.Version)
 	id, err := strconv.ParseUint(vars["server_id"], 10, 32)
 	if err != nil {
 		return Info{}, fmt.Errorf("inspect upstream: server_id %q: %w", vars["server_id"], err)
