@@ -131,6 +131,9 @@ func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 	if err != nil {
 		return Metadata{}, fmt.Errorf("dump: %w", err)
 	}
+	if meta.DefaultCollations, err = defaultCollations(ctx, metaConn); err != nil {
+		return Metadata{}, fmt.Errorf("dump: %w", err)
+	}
 	names := newFileNames()
 	for i := range schemas {
 		if err := writeSchemaCreate(ctx, metaConn, cfg.Dir, names, &schemas[i]); err != nil {

@@ -1,12 +1,15 @@
 package dump
 
 import (
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dm-oss/dm/binlog"
@@ -33,7 +36,11 @@ type Metadata struct {
 	Started   time.Time    `json:"started"`
 	Completed time.Time    `json:"completed"`
 	Schemas   []SchemaMeta `json:"schemas"`
-	Tables    []TableMeta  `json:"tables"`
+	// DefaultCollations maps the upstream's character sets to their default collations, so
+	// that a loader can make a collation explicit where a definition names only a
+	// character set (the target's defaults may differ: TiDB's utf8mb4 is utf8mb4_bin).
+	DefaultCollations map[string]string `json:"default_collations,omitempty"`
+	Tables            []TableMeta       `json:"tables"`
 	// Finished is true in every metadata file Run writes: the file is only
 	// written once the dump is complete.
 	Finished bool `json:"finished"`
@@ -121,4 +128,25 @@ func writeMetadata(dir string, m Metadata) error {
 		return err
 	}
 	return durable.WriteFile(dir, MetadataFile, append(b, '\n'))
+}
+
+// defaultCollations reads the upstream's default collation of each character set.
+func defaultCollations(ctx context.Context, c *sql.Conn) (map[string]string, error) {
+	rows, err := c.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, DEFAULT_COLLATE_NAME FROM information_schema.CHARACTER_SETS")
+	if err != nil {
+		return nil, fmt.Errorf("read the default collations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var cs, co string
+		if err := rows.Scan(&cs, &co); err != nil {
+			return nil, fmt.Errorf("read the default collations: %w", err)
+		}
+		out[strings.ToLower(cs)] = strings.ToLower(co)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the default collations: %w", err)
+	}
+	return out, nil
 }

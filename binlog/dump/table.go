@@ -65,9 +65,8 @@ func discover(ctx context.Context, db *sql.DB, c *sql.Conn, r *rules.Rules) ([]S
 				picked = append(picked, t)
 			}
 		}
-		if len(picked) == 0 {
-			continue
-		}
+		// A matched database with no (selected) table yet is dumped too: the target gets
+		// it, and the tables created in it later arrive through the binlog.
 		sm := SchemaMeta{Name: s}
 		if err := c.QueryRowContext(ctx,
 			"SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", s,

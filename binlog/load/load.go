@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/dump"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -61,8 +62,10 @@ type Config struct {
 	// checkpoint table.
 	Source string
 	// Rules routes source tables to target tables; nil keeps the names.
-	Rules  *rules.Rules
-	Logger *slog.Logger
+	Rules *rules.Rules
+	// Collation is collation_compatible: ddl.CollationStrict (default) or ddl.CollationLoose.
+	Collation string
+	Logger    *slog.Logger
 	// Redumped says the files come from a new dump while the target may
 	// hold this task's rows from an earlier, unfinished load of an older
 	// dump. The loader recognises such rows by the dump ID in the
@@ -95,6 +98,13 @@ func New(cfg Config) (*Loader, error) {
 	}
 	if cfg.Task == "" {
 		return nil, errors.New("load: no task name")
+	}
+	switch cfg.Collation {
+	case "":
+		cfg.Collation = ddl.CollationStrict
+	case ddl.CollationStrict, ddl.CollationLoose:
+	default:
+		return nil, fmt.Errorf("load: collation_compatible %q must be %q or %q", cfg.Collation, ddl.CollationStrict, ddl.CollationLoose)
 	}
 	if n := len(cfg.Task + CheckpointTableSuffix); n > 64 {
 		return nil, fmt.Errorf("load: task name %q is too long: the checkpoint table name %s%s would have %d characters, more than 64", cfg.Task, cfg.Task, CheckpointTableSuffix, n)
@@ -366,63 +376,124 @@ feed:
 	return context.Cause(ctx)
 }
 
-// createTables creates the target schemas and tables under their routed
-// names. Several source tables may route to one target table: the first
-// one's definition creates it, once, IF NOT EXISTS.
+// createTables creates the target schemas (every one the dump found, also those without a
+// table yet) and tables under their routed names. Several source tables may route to one
+// target table: the first one's definition creates it, once, IF NOT EXISTS. The definitions
+// go through the DDL layer as the sync unit's do: for the target's flavour (MariaDB's JSON
+// columns become JSON on TiDB and MySQL) and, in strict collation mode, with every character
+// set and collation the upstream resolved made explicit.
 func (l *Loader) createTables(ctx context.Context, c *sql.Conn) error {
-	charset := map[string]dump.SchemaMeta{}
-	for _, s := range l.meta.Schemas {
-		charset[s.Name] = s
+	var version string
+	if err := c.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return fmt.Errorf("inspect target: %w", err)
 	}
+	render := ddl.Render{Flavor: string(upstream.FlavorOf(version)), Collation: l.cfg.Collation,
+		Charsets: dumpCharsets{l.meta}, IfExists: true,
+		RouteTable: func(n ddl.TableName) ddl.TableName {
+			t := l.route(n.Schema, n.Table)
+			return ddl.TableName{Schema: t.Schema, Table: t.Table}
+		}}
 	schemasDone := map[string]bool{}
+	for _, s := range l.meta.Schemas {
+		target := s.Name
+		if l.cfg.Rules != nil {
+			target = l.cfg.Rules.RouteSchema(s.Name)
+		}
+		if schemasDone[target] {
+			continue
+		}
+		schemasDone[target] = true
+		if err := l.createSchema(ctx, c, target, s); err != nil {
+			return err
+		}
+	}
 	tablesDone := map[rules.TableRef]bool{}
 	for _, t := range l.meta.Tables {
 		tgt := l.route(t.Schema, t.Table)
-		if !schemasDone[tgt.Schema] {
-			schemasDone[tgt.Schema] = true
-			if err := createSchema(ctx, c, tgt.Schema, charset[t.Schema]); err != nil {
-				return err
-			}
-		}
 		if tablesDone[tgt] {
 			continue
 		}
 		tablesDone[tgt] = true
-		b, err := os.ReadFile(filepath.Join(l.cfg.Dir, t.SchemaFile))
-		if err != nil {
-			return fmt.Errorf("read the schema of %s.%s: %w", t.Schema, t.Table, err)
-		}
-		stmt := strings.TrimSpace(string(b))
-		stmt = strings.TrimSuffix(stmt, ";")
-		prefix := t.CreateTablePrefix()
-		if !strings.HasPrefix(stmt, prefix) {
-			return fmt.Errorf("schema file %s does not begin with %q", t.SchemaFile, prefix)
-		}
-		stmt = "CREATE TABLE IF NOT EXISTS " + upstream.QuoteName(tgt.Schema) + "." + upstream.QuoteName(tgt.Table) +
-			" (" + stmt[len(prefix):]
-		if _, err := c.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create table %s.%s: %w", upstream.QuoteName(tgt.Schema), upstream.QuoteName(tgt.Table), err)
+		if err := l.createTable(ctx, c, t, render); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func createSchema(ctx context.Context, c *sql.Conn, name string, src dump.SchemaMeta) error {
+// createTable creates one table from its schema file.
+func (l *Loader) createTable(ctx context.Context, c *sql.Conn, t dump.TableMeta, render ddl.Render) error {
+	b, err := os.ReadFile(filepath.Join(l.cfg.Dir, t.SchemaFile))
+	if err != nil {
+		return fmt.Errorf("read the schema of %s.%s: %w", t.Schema, t.Table, err)
+	}
+	text := strings.TrimSuffix(strings.TrimSpace(string(b)), ";")
+	if prefix := t.CreateTablePrefix(); !strings.HasPrefix(text, prefix) {
+		return fmt.Errorf("schema file %s does not begin with %q", t.SchemaFile, prefix)
+	}
+	st := ddl.Parse(text, t.Schema)
+	if st.Kind != rules.EventCreateTable || len(st.Tables) != 1 {
+		return fmt.Errorf("schema file %s: not a CREATE TABLE statement", t.SchemaFile)
+	}
+	stmts, err := st.Render(ctx, render)
+	if err != nil {
+		return fmt.Errorf("schema file %s: %w", t.SchemaFile, err)
+	}
+	for _, stmt := range stmts {
+		if _, err := c.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create table %s: %s: %w", st.Tables[0], stmt, err)
+		}
+	}
+	return nil
+}
+
+// createSchema creates a target schema with the upstream's character set and collation. A
+// collation the target lacks fails the load in strict mode; in loose mode the target's
+// defaults are taken, with a warning.
+func (l *Loader) createSchema(ctx context.Context, c *sql.Conn, name string, src dump.SchemaMeta) error {
 	q := "CREATE DATABASE IF NOT EXISTS " + upstream.QuoteName(name)
 	if src.Charset != "" {
 		opts := " DEFAULT CHARACTER SET " + src.Charset
 		if src.Collation != "" {
 			opts += " COLLATE " + src.Collation
 		}
-		if _, err := c.ExecContext(ctx, q+opts); err == nil {
+		_, err := c.ExecContext(ctx, q+opts)
+		if err == nil {
 			return nil
 		}
-		// e.g. a MariaDB collation a MySQL target lacks: take its defaults.
+		if l.cfg.Collation != ddl.CollationLoose {
+			return fmt.Errorf("create schema %s%s (collation_compatible strict): %w", upstream.QuoteName(name), opts, err)
+		}
+		l.cfg.Logger.Warn("the target refused the upstream's character set or collation; the schema takes the target's defaults (collation_compatible loose)",
+			"schema", name, "options", opts, "error", err)
 	}
 	if _, err := c.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("create schema %s: %w", upstream.QuoteName(name), err)
 	}
 	return nil
+}
+
+// dumpCharsets answers the DDL layer from the dump's metadata.
+type dumpCharsets struct{ meta dump.Metadata }
+
+func (d dumpCharsets) DatabaseDefault(_ context.Context, db string) (string, string, error) {
+	for _, s := range d.meta.Schemas {
+		if s.Name == db {
+			return strings.ToLower(s.Charset), strings.ToLower(s.Collation), nil
+		}
+	}
+	return "", "", nil
+}
+
+func (d dumpCharsets) TableDefault(ctx context.Context, db, _ string) (string, string, error) {
+	return d.DatabaseDefault(ctx, db)
+}
+
+func (d dumpCharsets) DefaultCollation(_ context.Context, cs string) (string, error) {
+	if co, ok := d.meta.DefaultCollations[strings.ToLower(cs)]; ok {
+		return co, nil
+	}
+	return ddl.MariaDBDefaultCollation(cs), nil // a dump written before the map existed
 }
 
 // tableLoad is what the chunks of one table share.
