@@ -29,10 +29,16 @@ const taskPassword = "Tgt-Pa55-unique-91"
 
 func newMigrationEnv(t *testing.T, workers int) *migrationEnv {
 	t.Helper()
+	return newMigrationEnvWith(t, workers, MariaDBOptions{})
+}
+
+// newMigrationEnvWith is newMigrationEnv with options for the target server.
+func newMigrationEnvWith(t *testing.T, workers int, target MariaDBOptions) *migrationEnv {
+	t.Helper()
 	var src, dst *MariaDB
 	done := make(chan struct{}, 2)
 	go func() { src = StartMariaDB(t, MariaDBOptions{Binlog: true}); done <- struct{}{} }()
-	go func() { dst = StartMariaDB(t, MariaDBOptions{}); done <- struct{}{} }()
+	go func() { dst = StartMariaDB(t, target); done <- struct{}{} }()
 	c := NewCluster(t)
 	c.UseSecretKey()
 	masters := c.StartMasters(1, MasterOptions{})

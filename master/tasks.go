@@ -257,9 +257,14 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	if err != nil {
 		return taskPlan{}, fmt.Errorf("encrypt target password: %w", err)
 	}
+	collation := restapi.TaskCollationCompatibleStrict
+	if t.CollationCompatible != nil {
+		collation = *t.CollationCompatible
+	}
 	apiCopy := t
 	apiCopy.TargetConfig.Password = pwd
 	apiCopy.MetaSchema = &meta
+	apiCopy.CollationCompatible = &collation
 	apiJSON, err := json.Marshal(apiCopy)
 	if err != nil {
 		return taskPlan{}, fmt.Errorf("encode task: %w", err)
@@ -283,7 +288,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	return taskPlan{
 		stored: peer.StoredTask{
 			API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
-			EnhanceOnlineSchemaChange: t.EnhanceOnlineSchemaChange, Target: target, Filters: filters,
+			EnhanceOnlineSchemaChange: t.EnhanceOnlineSchemaChange, Collation: string(collation), Target: target, Filters: filters,
 			Full: full, Incr: incr, Sources: sources,
 		},
 		sources: start,

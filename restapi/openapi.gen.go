@@ -53,6 +53,24 @@ func (e ShardDDLLockMode) Valid() bool {
 	}
 }
 
+// Defines values for TaskCollationCompatible.
+const (
+	TaskCollationCompatibleLoose  TaskCollationCompatible = "loose"
+	TaskCollationCompatibleStrict TaskCollationCompatible = "strict"
+)
+
+// Valid indicates whether the value is a known member of the TaskCollationCompatible enum.
+func (e TaskCollationCompatible) Valid() bool {
+	switch e {
+	case TaskCollationCompatibleLoose:
+		return true
+	case TaskCollationCompatibleStrict:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TaskOnDuplicate.
 const (
 	TaskOnDuplicateError     TaskOnDuplicate = "error"
@@ -597,6 +615,9 @@ type Task struct {
 	// BinlogFilterRule Named binlog filter rules, referenced from table_migrate_rule.
 	BinlogFilterRule *map[string]TaskBinLogFilterRule `json:"binlog_filter_rule,omitempty"`
 
+	// CollationCompatible DM's collation_compatible. strict (the default here; DM's default is loose): a DDL that leaves a character set or collation to defaults (CREATE DATABASE, CREATE TABLE without CHARSET/COLLATE, ADD COLUMN c VARCHAR(10)) is replayed with what the upstream resolved, so that the target ends with the same collations even where its defaults differ (TiDB's utf8mb4 default is utf8mb4_bin). loose: replayed as written.
+	CollationCompatible *TaskCollationCompatible `json:"collation_compatible,omitempty"`
+
 	// EnhanceOnlineSchemaChange Handle gh-ost / pt-osc online schema changes.
 	EnhanceOnlineSchemaChange bool `json:"enhance_online_schema_change"`
 
@@ -624,6 +645,9 @@ type Task struct {
 	// TaskMode full = dump and load only; incremental = binlog replication only; all = both.
 	TaskMode TaskTaskMode `json:"task_mode"`
 }
+
+// TaskCollationCompatible DM's collation_compatible. strict (the default here; DM's default is loose): a DDL that leaves a character set or collation to defaults (CREATE DATABASE, CREATE TABLE without CHARSET/COLLATE, ADD COLUMN c VARCHAR(10)) is replayed with what the upstream resolved, so that the target ends with the same collations even where its defaults differ (TiDB's utf8mb4 default is utf8mb4_bin). loose: replayed as written.
+type TaskCollationCompatible string
 
 // TaskOnDuplicate What the full load does with rows that already exist in the target: overwrite or replace (the same), ignore, or error.
 type TaskOnDuplicate string

@@ -256,6 +256,7 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 	ld, err := load.New(load.Config{
 		Dir: dir, Target: targetCfg, Threads: r.cfg.Full.ImportThreads, OnDuplicate: r.cfg.OnDuplicate,
 		MetaSchema: r.cfg.MetaSchema, Task: r.task, Source: r.source, Rules: rl, Logger: r.s.logger, Redumped: redumped,
+		Collation: r.cfg.Collation,
 	})
 	if err != nil {
 		return binlog.Location{}, fmt.Errorf("load: %w", err)
@@ -319,7 +320,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	sy, err := syncer.New(syncer.Config{
 		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
-		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange,
+		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange, Collation: r.cfg.Collation,
 		ShardMode: r.cfg.ShardMode, Coordinator: coordinator{client: r.s.client, task: r.task, source: r.source},
 		OpenReader: openReader,
 		Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
@@ -372,6 +373,9 @@ func (r *runner) startSync(ctx context.Context, up *sql.DB, targetCfg upstream.C
 	if r.cfg.Mode != "incremental" {
 		dir := filepath.Join(r.cfg.Full.DataDir, r.task)
 		if meta, ok, err := dump.ReadMetadata(dir); err == nil && ok && meta.Finished {
+			for _, sm := range meta.Schemas {
+				tr.SetSchemaDefaults(sm.Name, sm.Charset, sm.Collation)
+			}
 			for _, tm := range meta.Tables {
 				b, err := os.ReadFile(filepath.Join(dir, tm.SchemaFile))
 				if err != nil {

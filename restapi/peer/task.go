@@ -16,17 +16,20 @@ type StoredTask struct {
 	// API is the created task, target password replaced by its ciphertext.
 	API json.RawMessage `json:"api"`
 
-	Name                      string                    `json:"name"`
-	Mode                      string                    `json:"mode"` // all | full | incremental
-	ShardMode                 string                    `json:"shard_mode,omitempty"`
-	MetaSchema                string                    `json:"meta_schema"`
-	OnDuplicate               string                    `json:"on_duplicate"`
-	EnhanceOnlineSchemaChange bool                      `json:"enhance_online_schema_change"`
-	Target                    StoredTarget              `json:"target"`
-	Filters                   map[string]TaskFilter     `json:"filters,omitempty"`
-	Full                      FullConf                  `json:"full"`
-	Incr                      IncrConf                  `json:"incr"`
-	Sources                   map[string]SourceTaskConf `json:"sources"`
+	Name                      string `json:"name"`
+	Mode                      string `json:"mode"` // all | full | incremental
+	ShardMode                 string `json:"shard_mode,omitempty"`
+	MetaSchema                string `json:"meta_schema"`
+	OnDuplicate               string `json:"on_duplicate"`
+	EnhanceOnlineSchemaChange bool   `json:"enhance_online_schema_change"`
+	// Collation is collation_compatible: strict or loose ("" in tasks stored before it
+	// existed: strict).
+	Collation string                    `json:"collation_compatible,omitempty"`
+	Target    StoredTarget              `json:"target"`
+	Filters   map[string]TaskFilter     `json:"filters,omitempty"`
+	Full      FullConf                  `json:"full"`
+	Incr      IncrConf                  `json:"incr"`
+	Sources   map[string]SourceTaskConf `json:"sources"`
 }
 
 // StoredTarget is the downstream database.
