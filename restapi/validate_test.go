@@ -1,8 +1,10 @@
 package restapi
 
 import (
+	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,4 +22,31 @@ func TestEscapedSlashInPathParameter(t *testing.T) {
 	// Without escaping, the same name is two segments: no route.
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/tasks/task-1/sources/mysql-01/schemas/db1/a/b", "", nil)
 	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+}
+
+// TestJSONBodyWithoutJSONContentType: every route with a JSON body accepts it sent without a
+// Content-Type, or with curl's default for -d (application/x-www-form-urlencoded).
+func TestJSONBodyWithoutJSONContentType(t *testing.T) {
+	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
+	tried := 0
+	for _, r := range routeRequests {
+		if r.body == "" {
+			continue
+		}
+		for _, contentType := range []string{"", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=utf-8"} {
+			req, err := http.NewRequestWithContext(t.Context(), r.method, srv.URL+r.url, strings.NewReader(r.body))
+			require.NoError(t, err)
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			require.Equal(t, r.status, resp.StatusCode, "%s %s with Content-Type %q: %s", r.method, r.url, contentType, body)
+			tried++
+		}
+	}
+	require.Positive(t, tried)
 }
