@@ -91,12 +91,22 @@ func (s *Server) OfflineMaster(ctx context.Context, name string) error {
 	if err := cf.Error(); err != nil {
 		return fmt.Errorf("read raft configuration: %w", err)
 	}
-	found := false
+	found, otherVoters := false, 0
 	for _, srv := range cf.Configuration().Servers {
-		found = found || string(srv.ID) == name
+		switch {
+		case string(srv.ID) == name:
+			found = true
+		case srv.Suffrage == raft.Voter:
+			otherVoters++
+		}
 	}
 	if !found {
 		return restapi.Errorf(http.StatusBadRequest, 38048, "dm-master with name %q does not exist", name)
+	}
+	if otherVoters == 0 {
+		// Raft refuses a configuration without voters; check before forgetting the addresses.
+		return restapi.Errorf(http.StatusBadRequest, codeOpenAPICommon,
+			"dm-master %q is the last master of the cluster and cannot be removed: add another master first, or stop this one to shut the cluster down", name)
 	}
 	if _, ok := s.state.Master(name); ok {
 		// Forget the addresses first: after a leader removes itself it can no longer write.

@@ -43,6 +43,8 @@ type Server struct {
 
 	schedWake chan struct{}
 
+	taskCreates keyLock // one POST /tasks per task name at a time
+
 	listener net.Listener
 	httpSrv  *http.Server
 

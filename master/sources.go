@@ -108,7 +108,7 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 	if err != nil {
 		return restapi.Source{}, badRequest(codeDBDriver, "source %q: inspect the upstream: %v", src.SourceName, err)
 	}
-	problems, err := upstream.CheckSource(cctx, db, info, src.EnableGtid)
+	problems, err := upstream.CheckSource(cctx, db, info, gtidEnabled(src))
 	if err != nil {
 		return restapi.Source{}, badRequest(codeDBDriver, "source %q: check the upstream: %v", src.SourceName, err)
 	}
@@ -136,13 +136,16 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 	return s.sourceView(fsm.Source{Name: src.SourceName}, stored), nil
 }
 
+// gtidEnabled is enable_gtid with its documented default, false.
+func gtidEnabled(src restapi.Source) bool { return src.EnableGtid != nil && *src.EnableGtid }
+
 func (s *Server) storeSource(src restapi.Source, info upstream.Info) (peer.StoredSource, error) {
 	pwd, err := s.cipher.Encrypt(src.Password)
 	if err != nil {
 		return peer.StoredSource{}, fmt.Errorf("encrypt password: %w", err)
 	}
 	st := peer.StoredSource{
-		Host: src.Host, Port: src.Port, User: src.User, PasswordEnc: pwd, EnableGTID: src.EnableGtid,
+		Host: src.Host, Port: src.Port, User: src.User, PasswordEnc: pwd, EnableGTID: gtidEnabled(src),
 		Purge: peer.DefaultPurge(), Flavor: string(info.Flavor), ServerID: info.ServerID,
 	}
 	if p := src.Purge; p != nil {
@@ -172,9 +175,10 @@ func (s *Server) storeSource(src restapi.Source, info upstream.Info) (peer.Store
 // sourceView is the API form of a stored source: password masked, TLS contents left out.
 func (s *Server) sourceView(src fsm.Source, st peer.StoredSource) restapi.Source {
 	interval, expires, remain := st.Purge.Interval, st.Purge.Expires, st.Purge.RemainSpace
+	gtid := st.EnableGTID
 	out := restapi.Source{
 		SourceName: src.Name, Host: st.Host, Port: st.Port, User: st.User, Password: maskedPassword,
-		EnableGtid: st.EnableGTID,
+		EnableGtid: &gtid,
 		Purge:      &restapi.Purge{Interval: &interval, Expires: &expires, RemainSpace: &remain},
 	}
 	if st.Security != nil {

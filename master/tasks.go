@@ -45,6 +45,18 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 	if err != nil {
 		return restapi.Task{}, nil, err
 	}
+	// Creates of one task run one after the other, so that concurrent ones neither race on
+	// the target's probe table nor drop the checkpoints of the one that won: the first
+	// creates the task, the others find it and answer 46014.
+	unlock, err := s.taskCreates.lock(ctx, plan.stored.Name)
+	if err != nil {
+		return restapi.Task{}, nil, fmt.Errorf("wait for another create of task %q: %w", plan.stored.Name, err)
+	}
+	defer unlock()
+	removeMeta := req.RemoveMeta != nil && *req.RemoveMeta
+	if err := s.refuseExistingTask(plan.stored.Name, plan.sources, removeMeta); err != nil {
+		return restapi.Task{}, nil, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
 	defer cancel()
 	if err := s.precheckTarget(cctx, plan.stored); err != nil {
@@ -57,8 +69,14 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 			return restapi.Task{}, nil, err
 		}
 		warnings = append(warnings, warn...)
+		if len(warn) > 0 {
+			if plan.stored.PrecheckWarnings == nil {
+				plan.stored.PrecheckWarnings = map[string][]string{}
+			}
+			plan.stored.PrecheckWarnings[src] = warn
+		}
 	}
-	if req.RemoveMeta {
+	if removeMeta {
 		if err := s.removeTaskMeta(cctx, plan.stored); err != nil {
 			return restapi.Task{}, nil, err
 		}
@@ -261,9 +279,11 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	if t.CollationCompatible != nil {
 		collation = *t.CollationCompatible
 	}
+	onlineDDL := t.EnhanceOnlineSchemaChange == nil || *t.EnhanceOnlineSchemaChange // default true
 	apiCopy := t
 	apiCopy.TargetConfig.Password = pwd
 	apiCopy.MetaSchema = &meta
+	apiCopy.EnhanceOnlineSchemaChange = &onlineDDL
 	apiCopy.CollationCompatible = &collation
 	apiJSON, err := json.Marshal(apiCopy)
 	if err != nil {
@@ -288,7 +308,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	return taskPlan{
 		stored: peer.StoredTask{
 			API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
-			EnhanceOnlineSchemaChange: t.EnhanceOnlineSchemaChange, Collation: string(collation), Target: target, Filters: filters,
+			EnhanceOnlineSchemaChange: onlineDDL, Collation: string(collation), Target: target, Filters: filters,
 			Full: full, Incr: incr, Sources: sources,
 		},
 		sources: start,
@@ -332,9 +352,9 @@ func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
 	return nil
 }
 
-// precheckUpstream runs the replication checks on one source of the task and returns a
-// warning naming the migrated tables without a primary or unique key (they replicate, but
-// their updates and deletes cost a full-row match).
+// precheckUpstream runs the replication checks on one source of the task and returns its
+// warnings: the rules that match no upstream database, and the migrated tables without a
+// primary or unique key (they replicate, but their updates and deletes cost a full-row match).
 func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source string) ([]string, error) {
 	db, err := s.openUpstream(ctx, source)
 	if err != nil {
@@ -362,6 +382,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 			return nil, badRequest(codeSourceCheck, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
 		}
 	}
+	warnings := s.unmatchedRuleWarnings(ctx, db, t, source)
 	noKey, err := upstream.TablesWithoutKey(ctx, db)
 	if err == nil && len(noKey) > 0 {
 		r, rerr := t.Rules(source)
@@ -374,11 +395,11 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 		if len(migrated) > 0 {
 			s.logger.Warn("precheck: tables without a primary or unique key; they are migrated, but updates and deletes on them are slower",
 				"task", t.Name, "source", source, "tables", migrated)
-			return []string{fmt.Sprintf("source %s: tables without a primary or unique key (migrated, but their updates and deletes are slower): %s",
-				source, strings.Join(migrated, ", "))}, nil
+			warnings = append(warnings, fmt.Sprintf("source %s: tables without a primary or unique key (migrated, but their updates and deletes are slower): %s",
+				source, strings.Join(migrated, ", ")))
 		}
 	}
-	return nil, nil
+	return warnings, nil
 }
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.
@@ -475,6 +496,11 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 		}
 	}
 	sort.Strings(names)
+	// The precheck's warnings are extras: a config that cannot be read still gives a status.
+	stored, err := peer.DecodeStoredTask(t.Config)
+	if err != nil {
+		s.logger.Warn("task status: cannot read the task's precheck warnings", "task", name, "err", err)
+	}
 
 	reports := map[string]peer.WorkerStatus{}
 	errs := map[string]string{}
@@ -482,6 +508,9 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 	for _, src := range names {
 		sub := t.Subtasks[src]
 		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: ""}
+		if warn := stored.PrecheckWarnings[src]; len(warn) > 0 {
+			entry.Warnings = &warn
+		}
 		worker, bound := s.state.BoundWorker(src)
 		if !bound {
 			msg := fmt.Sprintf("source %q has no bound worker", src)

@@ -215,7 +215,7 @@ type ClusterWorkerBoundStage string
 // CreateTaskRequest defines model for CreateTaskRequest.
 type CreateTaskRequest struct {
 	// RemoveMeta Drop the task's checkpoints first so it starts from scratch.
-	RemoveMeta bool `json:"remove_meta"`
+	RemoveMeta *bool `json:"remove_meta,omitempty"`
 
 	// SourceNameList Example: ["mysql-01"]
 	SourceNameList *SourceNameList `json:"source_name_list,omitempty"`
@@ -456,7 +456,7 @@ type ShardingGroup struct {
 // Source An upstream MySQL or MariaDB database.
 type Source struct {
 	// EnableGtid Read the binlog by GTID instead of by file and position.
-	EnableGtid bool `json:"enable_gtid"`
+	EnableGtid *bool `json:"enable_gtid,omitempty"`
 
 	// Host Host name or IP address of the database.
 	//
@@ -566,6 +566,9 @@ type SubTaskStatus struct {
 	// UnresolvedDdlLockId Shard-DDL lock this subtask is waiting on, if any.
 	UnresolvedDdlLockId *string `json:"unresolved_ddl_lock_id,omitempty"`
 
+	// Warnings Findings of the precheck at task creation for this source that are not errors, such as a table_migrate_rule that matches no upstream database (yet).
+	Warnings *[]string `json:"warnings,omitempty"`
+
 	// WorkerName Worker running this subtask.
 	WorkerName string `json:"worker_name"`
 }
@@ -619,7 +622,7 @@ type Task struct {
 	CollationCompatible *TaskCollationCompatible `json:"collation_compatible,omitempty"`
 
 	// EnhanceOnlineSchemaChange Handle gh-ost / pt-osc online schema changes.
-	EnhanceOnlineSchemaChange bool `json:"enhance_online_schema_change"`
+	EnhanceOnlineSchemaChange *bool `json:"enhance_online_schema_change,omitempty"`
 
 	// MetaSchema Target schema holding the task's checkpoints.
 	MetaSchema *string `json:"meta_schema,omitempty"`

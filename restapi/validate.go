@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -59,8 +60,7 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
 		if hasBody {
 			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-			if r.Header.Get("Content-Type") == "" {
-				// Every body of this API is JSON; accept one sent without a content type.
+			if sentAsJSON(r.Header.Get("Content-Type")) {
 				r.Header.Set("Content-Type", "application/json")
 			}
 		}
@@ -88,6 +88,18 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sentAsJSON reports whether a body with this Content-Type is read as JSON although the type
+// does not say so: every body of this API is JSON, and clients often send one without a type
+// or with curl's default for -d, application/x-www-form-urlencoded. Other types are checked
+// against the document (and refused).
+func sentAsJSON(contentType string) bool {
+	if strings.TrimSpace(contentType) == "" {
+		return true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mediaType == "application/x-www-form-urlencoded"
 }
 
 // findRoute matches the request on its escaped path, as chi does, so that a path parameter

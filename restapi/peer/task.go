@@ -30,6 +30,9 @@ type StoredTask struct {
 	Full      FullConf                  `json:"full"`
 	Incr      IncrConf                  `json:"incr"`
 	Sources   map[string]SourceTaskConf `json:"sources"`
+	// PrecheckWarnings are the findings of the precheck at creation that are not errors,
+	// per source; the task status shows them.
+	PrecheckWarnings map[string][]string `json:"precheck_warnings,omitempty"`
 }
 
 // StoredTarget is the downstream database.
