@@ -120,5 +120,5 @@ func writeMetadata(dir string, m Metadata) error {
 	if err != nil {
 		return err
 	}
-	return durable.WriteFile(dir, MetadataFile, append(b, '\n'))
+	return durable.WriteFile(dir, MetadataFile, append(b, '\n'), filePerm)
 }
