@@ -27,6 +27,26 @@ type StoredTask struct {
 	Full                      FullConf                  `json:"full"`
 	Incr                      IncrConf                  `json:"incr"`
 	Sources                   map[string]SourceTaskConf `json:"sources"`
+	// KeepDumpFiles is clean_dump_file: false: the dump stays after the load (until the task
+	// is deleted).
+	KeepDumpFiles bool `json:"keep_dump_files,omitempty"`
+}
+
+// Units of a subtask, as DM names them in status.
+const (
+	UnitDump = "Dump"
+	UnitLoad = "Load"
+	UnitSync = "Sync"
+	// UnitInvalid is DM's word for a unit nobody can tell (the subtask's worker is unreachable).
+	UnitInvalid = "InvalidUnit"
+)
+
+// FirstUnit is the unit a subtask of the task runs first: Sync for an incremental task, else Dump.
+func (t StoredTask) FirstUnit() string {
+	if t.Mode == "incremental" {
+		return UnitSync
+	}
+	return UnitDump
 }
 
 // StoredTarget is the downstream database.
@@ -100,6 +120,7 @@ type SubtaskStatus struct {
 	Stage    string              `json:"stage"` // New | Running | Paused | Stopped | Finished
 	Unit     string              `json:"unit"`  // Dump | Load | Sync
 	ErrorMsg string              `json:"error_msg,omitempty"`
+	Dump     *restapi.DumpStatus `json:"dump,omitempty"`
 	Load     *restapi.LoadStatus `json:"load,omitempty"`
 	Sync     *restapi.SyncStatus `json:"sync,omitempty"`
 	// UnresolvedDDLLockID is the shard-DDL lock the subtask waits on ("" when none).
