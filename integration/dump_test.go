@@ -103,9 +103,12 @@ func TestDumpStatusUnitsAndFiles(t *testing.T) {
 			units = append(units, st.Unit)
 		}
 		if st.Unit == "Dump" && st.DumpStatus != nil {
+			// Zero tables until the dump has listed them; then every count stays within them.
 			ds := st.DumpStatus
-			require.EqualValues(t, 2, ds.TotalTables)
-			require.LessOrEqual(t, ds.CompletedTables, float64(2))
+			if ds.TotalTables != 0 || ds.FinishedRows > 0 {
+				require.EqualValues(t, 2, ds.TotalTables)
+			}
+			require.LessOrEqual(t, ds.CompletedTables, float64(ds.TotalTables))
 			if n := len(dumpedRows); n == 0 || dumpedRows[n-1] != ds.FinishedRows {
 				dumpedRows = append(dumpedRows, ds.FinishedRows)
 			}

@@ -139,6 +139,7 @@ func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 	if err != nil {
 		return Metadata{}, fmt.Errorf("dump: %w", err)
 	}
+	cfg.Counters.start(tables)
 	names := newFileNames()
 	for i := range schemas {
 		if err := writeSchemaCreate(ctx, metaConn, cfg.Dir, names, &schemas[i]); err != nil {
@@ -179,7 +180,6 @@ func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 		return Metadata{}, fmt.Errorf("dump: %w", errTablesChanged)
 	}
 	meta.Location, meta.Consistency, meta.Threads = snap.loc, snap.mode, len(snap.conns)
-	cfg.Counters.start(tables)
 	cfg.Logger.Info("dump snapshot taken", "consistency", snap.mode, "connections", len(snap.conns),
 		"location", snap.loc.String(), "gtid", snap.loc.GTIDSet, "tables", len(tables), "ranges", len(jobs))
 
