@@ -47,7 +47,7 @@ run: build
 			--peer-urls=http://127.0.0.1:8291 --initial-cluster=master1=http://127.0.0.1:8291 \
 			--data-dir=data/master1 --openapi=true & m=$$!; \
 		$(BIN)/dm-worker --name=worker1 --worker-addr=127.0.0.1:8262 --join=127.0.0.1:8261 \
-			--relay-dir=data/worker1/relay & w=$$!; \
+			--data-dir=data/worker1 --relay-dir=data/worker1/relay & w=$$!; \
 		wait'
 
 # Benchmarks against baselines measured in the same run (not part of make test).

@@ -256,6 +256,7 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		fmt.Sprintf("join = %q", strings.Join(join, ",")),
 		fmt.Sprintf("keepalive-ttl = %d", keepaliveTTL),
 		fmt.Sprintf("relay-dir = %q", filepath.Join(p.DataDir, "relay")),
+		fmt.Sprintf("data-dir = %q", p.DataDir),
 	}, c.commonLines()...)
 	c.writeFile(p.Config, strings.Join(lines, "\n")+"\n")
 	p.args = []string{"--config", p.Config}

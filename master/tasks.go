@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -160,6 +161,9 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		positive("full_migrate_conf.import_threads", fc.ImportThreads, &full.ImportThreads)
 		if fc.DataDir != nil && *fc.DataDir != "" {
 			full.DataDir = *fc.DataDir
+			if !filepath.IsAbs(full.DataDir) && !filepath.IsLocal(full.DataDir) {
+				add("full_migrate_conf.data_dir %q must stay inside the worker's data directory (no '..'), or be absolute", full.DataDir)
+			}
 		}
 		if fc.Consistency != nil {
 			full.Consistency = string(*fc.Consistency)
@@ -309,7 +313,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		stored: peer.StoredTask{
 			API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
 			EnhanceOnlineSchemaChange: onlineDDL, Collation: string(collation), Target: target, Filters: filters,
-			Full: full, Incr: incr, Sources: sources,
+			Full: full, Incr: incr, Sources: sources, KeepDumpFiles: t.CleanDumpFile != nil && !*t.CleanDumpFile,
 		},
 		sources: start,
 	}, nil
@@ -496,10 +500,14 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 		}
 	}
 	sort.Strings(names)
-	// The precheck's warnings are extras: a config that cannot be read still gives a status.
+	// The precheck's warnings and the first unit are extras: a config that cannot be read
+	// still gives a status.
+	firstUnit := peer.UnitDump
 	stored, err := peer.DecodeStoredTask(t.Config)
 	if err != nil {
 		s.logger.Warn("task status: cannot read the task's precheck warnings", "task", name, "err", err)
+	} else {
+		firstUnit = stored.FirstUnit()
 	}
 
 	reports := map[string]peer.WorkerStatus{}
@@ -507,7 +515,7 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 	var out []restapi.SubTaskStatus
 	for _, src := range names {
 		sub := t.Subtasks[src]
-		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: ""}
+		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: peer.UnitInvalid}
 		if warn := stored.PrecheckWarnings[src]; len(warn) > 0 {
 			entry.Warnings = &warn
 		}
@@ -530,7 +538,7 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 			if msg, failed := errs[worker]; failed {
 				entry.ErrorMsg = &msg
 			} else {
-				fillSubtaskStatus(&entry, rep, name, src)
+				fillSubtaskStatus(&entry, rep, name, src, firstUnit)
 			}
 		}
 		if stage != "" && !strings.EqualFold(stage, entry.Stage) {
@@ -558,8 +566,9 @@ func (s *Server) fetchWorkerStatus(ctx context.Context, worker string) (peer.Wor
 	return st, nil
 }
 
-// fillSubtaskStatus copies the worker's report on one subtask into the API entry.
-func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task, source string) {
+// fillSubtaskStatus copies the worker's report on one subtask into the API entry; a subtask
+// the worker has not picked up yet is New, in the first unit it will run.
+func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task, source, firstUnit string) {
 	for _, st := range rep.Subtasks {
 		if st.Task != task || st.Source != source {
 			continue
@@ -569,11 +578,12 @@ func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task
 			msg := st.ErrorMsg
 			entry.ErrorMsg = &msg
 		}
-		entry.LoadStatus, entry.SyncStatus = st.Load, st.Sync
+		entry.DumpStatus, entry.LoadStatus, entry.SyncStatus = st.Dump, st.Load, st.Sync
 		lockID := st.UnresolvedDDLLockID
 		entry.UnresolvedDdlLockId = &lockID
 		return
 	}
+	entry.Unit = firstUnit
 	if entry.Stage == string(fsm.StageRunning) {
 		// The worker has not picked the subtask up yet.
 		entry.Stage = string(fsm.StageNew)

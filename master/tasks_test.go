@@ -16,10 +16,31 @@ func TestFillSubtaskStatusLockID(t *testing.T) {
 		{Task: "t1", Source: "s2", Stage: "Running", Unit: "Sync"},
 	}}
 	var e1, e2 restapi.SubTaskStatus
-	fillSubtaskStatus(&e1, rep, "t1", "s1")
-	fillSubtaskStatus(&e2, rep, "t1", "s2")
+	fillSubtaskStatus(&e1, rep, "t1", "s1", peer.UnitDump)
+	fillSubtaskStatus(&e2, rep, "t1", "s2", peer.UnitDump)
 	require.NotNil(t, e1.UnresolvedDdlLockId)
 	require.Equal(t, "t1-`db`.`tbl`", *e1.UnresolvedDdlLockId)
 	require.NotNil(t, e2.UnresolvedDdlLockId)
 	require.Equal(t, "", *e2.UnresolvedDdlLockId)
+}
+
+// TestFillSubtaskStatusUnit: the entry carries the worker's unit and dump status; a subtask the
+// worker has not picked up yet is New in the first unit it will run, never without a unit.
+func TestFillSubtaskStatusUnit(t *testing.T) {
+	dumping := &restapi.DumpStatus{TotalTables: 3, FinishedRows: 10, Progress: "1.00 %"}
+	rep := peer.WorkerStatus{Subtasks: []peer.SubtaskStatus{
+		{Task: "t1", Source: "s1", Stage: "Running", Unit: "Dump", Dump: dumping},
+	}}
+	e := restapi.SubTaskStatus{Stage: "Running", Unit: peer.UnitInvalid}
+	fillSubtaskStatus(&e, rep, "t1", "s1", peer.UnitDump)
+	require.Equal(t, "Dump", e.Unit)
+	require.Equal(t, dumping, e.DumpStatus)
+
+	e = restapi.SubTaskStatus{Stage: "Running", Unit: peer.UnitInvalid}
+	fillSubtaskStatus(&e, rep, "t2", "s1", peer.UnitSync)
+	require.Equal(t, "New", e.Stage)
+	require.Equal(t, "Sync", e.Unit)
+	require.Equal(t, "Sync", peer.StoredTask{Mode: "incremental"}.FirstUnit())
+	require.Equal(t, "Dump", peer.StoredTask{Mode: "all"}.FirstUnit())
+	require.Equal(t, "Dump", peer.StoredTask{Mode: "full"}.FirstUnit())
 }

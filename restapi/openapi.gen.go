@@ -230,6 +230,32 @@ type DeleteSourceResponse struct {
 	TaskNameList *TaskNameList `json:"task_name_list,omitempty"`
 }
 
+// DumpStatus Progress of the dump unit.
+type DumpStatus struct {
+	// Bps Bytes written per second over the last interval.
+	Bps int64 `json:"bps"`
+
+	// CompletedTables Tables dumped completely.
+	CompletedTables float64 `json:"completed_tables"`
+
+	// EstimateTotalRows The upstream's estimate of the rows to dump (information_schema.TABLES).
+	EstimateTotalRows float64 `json:"estimate_total_rows"`
+
+	// FinishedBytes Bytes written to dump files.
+	FinishedBytes float64 `json:"finished_bytes"`
+
+	// FinishedRows Rows written to dump files.
+	FinishedRows float64 `json:"finished_rows"`
+
+	// Progress Share of the estimated rows dumped.
+	//
+	// Example: 50.00 %
+	Progress string `json:"progress"`
+
+	// TotalTables Tables the dump reads.
+	TotalTables int64 `json:"total_tables"`
+}
+
 // ErrorWithMessage Body of every error answer.
 type ErrorWithMessage struct {
 	// ErrorCode DM error code; 0 when the request does not match this document.
@@ -538,6 +564,9 @@ type StopRelayRequest struct {
 
 // SubTaskStatus State of a task's subtask on one source.
 type SubTaskStatus struct {
+	// DumpStatus Progress of the dump unit.
+	DumpStatus *DumpStatus `json:"dump_status,omitempty"`
+
 	// ErrorMsg Set when the subtask's status could not be read (for example its worker is offline).
 	ErrorMsg *string `json:"error_msg,omitempty"`
 
@@ -558,7 +587,7 @@ type SubTaskStatus struct {
 	// SyncStatus Progress of the incremental replication unit.
 	SyncStatus *SyncStatus `json:"sync_status,omitempty"`
 
-	// Unit Processing unit in use, such as Dump, Load or Sync.
+	// Unit Processing unit in use: Dump, Load or Sync (before the worker has started the subtask, the first unit it will run); InvalidUnit when the subtask's worker cannot be asked.
 	//
 	// Example: Sync
 	Unit string `json:"unit"`
@@ -617,6 +646,9 @@ type TableNameList = []string
 type Task struct {
 	// BinlogFilterRule Named binlog filter rules, referenced from table_migrate_rule.
 	BinlogFilterRule *map[string]TaskBinLogFilterRule `json:"binlog_filter_rule,omitempty"`
+
+	// CleanDumpFile Remove the dump files once the full load has succeeded (DM's clean-dump-file); false keeps them while the task exists. They are removed when the task is deleted.
+	CleanDumpFile *bool `json:"clean_dump_file,omitempty"`
 
 	// CollationCompatible DM's collation_compatible. strict (the default here; DM's default is loose): a DDL that leaves a character set or collation to defaults (CREATE DATABASE, CREATE TABLE without CHARSET/COLLATE, ADD COLUMN c VARCHAR(10)) is replayed with what the upstream resolved, so that the target ends with the same collations even where its defaults differ (TiDB's utf8mb4 default is utf8mb4_bin). loose: replayed as written.
 	CollationCompatible *TaskCollationCompatible `json:"collation_compatible,omitempty"`
@@ -691,7 +723,7 @@ type TaskFullMigrateConf struct {
 	// Example: auto
 	Consistency *TaskFullMigrateConfConsistency `json:"consistency,omitempty"`
 
-	// DataDir Directory on the worker for dump files.
+	// DataDir Directory on the worker for dump files, <data_dir>/<task>/<source>; a relative one is inside the worker's data-dir and must not leave it.
 	//
 	// Example: ./exported_data
 	DataDir *string `json:"data_dir,omitempty"`

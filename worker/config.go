@@ -10,7 +10,7 @@ import (
 )
 
 // Config is dm-worker's configuration with DM's dm-worker.toml keys and flags, plus optional
-// gossip keys.
+// data-dir and gossip keys.
 type Config struct {
 	Name              string   `toml:"name"`
 	LogLevel          string   `toml:"log-level"`
@@ -28,6 +28,10 @@ type Config struct {
 	// SecretKeyPath names the file with the cluster's AES-256 key (the same file as the
 	// masters'): the worker decrypts upstream passwords with it.
 	SecretKeyPath string `toml:"secret-key-path"`
+
+	// DataDir holds the worker's files: dump files go under it (a task's relative data_dir is
+	// taken inside it). Not a DM dm-worker key; empty: default.<name>, as dm-master's.
+	DataDir string `toml:"data-dir"`
 
 	// GossipAddr: empty means the advertised host with an OS-assigned port, reported to the
 	// masters at registration, so several workers on one host never collide.
@@ -53,6 +57,7 @@ type resolved struct {
 	advertise  string
 	join       []string
 	gossipBind string
+	dataDir    string
 }
 
 func (c Config) resolve() (resolved, error) {
@@ -93,6 +98,10 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if c.RelayKeepaliveTTL < 0 {
 		return r, fmt.Errorf("relay-keepalive-ttl must not be negative, got %d", c.RelayKeepaliveTTL)
+	}
+	r.dataDir = c.DataDir
+	if r.dataDir == "" {
+		r.dataDir = "default." + c.Name
 	}
 	r.gossipBind = c.GossipAddr
 	if r.gossipBind == "" {

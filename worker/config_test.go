@@ -18,6 +18,7 @@ func TestWorkerConfigDefaultsLikeDM(t *testing.T) {
 	require.Equal(t, "127.0.0.1:8262", r.advertise)
 	require.Equal(t, []string{"127.0.0.1:8261", "127.0.0.1:8361"}, r.join)
 	require.Equal(t, "127.0.0.1:0", r.gossipBind)
+	require.Equal(t, "default.w1", r.dataDir, "the worker's files stay out of the working directory's top level, as dm-master's")
 }
 
 func TestWorkerConfigRejectsBadInput(t *testing.T) {

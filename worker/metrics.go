@@ -54,6 +54,30 @@ func (m *metrics) unit(key string) prometheus.Registerer {
 	return r
 }
 
+// syncUnitKey names the registry of a task's sync unit.
+func syncUnitKey(task string) string { return "sync/" + task }
+
+// relayUnitKey names the registry of a source's relay.
+func relayUnitKey(source string) string { return "relay/" + source }
+
+// forgetUnit drops the series of a unit that is gone.
+func (m *metrics) forgetUnit(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.units, key)
+}
+
+// forgetSubtask drops every series of a subtask that left this worker: its sync unit's and
+// the worker's own series labelled with it.
+func (m *metrics) forgetSubtask(task, source string) {
+	m.forgetUnit(syncUnitKey(task))
+	labels := prometheus.Labels{"task": task, "source_id": source}
+	m.taskState.DeletePartialMatch(labels)
+	m.loadProgress.DeletePartialMatch(labels)
+	m.loadSize.DeletePartialMatch(labels)
+	m.exitErrors.DeletePartialMatch(labels)
+}
+
 // gatherers is everything /metrics serves.
 func (m *metrics) gatherers() prometheus.Gatherers {
 	m.mu.Lock()

@@ -61,6 +61,9 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 	want := view.Relay != nil && view.RelaySource != nil
 	if !want || (rr.source != "" && (rr.source != view.RelaySource.Name || string(rr.config) != string(view.RelaySource.Config))) {
 		rr.stopLocked()
+		if rr.source != "" && (!want || rr.source != view.RelaySource.Name) {
+			s.metrics.forgetUnit(relayUnitKey(rr.source))
+		}
 		if !want {
 			rr.source, rr.relay, rr.stage = "", nil, ""
 			return
@@ -85,7 +88,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 			ServerID:   readerServerID("relay", src.Name, s.cfg.Name, st.ServerID),
 			EnableGTID: st.EnableGTID,
 			Start:      binlog.Location{File: src.RelayBinlogName, GTIDSet: src.RelayBinlogGTID},
-			Registerer: s.metrics.unit("relay/" + src.Name), // the relay labels its series with source_id
+			Registerer: s.metrics.unit(relayUnitKey(src.Name)), // the relay labels its series with source_id
 			Logger:     s.logger,
 		})
 		if err != nil {

@@ -28,9 +28,9 @@ import (
 
 // Units and stages as DM reports them.
 const (
-	unitDump = "Dump"
-	unitLoad = "Load"
-	unitSync = "Sync"
+	unitDump = peer.UnitDump
+	unitLoad = peer.UnitLoad
+	unitSync = peer.UnitSync
 
 	stageNew      = "New"
 	stageRunning  = "Running"
@@ -55,6 +55,7 @@ type runner struct {
 	resumes uint64 // the desired Resumes count of the last start
 	cancel  context.CancelFunc
 	done    chan struct{}
+	dump    *dump.Counters
 	loader  *load.Loader
 	syncer  *syncer.Syncer
 	dumpLoc binlog.Location
@@ -79,6 +80,9 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 		if !ok || r.source != bound || string(sv.Config) != string(r.config) {
 			r.stop(stageStopped)
 			delete(s.runners, name)
+			// Gone from the bound source's subtasks: the task, or this source of it, was
+			// deleted. (A source moved to another worker keeps its dump here: it may come back.)
+			s.forgetSubtask(r, !ok && r.source == bound)
 		}
 	}
 	for name, sv := range want {
@@ -89,7 +93,7 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 				s.logger.Error("undecodable task config", "task", name, "err", err)
 				continue
 			}
-			r = &runner{s: s, task: name, source: sv.Source, config: sv.Config, cfg: cfg, stage: stageNew}
+			r = &runner{s: s, task: name, source: sv.Source, config: sv.Config, cfg: cfg, stage: stageNew, unit: cfg.FirstUnit()}
 			s.runners[name] = r
 		}
 		switch sv.Stage {
@@ -219,6 +223,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 		r.dumpLoc = loc
 		r.mu.Unlock()
 		if r.cfg.Mode == "full" {
+			r.cleanDumpFiles()
 			return nil
 		}
 		start = loc
@@ -230,7 +235,10 @@ func (r *runner) pipeline(ctx context.Context) error {
 
 // dumpAndLoad runs (or resumes) the full copy and returns the position sync starts from.
 func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, targetCfg upstream.Config, rl *rules.Rules) (binlog.Location, error) {
-	dir := filepath.Join(r.cfg.Full.DataDir, r.task)
+	dir, err := r.s.dumpDir(r.cfg, r.task, r.source)
+	if err != nil {
+		return binlog.Location{}, err
+	}
 	meta, ok, err := dump.ReadMetadata(dir)
 	if err != nil {
 		return binlog.Location{}, fmt.Errorf("read dump metadata in %s: %w", dir, err)
@@ -239,11 +247,15 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 	if !ok || !meta.Finished {
 		// No finished dump here: this worker dumps (again). If an earlier load of an older
 		// dump began on another worker, the loader replaces what that load wrote.
+		counters := &dump.Counters{}
+		r.mu.Lock()
+		r.dump = counters
+		r.mu.Unlock()
 		r.setUnit(unitDump)
 		redumped = true
 		meta, err = dump.Run(ctx, dump.Config{
 			Upstream: srcCfg, Flavor: st.Flavor, Dir: dir, Threads: r.cfg.Full.ExportThreads,
-			Consistency: r.cfg.Full.Consistency, Rules: rl, Logger: r.s.logger,
+			Consistency: r.cfg.Full.Consistency, Rules: rl, Counters: counters, Logger: r.s.logger,
 		})
 		if err != nil {
 			return binlog.Location{}, fmt.Errorf("dump: %w", err)
@@ -323,7 +335,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange, Collation: r.cfg.Collation,
 		ShardMode: r.cfg.ShardMode, Coordinator: coordinator{client: r.s.client, task: r.task, source: r.source},
 		OpenReader: openReader,
-		Registerer: r.s.metrics.unit("sync/" + r.task), Logger: r.s.logger,
+		Registerer: r.s.metrics.unit(syncUnitKey(r.task)), Logger: r.s.logger,
 	})
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -343,6 +355,10 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 		if err := r.startSync(ctx, up, targetCfg, rl, tr, start); err != nil {
 			return err
 		}
+	}
+	if r.cfg.Mode != "incremental" {
+		// The tracker is seeded and saved: sync needs the dump no more.
+		r.cleanDumpFiles()
 	}
 	rd, err := newReader(ctx, resume, mainID)
 	if err != nil {
@@ -371,7 +387,10 @@ func (r *runner) startSync(ctx context.Context, up *sql.DB, targetCfg upstream.C
 	}
 	seeded := false
 	if r.cfg.Mode != "incremental" {
-		dir := filepath.Join(r.cfg.Full.DataDir, r.task)
+		dir, err := r.s.dumpDir(r.cfg, r.task, r.source)
+		if err != nil {
+			return err
+		}
 		if meta, ok, err := dump.ReadMetadata(dir); err == nil && ok && meta.Finished {
 			for _, sm := range meta.Schemas {
 				tr.SetSchemaDefaults(sm.Name, sm.Charset, sm.Collation)
@@ -443,6 +462,9 @@ func (r *runner) status() peer.SubtaskStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := peer.SubtaskStatus{Task: r.task, Source: r.source, Stage: r.stage, Unit: r.unit, ErrorMsg: r.errMsg}
+	if r.dump != nil {
+		out.Dump = dumpStatus(r.dump.Progress())
+	}
 	if r.loader != nil {
 		p := r.loader.Progress()
 		pct := 0.0
@@ -483,14 +505,22 @@ func (s *Server) metricsLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		s.metrics.taskState.Reset()
-		for _, st := range s.subtaskStatuses() {
-			s.metrics.taskState.WithLabelValues(st.Task, st.Source, s.cfg.Name).Set(stageValue(st.Stage))
-			if st.Load != nil {
-				s.metrics.loadSize.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.TotalBytes))
-				if st.Load.TotalBytes > 0 {
-					s.metrics.loadProgress.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.FinishedBytes) / float64(st.Load.TotalBytes))
-				}
+		s.refreshSubtaskMetrics()
+	}
+}
+
+// refreshSubtaskMetrics sets the gauges of every subtask. It holds runnersMu, so a subtask
+// removed meanwhile (reconcileSubtasks deletes its series) does not get them back.
+func (s *Server) refreshSubtaskMetrics() {
+	s.runnersMu.Lock()
+	defer s.runnersMu.Unlock()
+	for _, r := range s.runners {
+		st := r.status()
+		s.metrics.taskState.WithLabelValues(st.Task, st.Source, s.cfg.Name).Set(stageValue(st.Stage))
+		if st.Load != nil {
+			s.metrics.loadSize.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.TotalBytes))
+			if st.Load.TotalBytes > 0 {
+				s.metrics.loadProgress.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.FinishedBytes) / float64(st.Load.TotalBytes))
 			}
 		}
 	}

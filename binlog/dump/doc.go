@@ -1,7 +1,9 @@
 // Package dump is the full-copy export unit: it reads a consistent snapshot
 // of the tables a task migrates from a MySQL or MariaDB upstream and writes
-// it to a directory (data_dir/<task>) as schema files, data chunks and a
-// metadata file holding the binlog position replication continues from.
+// it to a directory (the worker's data_dir/<task>/<source>) as schema files,
+// data chunks and a metadata file holding the binlog position replication
+// continues from. The directory is 0700 and its files 0600: they hold a copy
+// of the upstream's data. Config.Counters follow a running dump.
 //
 // # Files
 //

@@ -36,6 +36,9 @@ const (
 	// maxWalkBoundaries bounds the boundary queries for a key that is not a
 	// single integer column.
 	maxWalkBoundaries = 10_000
+	// The dump holds a copy of the upstream's data: only the worker's user may read it.
+	dirPerm  = 0o700
+	filePerm = 0o600
 )
 
 // Config is one dump.
@@ -44,7 +47,7 @@ type Config struct {
 	// Flavor is binlog.FlavorMySQL or binlog.FlavorMariaDB; empty: asked
 	// from the server.
 	Flavor string
-	// Dir is the dump directory, data_dir/<task>. Run empties it of an
+	// Dir is the dump directory. Run creates it (0700) or empties it of an
 	// earlier dump's files first.
 	Dir string
 	// Threads is export_threads: snapshot connections reading in parallel.
@@ -56,7 +59,9 @@ type Config struct {
 	Rules *rules.Rules
 	// ChunkRows is the number of rows per data file.
 	ChunkRows int
-	Logger    *slog.Logger
+	// Counters, when set, follow the dump while it runs (for a status page).
+	Counters *Counters
+	Logger   *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -72,6 +77,9 @@ func (c Config) withDefaults() Config {
 	c.Consistency = strings.ToLower(c.Consistency)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Counters == nil {
+		c.Counters = &Counters{}
 	}
 	return c
 }
@@ -134,6 +142,7 @@ func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 	if meta.DefaultCollations, err = defaultCollations(ctx, metaConn); err != nil {
 		return Metadata{}, fmt.Errorf("dump: %w", err)
 	}
+	cfg.Counters.start(tables)
 	names := newFileNames()
 	for i := range schemas {
 		if err := writeSchemaCreate(ctx, metaConn, cfg.Dir, names, &schemas[i]); err != nil {
@@ -151,6 +160,9 @@ func runOnce(ctx context.Context, cfg Config) (Metadata, error) {
 			return Metadata{}, fmt.Errorf("dump: plan chunks of %s: %w", t.quoted, err)
 		}
 		jobs = append(jobs, tj...)
+	}
+	for _, j := range jobs {
+		j.t.pendingRanges.Add(1)
 	}
 	// Largest ranges first, so that the threads finish together.
 	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].est > jobs[j].est })
@@ -220,11 +232,14 @@ func newID() string {
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// prepareDir creates dir and removes what an earlier dump left: the metadata
-// first, so that the directory never looks like a finished dump of files it
-// no longer has.
+// prepareDir creates dir (private to the user) and removes what an earlier
+// dump left: the metadata first, so that the directory never looks like a
+// finished dump of files it no longer has.
 func prepareDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, dirPerm); err != nil {
 		return err
 	}
 	for _, name := range []string{MetadataFile, MetadataFile + ".tmp"} {
@@ -336,7 +351,7 @@ func writeSchemaCreate(ctx context.Context, c *sql.Conn, dir string, names *file
 }
 
 func writeFileSync(path string, b []byte) error {
-	f, err := os.Create(path)
+	f, err := createFile(path)
 	if err != nil {
 		return err
 	}
@@ -349,4 +364,9 @@ func writeFileSync(path string, b []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// createFile creates (or truncates) a dump file readable by the user only.
+func createFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, filePerm)
 }

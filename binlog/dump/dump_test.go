@@ -2,6 +2,7 @@ package dump_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,4 +129,73 @@ func TestConsistencyPrivileges(t *testing.T) {
 	require.Equal(t, dump.ConsistencyLock, meta.Consistency)
 	require.NotEmpty(t, meta.Location.File)
 	require.EqualValues(t, 2, meta.TotalRows())
+}
+
+// The counters a status page reads add up to the metadata once the dump is done, and the
+// dump is private to the user: a 0700 directory (also one that existed with a wider mode)
+// holding 0600 files.
+func TestDumpCountersAndPermissions(t *testing.T) {
+	t.Parallel()
+	src := integration.StartMariaDB(t, integration.MariaDBOptions{Binlog: true})
+	src.Exec(t, `CREATE DATABASE app;
+		CREATE TABLE app.a (id INT PRIMARY KEY, v VARCHAR(20));
+		INSERT INTO app.a SELECT seq, CONCAT('row ', seq) FROM app.seq_1_to_5000;
+		CREATE TABLE app.b (k VARCHAR(10) NOT NULL, UNIQUE KEY (k));
+		INSERT INTO app.b SELECT CONCAT('k', seq) FROM app.seq_1_to_700;
+		CREATE TABLE app.empty (id INT PRIMARY KEY);
+		ANALYZE TABLE app.a, app.b;`)
+	r, err := rules.New([]rules.MigrateRule{{SchemaPattern: "app"}}, nil, false)
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "dump")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+
+	var counters dump.Counters
+	require.Zero(t, counters.Progress().TotalTables, "the zero value reads as nothing dumped")
+	// A status page reads the counters while the dump runs (go test -race checks the access).
+	stop, readerDone := make(chan struct{}), make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		var last int64
+		for {
+			p := counters.Progress()
+			if p.FinishedRows < last || p.CompletedTables > p.TotalTables {
+				readerDone <- fmt.Errorf("counters went backwards or over: %+v after %d rows", p, last)
+				return
+			}
+			last = p.FinishedRows
+			select {
+			case <-stop:
+				readerDone <- nil
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	meta, err := dump.Run(context.Background(), dump.Config{
+		Upstream: cfgOf(src, src.User(), src.Password()), Dir: dir, Rules: r, Threads: 3, ChunkRows: 400, Counters: &counters,
+	})
+	close(stop)
+	require.NoError(t, err)
+	require.NoError(t, <-readerDone)
+	p := counters.Progress()
+	require.EqualValues(t, 3, p.TotalTables)
+	require.EqualValues(t, 3, p.CompletedTables)
+	require.EqualValues(t, 5700, p.FinishedRows)
+	require.Equal(t, meta.TotalRows(), p.FinishedRows)
+	require.Equal(t, meta.TotalBytes(), p.FinishedBytes)
+	require.Positive(t, p.EstimateTotalRows)
+	require.InDelta(t, 100, p.Percent(), 0.001)
+
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Greater(t, len(entries), 5, "schema, data and metadata files")
+	for _, e := range entries {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), e.Name())
+	}
 }

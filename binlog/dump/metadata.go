@@ -127,7 +127,7 @@ func writeMetadata(dir string, m Metadata) error {
 	if err != nil {
 		return err
 	}
-	return durable.WriteFile(dir, MetadataFile, append(b, '\n'))
+	return durable.WriteFile(dir, MetadataFile, append(b, '\n'), filePerm)
 }
 
 // defaultCollations reads the upstream's default collation of each character set.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -32,6 +33,8 @@ type tableState struct {
 	intKey     bool  // a single integer key column
 	unsigned   bool
 	estRows    int64
+	// pendingRanges counts the table's ranges not dumped yet.
+	pendingRanges atomic.Int64
 
 	mu     sync.Mutex
 	chunks []rangeChunk
@@ -420,7 +423,8 @@ func (j *rangeJob) dump(ctx context.Context, c *sql.Conn, cfg Config) error {
 		return fmt.Errorf("read %s: %w", t.quoted, err)
 	}
 	defer rows.Close()
-	w := &chunkWriter{t: t, job: j, dir: cfg.Dir, chunkRows: int64(cfg.ChunkRows), prefix: TableMeta{Table: t.table, Columns: t.columns}.InsertPrefix()}
+	w := &chunkWriter{t: t, job: j, dir: cfg.Dir, chunkRows: int64(cfg.ChunkRows), counters: cfg.Counters,
+		prefix: TableMeta{Table: t.table, Columns: t.columns}.InsertPrefix()}
 	defer w.abort()
 	vals := make([]sql.RawBytes, len(t.selectCols))
 	dest := make([]any, len(vals))
@@ -444,6 +448,9 @@ func (j *rangeJob) dump(ctx context.Context, c *sql.Conn, cfg Config) error {
 	t.mu.Lock()
 	t.chunks = append(t.chunks, w.done...)
 	t.mu.Unlock()
+	if t.pendingRanges.Add(-1) == 0 {
+		cfg.Counters.tableDone()
+	}
 	cfg.Logger.Debug("dumped range", "table", t.quoted, "range", j.idx, "files", len(w.done))
 	return nil
 }
@@ -456,6 +463,7 @@ type chunkWriter struct {
 	dir       string
 	chunkRows int64
 	prefix    string
+	counters  *Counters
 
 	f        *os.File
 	cur      rangeChunk
@@ -471,7 +479,7 @@ func (w *chunkWriter) add(vals []sql.RawBytes) error {
 		w.cur = rangeChunk{rangeIdx: w.job.idx, part: w.part}
 		w.cur.File = fmt.Sprintf("%s.%05d.%05d.sql", w.t.base, w.job.idx, w.part)
 		w.part++
-		f, err := os.Create(filepath.Join(w.dir, w.cur.File))
+		f, err := createFile(filepath.Join(w.dir, w.cur.File))
 		if err != nil {
 			return err
 		}
@@ -532,6 +540,7 @@ func (w *chunkWriter) flushStmt() error {
 		return err
 	}
 	w.cur.Bytes += int64(len(w.stmt))
+	w.counters.written(int64(w.stmtRows), int64(len(w.stmt)))
 	w.stmtRows = 0
 	return nil
 }

@@ -107,7 +107,9 @@ func writeIndex(dir string, names []string) error {
 	return writeFileAtomic(dir, IndexFileName, []byte(b.String()))
 }
 
-func writeFileAtomic(dir, name string, data []byte) error { return durable.WriteFile(dir, name, data) }
+func writeFileAtomic(dir, name string, data []byte) error {
+	return durable.WriteFile(dir, name, data, 0o644)
+}
 
 func syncDir(dir string) error { return durable.SyncDir(dir) }
 

@@ -20,6 +20,7 @@ func main() {
 	fs.Int64Var(&cfg.KeepaliveTTL, "keepalive-ttl", cfg.KeepaliveTTL, "seconds the masters wait after losing this worker before marking it offline")
 	fs.Int64Var(&cfg.RelayKeepaliveTTL, "relay-keepalive-ttl", cfg.RelayKeepaliveTTL, "keepalive TTL while relay is enabled, in seconds")
 	fs.StringVar(&cfg.RelayDir, "relay-dir", cfg.RelayDir, "relay log directory (overrides the source's)")
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the worker's files, such as dump files (default: default.<name>)")
 	fs.StringVar(&cfg.LogLevel, "L", cfg.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "log level: debug, info, warn, error")
 	fs.StringVar(&cfg.LogFile, "log-file", cfg.LogFile, "log file path (default: stderr)")

@@ -33,6 +33,26 @@ type StoredTask struct {
 	// PrecheckWarnings are the findings of the precheck at creation that are not errors,
 	// per source; the task status shows them.
 	PrecheckWarnings map[string][]string `json:"precheck_warnings,omitempty"`
+	// KeepDumpFiles is clean_dump_file: false: the dump stays after the load (until the task
+	// is deleted).
+	KeepDumpFiles bool `json:"keep_dump_files,omitempty"`
+}
+
+// Units of a subtask, as DM names them in status.
+const (
+	UnitDump = "Dump"
+	UnitLoad = "Load"
+	UnitSync = "Sync"
+	// UnitInvalid is DM's word for a unit nobody can tell (the subtask's worker is unreachable).
+	UnitInvalid = "InvalidUnit"
+)
+
+// FirstUnit is the unit a subtask of the task runs first: Sync for an incremental task, else Dump.
+func (t StoredTask) FirstUnit() string {
+	if t.Mode == "incremental" {
+		return UnitSync
+	}
+	return UnitDump
 }
 
 // StoredTarget is the downstream database.
@@ -106,6 +126,7 @@ type SubtaskStatus struct {
 	Stage    string              `json:"stage"` // New | Running | Paused | Stopped | Finished
 	Unit     string              `json:"unit"`  // Dump | Load | Sync
 	ErrorMsg string              `json:"error_msg,omitempty"`
+	Dump     *restapi.DumpStatus `json:"dump,omitempty"`
 	Load     *restapi.LoadStatus `json:"load,omitempty"`
 	Sync     *restapi.SyncStatus `json:"sync,omitempty"`
 	// UnresolvedDDLLockID is the shard-DDL lock the subtask waits on ("" when none).

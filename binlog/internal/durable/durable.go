@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 )
 
-// WriteFile replaces dir/name with data: a synced temporary file is renamed into place, then
-// the directory is synced so the rename itself survives a crash.
-func WriteFile(dir, name string, data []byte) error {
+// WriteFile replaces dir/name with data, a file of mode perm: a synced temporary file is renamed
+// into place, then the directory is synced so the rename itself survives a crash.
+func WriteFile(dir, name string, data []byte, perm os.FileMode) error {
 	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
