@@ -33,8 +33,14 @@ import (
 //     after a restart is not recorded twice);
 //   - at a RENAME that moves a ghost table onto its real name, applies the recorded
 //     statements to the (routed) real target table instead, clears the record and skips
-//     the rest of the RENAME (the pairs involving helper tables). Pairs of ordinary tables
-//     in the same RENAME are applied as usual.
+//     the rest of the RENAME (the pairs involving helper tables, and the pair moving the
+//     real table away, whatever its new name). Pairs of ordinary tables in the same RENAME
+//     are applied as usual.
+//
+// pt-osc adds underscores in front of its table's name while the name is taken (__t_new when
+// an interrupted run left _t_new behind), so __t_new may be _t's or t's: its ALTER is
+// recorded under _t when either table is migrated, and the cut-over (RENAME ... __t_new TO t)
+// tells which, pointing the recorded statements at t.
 //
 // The schema tracker sees the RENAME itself, so after it the real name holds the ghost
 // table's (altered) definition.
@@ -167,74 +173,9 @@ func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, que
 		}
 		return true, nil
 	}
-	at := fmt.Sprintf("%s:%d", r.file, h.LogPos)
 	switch d.kind {
 	case rules.EventRenameTable:
-		var normal []string
-		var cutovers [][2]string // real source tables
-		involved := false
-		for i, from := range d.tables {
-			if i >= len(d.others) {
-				break
-			}
-			to := d.others[i]
-			fs, ft := qualify(from)
-			ts, tt := qualify(to)
-			fk, freal := onlineTable(ft)
-			tk, _ := onlineTable(tt)
-			switch {
-			case fk == onlineGhost && tk == onlineNone && strings.EqualFold(fs, ts) && freal == tt:
-				involved = true
-				cutovers = append(cutovers, [2]string{ts, tt})
-			case fk != onlineNone || tk != onlineNone:
-				involved = true
-			default:
-				normal = append(normal, query[from.start:to.end])
-			}
-		}
-		if !involved {
-			return false, nil
-		}
-		var stmts []string
-		if len(normal) > 0 {
-			q := "RENAME TABLE " + strings.Join(normal, ", ")
-			if stmt, ok := r.rewriteDDL(parseDDL(q), q, defSchema, qualify); ok {
-				stmts = append(stmts, stmt)
-			}
-		}
-		for _, c := range cutovers {
-			entries, err := r.loadOnline(c[0], c[1])
-			if err != nil {
-				return true, err
-			}
-			for _, e := range entries {
-				if stmt, ok := r.rewriteDDL(parseDDL(e.DDL), e.DDL, "", qualifyAbs); ok {
-					stmts = append(stmts, stmt)
-				}
-			}
-			if len(entries) == 0 {
-				r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
-					"table", "`"+c[0]+"`.`"+c[1]+"`", "rename", truncate(query, 300))
-				continue
-			}
-			r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
-				"table", "`"+c[0]+"`.`"+c[1]+"`", "statements", len(entries), "rename", truncate(query, 300))
-		}
-		after := func() error {
-			for _, c := range cutovers {
-				if err := r.clearOnline(c[0], c[1]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if len(stmts) == 0 {
-			if err := after(); err != nil {
-				return true, err
-			}
-			return skip()
-		}
-		return true, r.applyDDL(h, txn, defSchema, stmts, after)
+		return r.onlineRename(h, txn, d, query, defSchema, qualify, skip)
 
 	case rules.EventDropTable:
 		var keep []string
@@ -278,12 +219,12 @@ func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, que
 	}
 	switch {
 	case k == onlineGhost && (d.kind == rules.EventAlterTable || d.kind == rules.EventCreateIndex || d.kind == rules.EventDropIndex) && len(d.others) == 0:
-		if sch == "" || !r.s.match(sch, real) {
+		if sch == "" || !r.wantsGhostDDL(sch, tbl, d.kind, query) {
 			return skip()
 		}
-		if rl := r.s.cfg.Rules; rl != nil && rl.SkipDDL(sch, real, d.kind, query) {
-			return skip()
-		}
+		// Recorded under the name with one underscore less (the usual case); the cut-over
+		// points the statement at the table the ghost really replaces.
+		at := fmt.Sprintf("%s:%d", r.file, h.LogPos)
 		stmt := query[:n.start] + quoteName(sch) + "." + quoteName(real) + query[n.end:]
 		entries, err := r.loadOnline(sch, real)
 		if err != nil {
@@ -304,6 +245,165 @@ func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, d ddlInfo, que
 		r.s.log.Info("online DDL: statement on a helper table not applied to the target", "query", truncate(query, 200))
 		return skip()
 	}
+}
+
+// cutOver is a RENAME pair that moves a ghost table onto the real table it replaces.
+type cutOver struct {
+	schema string // of both tables
+	record string // the name the ghost table's changes were recorded under
+	table  string // the real table
+}
+
+// renamePair is one "from TO to" of a RENAME TABLE, with both names qualified.
+type renamePair struct {
+	from, to              nameRef
+	fromSchema, fromTable string
+	toSchema, toTable     string
+}
+
+// onlineRename handles a RENAME TABLE that involves helper tables: a cut-over applies the
+// recorded statements to the real table instead; pairs of ordinary tables are applied.
+func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, d ddlInfo, query, defSchema string, qualify func(nameRef) (string, string), skip func() (bool, error)) (bool, error) {
+	var pairs []renamePair
+	var cutovers []cutOver
+	for i, from := range d.tables {
+		if i >= len(d.others) {
+			break
+		}
+		p := renamePair{from: from, to: d.others[i]}
+		p.fromSchema, p.fromTable = qualify(p.from)
+		p.toSchema, p.toTable = qualify(p.to)
+		pairs = append(pairs, p)
+		if onlineKindOf(p.toTable) == onlineNone && strings.EqualFold(p.fromSchema, p.toSchema) && isGhostOf(p.fromTable, p.toTable) {
+			_, record := onlineTable(p.fromTable)
+			cutovers = append(cutovers, cutOver{schema: p.toSchema, record: record, table: p.toTable})
+		}
+	}
+	// The pair that moves a cut-over's real table out of the way is part of the swap too,
+	// whatever the name it gets (pt-osc falls back to a random prefix, or truncates a long
+	// name, when _t_old is taken).
+	swappedOut := func(p renamePair) bool {
+		for _, c := range cutovers {
+			if strings.EqualFold(p.fromSchema, c.schema) && p.fromTable == c.table {
+				return true
+			}
+		}
+		return false
+	}
+	var normal []string
+	involved := len(cutovers) > 0
+	for _, p := range pairs {
+		if onlineKindOf(p.fromTable) != onlineNone || onlineKindOf(p.toTable) != onlineNone || swappedOut(p) {
+			involved = true
+			continue
+		}
+		normal = append(normal, query[p.from.start:p.to.end])
+	}
+	if !involved {
+		return false, nil
+	}
+	var stmts []string
+	if len(normal) > 0 {
+		q := "RENAME TABLE " + strings.Join(normal, ", ")
+		if stmt, ok := r.rewriteDDL(parseDDL(q), q, defSchema, qualify); ok {
+			stmts = append(stmts, stmt)
+		}
+	}
+	for _, c := range cutovers {
+		recorded, err := r.cutOverDDL(c, query)
+		if err != nil {
+			return true, err
+		}
+		stmts = append(stmts, recorded...)
+	}
+	after := func() error {
+		for _, c := range cutovers {
+			if err := r.clearOnline(c.schema, c.record); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(stmts) == 0 {
+		if err := after(); err != nil {
+			return true, err
+		}
+		return skip()
+	}
+	return true, r.applyDDL(h, txn, defSchema, stmts, after)
+}
+
+// cutOverDDL returns the recorded statements of a cut-over, pointed at the real table and
+// routed (those the rules filter out are left out).
+func (r *run) cutOverDDL(c cutOver, rename string) ([]string, error) {
+	entries, err := r.loadOnline(c.schema, c.record)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
+			"table", "`"+c.schema+"`.`"+c.table+"`", "rename", truncate(rename, 300))
+		return nil, nil
+	}
+	var stmts []string
+	for _, e := range entries {
+		ddl := e.DDL
+		if c.record != c.table {
+			ddl = retarget(ddl, c.schema, c.table)
+		}
+		if stmt, ok := r.rewriteDDL(parseDDL(ddl), ddl, "", qualifyAbs); ok {
+			stmts = append(stmts, stmt)
+		}
+	}
+	r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
+		"table", "`"+c.schema+"`.`"+c.table+"`", "statements", len(entries), "rename", truncate(rename, 300))
+	return stmts, nil
+}
+
+// isGhostOf reports whether ghost is a ghost table of table: "_" + table + "_gho" or
+// "_new", or with more underscores in front, which pt-osc adds while the name it wants is
+// taken (by a table an interrupted run left behind, say).
+func isGhostOf(ghost, table string) bool {
+	if onlineKindOf(ghost) != onlineGhost {
+		return false
+	}
+	base := ghost[:len(ghost)-len("_new")] // "_gho" is as long
+	prefix, ok := strings.CutSuffix(base, table)
+	return ok && prefix != "" && strings.Trim(prefix, "_") == ""
+}
+
+// ghostReals lists the tables a ghost table may belong to: _t_new is t's, __t_new is _t's
+// or, a retried name, t's.
+func ghostReals(ghost string) []string {
+	_, real := onlineTable(ghost)
+	reals := []string{real}
+	for len(real) > 1 && real[0] == '_' {
+		real = real[1:]
+		reals = append(reals, real)
+	}
+	return reals
+}
+
+// wantsGhostDDL: a DDL of a ghost table is recorded when a table the ghost may belong to is
+// migrated and the rules do not skip the DDL for it.
+func (r *run) wantsGhostDDL(schemaName, ghost string, kind rules.EventKind, query string) bool {
+	rl := r.s.cfg.Rules
+	for _, real := range ghostReals(ghost) {
+		if r.s.match(schemaName, real) && (rl == nil || !rl.SkipDDL(schemaName, real, kind, query)) {
+			return true
+		}
+	}
+	return false
+}
+
+// retarget points a recorded statement (about one schema-qualified table) at another table.
+func retarget(stmt, schemaName, table string) string {
+	d := parseDDL(stmt)
+	if len(d.tables) == 0 {
+		return stmt
+	}
+	n := d.tables[0]
+	return stmt[:n.start] + quoteName(schemaName) + "." + quoteName(table) + stmt[n.end:]
 }
 
 // qualifyAbs qualifies the names of recorded statements, which are always schema-qualified.
