@@ -25,14 +25,15 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Installs MariaDB (server + client) and sysbench when missing; safe to run again.
+# Installs MariaDB (server + client), sysbench and percona-toolkit (pt-online-schema-change,
+# run by the online DDL test) when missing; safe to run again.
 deps:
-	@if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null 2>&1 || ! command -v sysbench >/dev/null 2>&1; then \
-		echo "installing mariadb-server mariadb-client sysbench"; \
+	@if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null 2>&1 || ! command -v sysbench >/dev/null 2>&1 || ! command -v pt-online-schema-change >/dev/null 2>&1; then \
+		echo "installing mariadb-server mariadb-client sysbench percona-toolkit"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench; \
-	else echo "mariadb and sysbench already installed"; fi
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench percona-toolkit; \
+	else echo "mariadb, sysbench and percona-toolkit already installed"; fi
 	$(GO) mod download
 
 generate:

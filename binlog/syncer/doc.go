@@ -101,7 +101,9 @@
 // so that re-reading it after a restart does not record it twice). The RENAME TABLE that
 // moves the ghost table onto the real name (the cut-over) is replaced by the recorded
 // statements, routed like any DDL, and the record is cleared; the pairs of the RENAME that
-// involve helper tables are skipped, pairs of ordinary tables applied. DROP TABLE of helper
+// involve helper tables (or move the real table away) are skipped, pairs of ordinary tables
+// applied. pt-osc's retried names (__t_new for t when _t_new is taken) are recognised at the
+// cut-over. DROP TABLE of helper
 // tables is skipped (a dropped ghost table also clears its record: the migration was
 // abandoned). The tracker sees the RENAME itself, so the real name ends with the altered
 // definition. See onlineddl.go.

@@ -34,8 +34,14 @@ import (
 //     after a restart is not recorded twice);
 //   - at a RENAME that moves a ghost table onto its real name, applies the recorded
 //     statements to the (routed) real target table instead, clears the record and skips
-//     the rest of the RENAME (the pairs involving helper tables). Pairs of ordinary tables
-//     in the same RENAME are applied as usual.
+//     the rest of the RENAME (the pairs involving helper tables, and the pair moving the
+//     real table away, whatever its new name). Pairs of ordinary tables in the same RENAME
+//     are applied as usual.
+//
+// pt-osc adds underscores in front of its table's name while the name is taken (__t_new when
+// an interrupted run left _t_new behind), so __t_new may be _t's or t's: its ALTER is
+// recorded under _t when either table is migrated, and the cut-over (RENAME ... __t_new TO t)
+// tells which, pointing the recorded statements at t.
 //
 // The schema tracker sees the RENAME itself, so after it the real name holds the ghost
 // table's (altered) definition.
@@ -189,22 +195,40 @@ func (r *run) skipDDL(h *replication.EventHeader, txn *txnInfo) (bool, error) {
 	return true, nil
 }
 
-// onlineRename applies the cut-over RENAME of a ghost table as the recorded changes of the
-// real table, and the pairs of ordinary tables as usual.
+// cutOver is a RENAME pair that moves a ghost table onto the real table it replaces.
+type cutOver struct {
+	record ddl.TableName // the name the ghost table's changes were recorded under
+	real   ddl.TableName // the real table
+}
+
+// onlineRename handles a RENAME TABLE that involves helper tables: a cut-over applies the
+// recorded statements to the real table instead; pairs of ordinary tables are applied.
 func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (bool, error) {
-	var cutovers []ddl.TableName // real source tables
-	normal := map[int]bool{}
+	var cutovers []cutOver
 	for i, from := range st.Tables {
 		if i >= len(st.Others) {
 			break
 		}
 		to := st.Others[i]
-		fk, freal := onlineTable(from.Table)
-		tk, _ := onlineTable(to.Table)
-		switch {
-		case fk == onlineGhost && tk == onlineNone && strings.EqualFold(from.Schema, to.Schema) && freal == to.Table:
-			cutovers = append(cutovers, to)
-		case fk == onlineNone && tk == onlineNone:
+		if onlineKindOf(to.Table) == onlineNone && strings.EqualFold(from.Schema, to.Schema) && isGhostOf(from.Table, to.Table) {
+			_, record := onlineTable(from.Table)
+			cutovers = append(cutovers, cutOver{record: ddl.TableName{Schema: to.Schema, Table: record}, real: to})
+		}
+	}
+	// The pair that moves a cut-over's real table out of the way is part of the swap too,
+	// whatever the name it gets (pt-osc falls back to a random prefix, or truncates a long
+	// name, when _t_old is taken).
+	swappedOut := func(from ddl.TableName) bool {
+		for _, c := range cutovers {
+			if strings.EqualFold(from.Schema, c.real.Schema) && from.Table == c.real.Table {
+				return true
+			}
+		}
+		return false
+	}
+	normal := map[int]bool{}
+	for i, from := range st.Tables {
+		if i < len(st.Others) && onlineKindOf(from.Table) == onlineNone && onlineKindOf(st.Others[i].Table) == onlineNone && !swappedOut(from) {
 			normal[i] = true
 		}
 	}
@@ -228,7 +252,7 @@ func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Sta
 	}
 	after := func() error {
 		for _, c := range cutovers {
-			if err := r.clearOnline(c.Schema, c.Table); err != nil {
+			if err := r.clearOnline(c.record.Schema, c.record.Table); err != nil {
 				return err
 			}
 		}
@@ -243,27 +267,42 @@ func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Sta
 	return true, r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts, after: after})
 }
 
-// cutoverStatements are the recorded changes of a real table, rendered for the target.
-func (r *run) cutoverStatements(st *ddl.Statement, real ddl.TableName) ([]string, error) {
-	entries, err := r.loadOnline(real.Schema, real.Table)
+// cutoverStatements are the recorded changes of a cut-over, pointed at the real table and
+// rendered for the target (those the rules filter out are left out).
+func (r *run) cutoverStatements(st *ddl.Statement, c cutOver) ([]string, error) {
+	entries, err := r.loadOnline(c.record.Schema, c.record.Table)
 	if err != nil {
 		return nil, err
 	}
 	if len(entries) == 0 {
 		r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
-			"table", real.String(), "rename", truncate(st.Text, 300))
+			"table", c.real.String(), "rename", truncate(st.Text, 300))
 		return nil, nil
 	}
 	var stmts []string
 	for _, e := range entries {
-		out, err := r.rewriteDDL(ddl.Parse(e.DDL, ""), nil)
+		recorded := ddl.Parse(e.DDL, "")
+		if c.record != c.real {
+			retargeted, err := recorded.Render(r.ctx, ddl.Render{Flavor: ddl.FlavorMariaDB, Collation: ddl.CollationLoose,
+				RouteTable: func(n ddl.TableName) ddl.TableName {
+					if n == c.record {
+						return c.real
+					}
+					return n
+				}})
+			if err != nil || len(retargeted) != 1 {
+				return nil, fmt.Errorf("online DDL cut-over: point %s at %s: %w", truncate(e.DDL, 200), c.real, err)
+			}
+			recorded = ddl.Parse(retargeted[0], "")
+		}
+		out, err := r.rewriteDDL(recorded, nil)
 		if err != nil {
 			return nil, err
 		}
 		stmts = append(stmts, out...)
 	}
 	r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
-		"table", real.String(), "statements", len(entries), "rename", truncate(st.Text, 300))
+		"table", c.real.String(), "statements", len(entries), "rename", truncate(st.Text, 300))
 	return stmts, nil
 }
 
@@ -303,12 +342,10 @@ func (r *run) onlineDrop(h *replication.EventHeader, txn *txnInfo, st *ddl.State
 // the real table, for the cut-over.
 func (r *run) recordGhostChange(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, real string) error {
 	ghost := st.Tables[0]
+	// Recorded under the name with one underscore less (the usual case); the cut-over points
+	// the statement at the table the ghost really replaces.
 	realName := ddl.TableName{Schema: ghost.Schema, Table: real}
-	if ghost.Schema == "" || !r.s.match(ghost.Schema, real) {
-		_, err := r.skipDDL(h, txn)
-		return err
-	}
-	if rl := r.s.cfg.Rules; rl != nil && rl.SkipDDL(ghost.Schema, real, st.Kind, st.Text, st.Restored()) {
+	if ghost.Schema == "" || !r.wantsGhostDDL(st, ghost) {
 		_, err := r.skipDDL(h, txn)
 		return err
 	}
@@ -343,4 +380,40 @@ func (r *run) recordGhostChange(h *replication.EventHeader, txn *txnInfo, st *dd
 	r.s.log.Info("online DDL: recorded a change of the ghost table for the cut-over", "ghost", ghost.Table, "ddl", truncate(strings.Join(stmts, "; "), 300), "position", at)
 	_, err = r.skipDDL(h, txn)
 	return err
+}
+
+// isGhostOf reports whether ghost is a ghost table of table: "_" + table + "_gho" or
+// "_new", or with more underscores in front, which pt-osc adds while the name it wants is
+// taken (by a table an interrupted run left behind, say).
+func isGhostOf(ghost, table string) bool {
+	if onlineKindOf(ghost) != onlineGhost {
+		return false
+	}
+	base := ghost[:len(ghost)-len("_new")] // "_gho" is as long
+	prefix, ok := strings.CutSuffix(base, table)
+	return ok && prefix != "" && strings.Trim(prefix, "_") == ""
+}
+
+// ghostReals lists the tables a ghost table may belong to: _t_new is t's, __t_new is _t's
+// or, a retried name, t's.
+func ghostReals(ghost string) []string {
+	_, real := onlineTable(ghost)
+	reals := []string{real}
+	for len(real) > 1 && real[0] == '_' {
+		real = real[1:]
+		reals = append(reals, real)
+	}
+	return reals
+}
+
+// wantsGhostDDL: a DDL of a ghost table is recorded when a table the ghost may belong to is
+// migrated and the rules do not skip the DDL for it.
+func (r *run) wantsGhostDDL(st *ddl.Statement, ghost ddl.TableName) bool {
+	rl := r.s.cfg.Rules
+	for _, real := range ghostReals(ghost.Table) {
+		if r.s.match(ghost.Schema, real) && (rl == nil || !rl.SkipDDL(ghost.Schema, real, st.Kind, st.Text, st.Restored())) {
+			return true
+		}
+	}
+	return false
 }

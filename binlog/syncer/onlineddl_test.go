@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,18 @@ func TestOnlineTableNames(t *testing.T) {
 	k, real := onlineTable("_my_table_gho")
 	require.Equal(t, onlineGhost, k)
 	require.Equal(t, "my_table", real)
+
+	for _, c := range []struct {
+		ghost, table string
+		want         bool
+	}{
+		{"_t_new", "t", true}, {"_t_gho", "t", true}, {"___t_new", "t", true}, {"__t_new", "_t", true},
+		{"_t_new", "_t", false}, {"_t_old", "t", false}, {"_xt_new", "t", false}, {"_t_new", "tt", false},
+	} {
+		require.Equal(t, c.want, isGhostOf(c.ghost, c.table), "%s of %s", c.ghost, c.table)
+	}
+	require.Equal(t, []string{"__t", "_t", "t"}, ghostReals("___t_new"))
+	require.Equal(t, []string{"t"}, ghostReals("_t_gho"))
 }
 
 // onlineEnv: db1.t with rows on both sides, the replay starting after it, with a seeded
@@ -260,5 +273,38 @@ func TestOnlineDDLOff(t *testing.T) {
 	e.waitSynced(t, s, r, 30*time.Second)
 	require.Equal(t, []string{"_t_ghc", "_t_gho", "t"}, tableNames(t, e.tgtDB, "db1"))
 	e.sameData(t, "db1._t_gho", "db1.t")
+	require.NoError(t, r.stop())
+}
+
+// TestOnlineDDLPtOSCRetriedName: a table left over by an interrupted run holds the name
+// _t_new, so pt-osc adds underscores until a name is free (__t_new, ___t_new, ...). The
+// cut-over into t still applies the change recorded for the ghost table.
+func TestOnlineDDLPtOSCRetriedName(t *testing.T) {
+	e, cfg := onlineEnv(t)
+	execAll(t, e.srcDB, "CREATE TABLE db1._t_new LIKE db1.t", "CREATE TABLE db1.__t_new LIKE db1.t")
+	s := mustNew(t, cfg)
+	r := e.run(t, s, e.start)
+	for _, q := range ptoscSteps {
+		execAll(t, e.srcDB, strings.ReplaceAll(q, "._t_new", ".___t_new"))
+	}
+	e.waitSynced(t, s, r, 30*time.Second)
+	execAll(t, e.srcDB, "DROP TABLE db1._t_new, db1.__t_new")
+	e.waitSynced(t, s, r, 30*time.Second)
+	checkCutOver(t, e, s)
+	require.NoError(t, r.stop())
+}
+
+// TestOnlineDDLPtOSCOldTableName: when _t_old is taken, pt-osc moves t away under another
+// name (after ten underscores, a random prefix), which no pattern knows: that pair is still
+// part of the swap and never applied, so the target's t is altered, not renamed.
+func TestOnlineDDLPtOSCOldTableName(t *testing.T) {
+	e, cfg := onlineEnv(t)
+	s := mustNew(t, cfg)
+	r := e.run(t, s, e.start)
+	for _, q := range ptoscSteps {
+		execAll(t, e.srcDB, strings.ReplaceAll(q, "._t_old", ".Q7X2KD__________t_old"))
+	}
+	e.waitSynced(t, s, r, 30*time.Second)
+	checkCutOver(t, e, s)
 	require.NoError(t, r.stop())
 }
