@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -468,5 +469,27 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	if _, ok := tr2.Table("x", "y"); !ok {
 		t.Fatal("failed restore changed the state")
+	}
+}
+
+// The log says what happened: a DDL on a table the tracker never saw is not a parse failure.
+func TestRereadLogSaysWhy(t *testing.T) {
+	var buf strings.Builder
+	tr := New(slog.New(slog.NewTextHandler(&buf, nil)))
+	res := mustExec(t, tr, "db", "ALTER TABLE t ADD COLUMN c INT")
+	if len(res.NeedsReread) != 1 || res.NeedsReread[0] != (TableRef{"db", "t"}) {
+		t.Fatalf("NeedsReread = %v", res.NeedsReread)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "ALTER of an untracked table") || strings.Contains(out, "parse") || strings.Contains(out, "level=WARN") {
+		t.Fatalf("log: %s", out)
+	}
+	buf.Reset()
+	if err := tr.CreateTable("db", "t", "CREATE TABLE t (a int)"); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, tr, "db", "ALTER TABLE t DROP COLUMN nope")
+	if out := buf.String(); !strings.Contains(out, "could not apply") || !strings.Contains(out, "no such column") {
+		t.Fatalf("log: %s", out)
 	}
 }
