@@ -38,6 +38,8 @@ func (s *Server) schedulerLoop(ctx context.Context) {
 // schedule unbinds sources whose worker went offline, then binds every unbound source to a
 // live worker in DM's priority order.
 func (s *Server) schedule(ctx context.Context) {
+	s.schedMu.Lock()
+	defer s.schedMu.Unlock()
 	online := map[string]bool{}
 	var workers []string
 	for _, w := range s.state.Workers() {

@@ -42,6 +42,9 @@ type Server struct {
 	workers *peer.Client // calls to workers (status)
 
 	schedWake chan struct{}
+	// schedMu makes scheduling rounds one at a time (the loop's, and a source creation's,
+	// which binds the new source before answering, as DM does).
+	schedMu sync.Mutex
 
 	taskCreates keyLock // one POST /tasks per task name at a time
 

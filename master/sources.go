@@ -132,7 +132,9 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 		return restapi.Source{}, err
 	}
 	s.logger.Info("source created", "source", src.SourceName, "host", src.Host, "port", src.Port, "flavor", info.Flavor, "server_id", info.ServerID)
-	s.wakeScheduler()
+	// Bound before the answer when a worker is free, as in DM: a task can be created right
+	// after its source.
+	s.schedule(ctx)
 	return s.sourceView(fsm.Source{Name: src.SourceName}, stored), nil
 }
 

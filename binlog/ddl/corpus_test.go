@@ -333,3 +333,21 @@ func TestRewriteKeepsLiteralsAndNames(t *testing.T) {
 	require.Contains(t, rw.SQL, "invisible int")
 	require.False(t, rw.Lossy)
 }
+
+func TestSpatialTypesOnTiDBAreAClearError(t *testing.T) {
+	for _, q := range []string{
+		"CREATE TABLE t (id INT PRIMARY KEY, g GEOMETRY NOT NULL, SPATIAL INDEX (g))",
+		"ALTER TABLE t ADD COLUMN p POINT",
+	} {
+		_, err := Parse(q, "d").Render(context.Background(), Render{Flavor: FlavorTiDB})
+		require.ErrorIs(t, err, ErrUnsupported, q)
+		require.Contains(t, err.Error(), "TiDB has no spatial types", q)
+		out, err := Parse(q, "d").Render(context.Background(), Render{Flavor: FlavorMariaDB})
+		require.NoError(t, err, q)
+		require.Len(t, out, 1)
+	}
+	// a column named like a spatial type is no spatial column
+	out, err := Parse("ALTER TABLE t ADD COLUMN point INT", "d").Render(context.Background(), Render{Flavor: FlavorTiDB})
+	require.NoError(t, err)
+	require.Equal(t, []string{"ALTER TABLE `d`.`t` ADD COLUMN `point` INT"}, out)
+}

@@ -33,6 +33,32 @@ const (
 // ErrNothingLeft: Keep removed every table of the statement.
 var ErrNothingLeft = errors.New("no table of the statement is kept")
 
+// ErrUnsupported: the target cannot express the statement.
+var ErrUnsupported = errors.New("the target does not support the statement")
+
+// spatialTypes are MySQL's and MariaDB's spatial column types (the TiDB parser reads none).
+var spatialTypes = map[string]bool{
+	"GEOMETRY": true, "POINT": true, "LINESTRING": true, "POLYGON": true, "MULTIPOINT": true,
+	"MULTILINESTRING": true, "MULTIPOLYGON": true, "GEOMETRYCOLLECTION": true, "GEOMCOLLECTION": true,
+}
+
+// spatialType returns the first spatial column type of a statement ("" when none): a spatial
+// type word after a column name, not itself followed by a type (then it names a column).
+func spatialType(sql string) string {
+	toks := significant(lex(sql))
+	for i := 1; i < len(toks); i++ {
+		w := toks[i].upper()
+		if !spatialTypes[w] || !toks[i-1].isName() || toks[i-1].kind == tkWord && typeWords[toks[i-1].upper()] {
+			continue
+		}
+		if i+1 < len(toks) && typeWords[toks[i+1].upper()] {
+			continue
+		}
+		return w
+	}
+	return ""
+}
+
 // Render says how an upstream statement becomes the target's.
 type Render struct {
 	// Flavor is the target's: FlavorMariaDB, FlavorMySQL or FlavorTiDB ("" is MariaDB).
@@ -61,6 +87,12 @@ type Render struct {
 func (s *Statement) Render(ctx context.Context, r Render) ([]string, error) {
 	if r.Flavor == "" {
 		r.Flavor = FlavorMariaDB
+	}
+	if r.Flavor == FlavorTiDB && !s.Parsed() {
+		if typ := spatialType(s.Text); typ != "" {
+			return nil, fmt.Errorf("%w: TiDB has no spatial types, and %s uses %s: exclude the table from the task (its rules) or change the column upstream",
+				ErrUnsupported, truncate(s.Text, 200), typ)
+		}
 	}
 	if !s.Parsed() || (s.needsVerbatim() && r.Flavor == FlavorMariaDB) || len(s.Nodes) != 1 {
 		return s.renderVerbatim(r)
