@@ -520,7 +520,7 @@ type StopRelayRequest struct {
 
 // SubTaskStatus State of a task's subtask on one source.
 type SubTaskStatus struct {
-	// ErrorMsg Set when the subtask's status could not be read (for example its worker is offline).
+	// ErrorMsg Why the subtask paused, or why its status could not be read (for example its worker is offline). While the subtask runs, the target error it is retrying and since when (the target is down or restarting): it pauses with that error only if the error lasts a minute.
 	ErrorMsg *string `json:"error_msg,omitempty"`
 
 	// LoadStatus Progress of the full-load unit.
