@@ -848,7 +848,6 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	s.metrics.fileSyncer.Set(fileIndex(loc.File))
 	s.mu.Lock()
 	s.st.checkpoint = loc
-	s.st.checkpointTS = int64(ts)
 	s.mu.Unlock()
 	r.publish()
 	return nil

@@ -230,18 +230,17 @@ func discardConn(c *sql.Conn) {
 
 // statusState is the part of Status that Run updates.
 type statusState struct {
-	binlogType   string
-	started      time.Time
-	stopped      time.Time
-	running      bool
-	checkpoint   binlog.Location // flushed global checkpoint
-	checkpointTS int64           // upstream timestamp of the last transaction it covers
-	seen         binlog.Location // end of the last event read
-	master       binlog.Location
-	masterKnown  bool
-	clockOffset  time.Duration // upstream clock - local clock
-	offsetKnown  bool
-	pendingTS    int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
+	binlogType  string
+	started     time.Time
+	stopped     time.Time
+	running     bool
+	checkpoint  binlog.Location // flushed global checkpoint
+	seen        binlog.Location // end of the last event read
+	master      binlog.Location
+	masterKnown bool
+	clockOffset time.Duration // upstream clock - local clock
+	offsetKnown bool
+	pendingTS   int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
 	// aheadAt is a master position the checkpoint had not reached when pollMaster saw it, at
 	// aheadSince: the lag while the dispatcher has not read (or not flushed) what lies
 	// before it, so has no timestamp for it.
