@@ -567,7 +567,7 @@ type SubTaskStatus struct {
 	// DumpStatus Progress of the dump unit.
 	DumpStatus *DumpStatus `json:"dump_status,omitempty"`
 
-	// ErrorMsg Set when the subtask's status could not be read (for example its worker is offline).
+	// ErrorMsg Why the subtask paused, or why its status could not be read (for example its worker is offline). While the subtask runs, the target error it is retrying and since when (the target is down or restarting): it pauses with that error only if the error lasts a minute.
 	ErrorMsg *string `json:"error_msg,omitempty"`
 
 	// LoadStatus Progress of the full-load unit.

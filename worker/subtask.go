@@ -465,8 +465,10 @@ func (r *runner) status() peer.SubtaskStatus {
 	if r.dump != nil {
 		out.Dump = dumpStatus(r.dump.Progress())
 	}
+	var retrying *binlog.Retrying
 	if r.loader != nil {
 		p := r.loader.Progress()
+		retrying = p.Retrying
 		pct := 0.0
 		if p.TotalBytes > 0 {
 			pct = float64(p.FinishedBytes) * 100 / float64(p.TotalBytes)
@@ -478,6 +480,7 @@ func (r *runner) status() peer.SubtaskStatus {
 	}
 	if r.syncer != nil {
 		ss := r.syncer.Status()
+		retrying = ss.Retrying
 		out.Sync = &restapi.SyncStatus{
 			TotalEvents: ss.TotalEvents, TotalTps: ss.TotalTPS, RecentTps: ss.RecentTPS,
 			MasterBinlog: ss.MasterBinlog, MasterBinlogGtid: ss.MasterBinlogGTID,
@@ -492,7 +495,17 @@ func (r *runner) status() peer.SubtaskStatus {
 		}
 		out.UnresolvedDDLLockID = ss.UnresolvedDDLLockID
 	}
+	if retrying != nil && out.ErrorMsg == "" && r.stage == stageRunning {
+		out.ErrorMsg = retryMessage(retrying)
+	}
 	return out
+}
+
+// retryMessage is the error_msg of a running unit that retries a target error: the subtask
+// stays Running and pauses with the error only if it lasts rt.For.
+func retryMessage(rt *binlog.Retrying) string {
+	return fmt.Sprintf("retrying a target error since %s (the subtask pauses if it lasts %v): %s",
+		rt.Since.UTC().Format(time.RFC3339), rt.For, rt.Error)
 }
 
 // metricsLoop refreshes the per-subtask gauges.

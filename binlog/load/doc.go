@@ -38,6 +38,16 @@
 // Finished reads the summary row, DropCheckpoint (remove_meta) drops the
 // table.
 //
+// # Target errors
+//
+// A transient target error (the target is down or restarting, a lost
+// connection, a deadlock: the sync unit's list) does not end Run: it waits
+// (50 ms, doubling up to 5 s) and loads again from the checkpoints, which
+// skip every committed chunk (a chunk whose COMMIT was lost in flight too),
+// until RetryFor passes without a chunk committed. Progress().Retrying
+// reports the retry (since when, the last error) while the target does not
+// answer.
+//
 // # Resuming with another dump
 //
 // A load may resume on a worker that lacks the dump files and so dumps

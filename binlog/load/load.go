@@ -20,8 +20,10 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/dump"
+	"github.com/dm-oss/dm/binlog/internal/retry"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -31,6 +33,7 @@ const (
 	DefaultThreads     = 16 // DM's import_threads
 	DefaultMetaSchema  = "dm_meta"
 	DefaultOnDuplicate = OnDuplicateReplace
+	DefaultRetryFor    = time.Minute
 	// purgeBatch is the rows one statement deletes when a table without key
 	// is emptied.
 	purgeBatch = 10_000
@@ -72,10 +75,19 @@ type Config struct {
 	// checkpoints and removes them first in any case; Redumped only says
 	// that this is expected (otherwise it is logged as a warning).
 	Redumped bool
+	// RetryFor is how long a transient target error (the target is down or restarting, a
+	// lost connection, a deadlock) is retried without progress before Run gives up; default
+	// one minute.
+	RetryFor time.Duration
 }
 
 // Progress is how much of the dump is in the target.
-type Progress struct{ FinishedBytes, TotalBytes int64 }
+type Progress struct {
+	FinishedBytes, TotalBytes int64
+	// Retrying is set while Run has been retrying a transient target error for a second or
+	// more: since when, and the last error.
+	Retrying *binlog.Retrying
+}
 
 // Loader loads one dump directory.
 type Loader struct {
@@ -83,6 +95,7 @@ type Loader struct {
 	meta     dump.Metadata
 	verb     string
 	finished atomic.Int64
+	retries  retry.Board
 }
 
 // New checks cfg and reads the dump's metadata.
@@ -92,6 +105,9 @@ func New(cfg Config) (*Loader, error) {
 	}
 	if cfg.MetaSchema == "" {
 		cfg.MetaSchema = DefaultMetaSchema
+	}
+	if cfg.RetryFor <= 0 {
+		cfg.RetryFor = DefaultRetryFor
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -133,7 +149,8 @@ func New(cfg Config) (*Loader, error) {
 
 // Progress is safe to call while Run runs.
 func (l *Loader) Progress() Progress {
-	return Progress{FinishedBytes: l.finished.Load(), TotalBytes: l.meta.TotalBytes()}
+	return Progress{FinishedBytes: l.finished.Load(), TotalBytes: l.meta.TotalBytes(),
+		Retrying: l.retries.Current(time.Now(), l.cfg.RetryFor)}
 }
 
 // Metadata is the dump being loaded.
@@ -191,7 +208,54 @@ func (l *Loader) route(schema, table string) rules.TableRef {
 
 // Run loads every chunk that the checkpoints do not record as loaded. It can
 // be run again after a crash or a cancel and then skips the finished chunks.
+// So it does itself after a transient target error: it waits (50 ms,
+// doubling up to 5 s) and loads again from the checkpoints, until an attempt
+// succeeds, fails for good, or RetryFor passes without a chunk committed;
+// Progress reports the retry meanwhile.
 func (l *Loader) Run(ctx context.Context) error {
+	defer l.retries.Clear()
+	backoff := 50 * time.Millisecond
+	var streak time.Time // the first failure since the last committed chunk
+	committed := int64(-1)
+	for {
+		err := l.attempt(ctx)
+		if err == nil || ctx.Err() != nil || !retry.IsTransient(err) {
+			return err
+		}
+		now := time.Now()
+		if done := l.finished.Load(); done != committed {
+			// Chunks were committed since the last failure: a new outage.
+			committed, streak, backoff = done, now, 50*time.Millisecond
+		}
+		if now.Sub(streak) > l.cfg.RetryFor {
+			return fmt.Errorf("gave up after retrying for %v: %w", l.cfg.RetryFor, err)
+		}
+		l.retries.Failed(retryKey, err)
+		l.cfg.Logger.Warn("transient target error, loading again from the checkpoints", "task", l.cfg.Task,
+			"source", l.cfg.Source, "error", err, "backoff", backoff)
+		if err := sleepCtx(ctx, backoff); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// retryKey is the Loader's one entry on its retry board: Run retries as a whole.
+const retryKey = "load"
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// attempt is one pass of Run over the chunks not loaded yet.
+func (l *Loader) attempt(ctx context.Context) error {
 	start := time.Now()
 	cfg := l.cfg
 	db, err := upstream.Open(ctx, cfg.Target)
@@ -213,6 +277,9 @@ func (l *Loader) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
+	// The target answers again: Progress stops reporting a retry (Run still counts the
+	// outage until a chunk commits).
+	l.retries.Done(retryKey)
 	if s, ok := cps[summaryFile]; ok && s.dumpID == l.meta.ID && s.done {
 		l.finished.Store(l.meta.TotalBytes())
 		cfg.Logger.Info("load already finished", "task", cfg.Task, "source", cfg.Source, "dump", l.meta.ID)

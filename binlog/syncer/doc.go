@@ -147,7 +147,8 @@
 // wait timeout, TiDB's retryable codes) are retried with exponential backoff for
 // Config.RetryFor. Others (duplicate key, a DDL the target rejects) stop Run with an error
 // naming the statement kind, the table and the binlog transaction; Run again resumes from the
-// checkpoint.
+// checkpoint. While a batch, a checkpoint write or a DDL is retried, Status.Retrying says
+// since when and the last error (once it has lasted a second), and Status is not synced.
 //
 // # Status and metrics
 //
@@ -155,7 +156,11 @@
 // upstream's position (SHOW MASTER STATUS and @@gtid_binlog_pos / @@gtid_executed every
 // second on Config.Upstream, else the last event read), synced, and the lag: the upstream's
 // clock (its offset measured once with UNIX_TIMESTAMP) minus the timestamp of the oldest
-// transaction not yet flushed; 0 only when synced. Metrics (namespace dm, subsystem syncer):
+// transaction not yet flushed, which the dispatcher publishes as soon as it reads it; when the
+// checkpoint is behind a master position but the dispatcher has not read what lies before it
+// (it is blocked retrying the checkpoint), the time since that position was first polled. 0
+// only when nothing is pending. A watcher refreshes the lag gauge and the TPS samples every
+// 200 ms, so both keep moving while the dispatcher is blocked by a target that is down. Metrics (namespace dm, subsystem syncer):
 // finished_jobs_total{type,task,queueNo,source_id,worker,target_schema,target_table} (at most
 // 256 table label pairs per sync unit, the rest as "_other"), replication_lag_gauge,
 // binlog_pos and binlog_file{node="master"|"syncer"}, queue_size{queue_id}, txn_duration_time,

@@ -137,6 +137,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 	}
 	defer s.running.Store(false)
 	defer func() {
+		s.retries.Clear()
 		if err != nil && ctx.Err() == nil {
 			s.metrics.exitErrors.Inc()
 			s.log.Error("sync unit stopped", "error", err)
@@ -219,6 +220,17 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		case <-time.After(5 * time.Second):
 			s.log.Warn("the binlog reader did not return after its context ended")
 		}
+	}()
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		s.watch(watchCtx)
+	}()
+	defer func() {
+		stopWatch()
+		<-watchDone
 	}()
 
 	if s.cfg.Upstream != nil {
@@ -516,6 +528,7 @@ func (r *run) beginTxn(startPos uint32, ts uint32) {
 	r.txn = txn
 	if r.pendingTS == 0 {
 		r.pendingTS = max(ts, 1)
+		r.s.notePending(int64(r.pendingTS))
 	}
 }
 
@@ -833,7 +846,6 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	s.metrics.fileSyncer.Set(fileIndex(loc.File))
 	s.mu.Lock()
 	s.st.checkpoint = loc
-	s.st.checkpointTS = int64(ts)
 	s.mu.Unlock()
 	r.publish()
 	return nil
@@ -849,10 +861,13 @@ func (r *run) ctlExec(ctx context.Context, q string) error {
 }
 
 // retry runs f until it succeeds, fails for good, or transient errors last RetryFor.
-// Between attempts the control connection is replaced.
+// Between attempts the control connection is replaced. While it retries, Status says so.
 func (r *run) retry(ctx context.Context, what string, f func() error) error {
 	deadline := time.Now().Add(r.s.cfg.RetryFor)
 	backoff := 50 * time.Millisecond
+	// The dispatcher is the control connection's only user: one key for all its retries.
+	const key = "control"
+	defer r.s.retries.Done(key)
 	for {
 		err := f()
 		if err == nil || !isTransient(err) || ctx.Err() != nil {
@@ -861,6 +876,7 @@ func (r *run) retry(ctx context.Context, what string, f func() error) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("gave up after retrying for %v: %w", r.s.cfg.RetryFor, err)
 		}
+		r.s.retries.Failed(key, fmt.Errorf("%s: %w", what, err))
 		r.s.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", backoff)
 		if err := sleepCtx(ctx, backoff); err != nil {
 			return err
@@ -879,6 +895,7 @@ func (r *run) retry(ctx context.Context, what string, f func() error) error {
 				if time.Now().After(deadline) {
 					return fmt.Errorf("gave up after retrying for %v: %w", r.s.cfg.RetryFor, cerr)
 				}
+				r.s.retries.Failed(key, fmt.Errorf("%s: reconnect: %w", what, cerr))
 				if err := sleepCtx(ctx, backoff); err != nil {
 					return err
 				}
@@ -907,7 +924,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // tick runs every tickInterval: checkpoint flushes, status and gauges.
 func (r *run) tick(now time.Time) error {
-	r.s.recordSample(now)
 	for i, w := range r.workers {
 		r.s.metrics.queueSize[i].Set(float64(len(w.ch)))
 	}
@@ -930,10 +946,9 @@ func (r *run) publish() {
 	s.mu.Lock()
 	s.st.seen = r.curLoc()
 	s.st.pendingTS = int64(r.pendingTS)
-	lag := s.lagLocked(time.Now())
 	seen, masterKnown := s.st.seen, s.st.masterKnown
 	s.mu.Unlock()
-	s.metrics.lag.Set(float64(lag))
+	s.refreshLag(time.Now())
 	if !masterKnown {
 		// No upstream connection: the last event read stands for the master.
 		s.metrics.posMaster.Set(float64(seen.Pos))
@@ -963,7 +978,7 @@ func (s *Syncer) pollMaster(ctx context.Context) {
 		}
 		if loc, err := masterStatus(ctx, db); err == nil {
 			s.mu.Lock()
-			s.st.master, s.st.masterKnown = loc, true
+			s.st.noteMaster(loc, time.Now())
 			s.mu.Unlock()
 			s.metrics.posMaster.Set(float64(loc.Pos))
 			s.metrics.fileMaster.Set(fileIndex(loc.File))

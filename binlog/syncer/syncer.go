@@ -17,6 +17,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/internal/retry"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
@@ -103,6 +104,9 @@ type Syncer struct {
 	totalEvents atomic.Int64
 	mu          sync.Mutex
 	st          statusState
+	// retries are the target writes being retried (replay workers, the control connection),
+	// for Status.
+	retries retry.Board
 
 	// abrupt (tests): when Run's context ends, stop at once, without the final flush, as a
 	// crash would.
@@ -238,19 +242,23 @@ func discardConn(c *sql.Conn) {
 
 // statusState is the part of Status that Run updates.
 type statusState struct {
-	binlogType   string
-	started      time.Time
-	stopped      time.Time
-	running      bool
-	checkpoint   binlog.Location // flushed global checkpoint
-	checkpointTS int64           // upstream timestamp of the last transaction it covers
-	seen         binlog.Location // end of the last event read
-	master       binlog.Location
-	masterKnown  bool
-	clockOffset  time.Duration // upstream clock - local clock
-	offsetKnown  bool
-	pendingTS    int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
-	samples      []tpsSample
+	binlogType  string
+	started     time.Time
+	stopped     time.Time
+	running     bool
+	checkpoint  binlog.Location // flushed global checkpoint
+	seen        binlog.Location // end of the last event read
+	master      binlog.Location
+	masterKnown bool
+	clockOffset time.Duration // upstream clock - local clock
+	offsetKnown bool
+	pendingTS   int64 // upstream timestamp of the oldest transaction not yet flushed; 0 none
+	// aheadAt is a master position the checkpoint had not reached when pollMaster saw it, at
+	// aheadSince: the lag while the dispatcher has not read (or not flushed) what lies
+	// before it, so has no timestamp for it.
+	aheadAt    binlog.Location
+	aheadSince time.Time
+	samples    []tpsSample
 	// shard merge
 	shardGroups  []ShardGroup
 	lockID       string
@@ -287,6 +295,10 @@ type Status struct {
 	// NeededFrom is the oldest binlog position the sync unit may still read: the checkpoint,
 	// or an earlier held-back DDL whose rows will be replayed. Relay purge keeps it.
 	NeededFrom binlog.Location `json:"-"`
+	// Retrying is set while a transient target error has been retried for a second or more
+	// (the target is down or restarting): since when, and the last error. Run stops with the
+	// error if it lasts Config.RetryFor.
+	Retrying *binlog.Retrying `json:"-"`
 }
 
 // Status reports progress. The master position comes from the Upstream connection when one
@@ -319,7 +331,7 @@ func (s *Syncer) Status() Status {
 	}
 	out.MasterLocation, out.MasterBinlog, out.MasterBinlogGTID = master, master.String(), master.GTIDSet
 	out.SyncerLocation, out.SyncerBinlog, out.SyncerBinlogGTID = st.checkpoint, st.checkpoint.String(), st.checkpoint.GTIDSet
-	out.Synced = st.pendingTS == 0 && locEqual(st.checkpoint, master) && len(st.shardGroups) == 0
+	out.Synced = st.pendingTS == 0 && locEqual(st.checkpoint, master) && len(st.shardGroups) == 0 && !s.retries.Busy()
 	out.UnresolvedDDLLockID = st.lockID
 	out.BlockingDDLs = append([]string{}, st.blockingDDLs...)
 	out.UnresolvedGroups = append([]ShardGroup{}, st.shardGroups...)
@@ -328,33 +340,75 @@ func (s *Syncer) Status() Status {
 		out.NeededFrom = st.shardFirst
 	}
 	out.SecondsBehindMaster = s.lagLocked(now)
+	out.Retrying = s.retries.Current(now, s.cfg.RetryFor)
 	return out
 }
 
-// lagLocked: upstream now minus the timestamp of the oldest transaction not yet applied (or,
-// when nothing is pending but the checkpoint is behind the master, of the last one applied).
-// 0 when caught up.
+// lagLocked is the age of the oldest upstream event not yet applied: upstream now minus the
+// timestamp of the oldest transaction not yet flushed, which the dispatcher publishes as soon
+// as it reads it (before it may block on a worker or a retry). When no transaction is pending
+// but the checkpoint is still behind a master position pollMaster saw, the events before it
+// are at least as old as that sighting. 0 when nothing is pending. It does not depend on the
+// dispatcher's loop, which is blocked while the target is down.
 func (s *Syncer) lagLocked(now time.Time) int64 {
 	st := &s.st
-	master := st.seen
-	if st.masterKnown {
-		master = st.master
+	if st.pendingTS != 0 {
+		return max(now.Add(st.clockOffset).Unix()-st.pendingTS, 0)
 	}
-	if st.pendingTS == 0 && locEqual(st.checkpoint, master) {
-		return 0
-	}
-	ts := st.pendingTS
-	if ts == 0 {
-		ts = st.checkpointTS
-	}
-	if ts == 0 {
-		return 0
-	}
-	upNow := now.Add(st.clockOffset).Unix()
-	if lag := upNow - ts; lag > 0 {
-		return lag
+	if !st.aheadSince.IsZero() && compareLoc(st.checkpoint, st.aheadAt) < 0 {
+		return max(int64(now.Sub(st.aheadSince)/time.Second), 0)
 	}
 	return 0
+}
+
+// notePending publishes the timestamp of a transaction the dispatcher began while nothing
+// was pending, so that the lag counts it even if the dispatcher blocks before its next tick.
+// A value already there is older (a flush that has not been written yet) and stays.
+func (s *Syncer) notePending(ts int64) {
+	s.mu.Lock()
+	if s.st.pendingTS == 0 {
+		s.st.pendingTS = ts
+	}
+	s.mu.Unlock()
+	s.refreshLag(time.Now())
+}
+
+// noteMaster records the master position pollMaster read at now, and keeps the first sighting
+// of a position the checkpoint has not reached until the checkpoint reaches it.
+func (st *statusState) noteMaster(loc binlog.Location, now time.Time) {
+	st.master, st.masterKnown = loc, true
+	if !st.aheadSince.IsZero() && compareLoc(st.checkpoint, st.aheadAt) < 0 {
+		return
+	}
+	st.aheadAt, st.aheadSince = binlog.Location{}, time.Time{}
+	if compareLoc(st.checkpoint, loc) < 0 {
+		st.aheadAt, st.aheadSince = loc, now
+	}
+}
+
+// refreshLag sets the lag gauge from the status: run by the watcher (and after each flush),
+// so that it keeps growing while the dispatcher is blocked.
+func (s *Syncer) refreshLag(now time.Time) {
+	s.mu.Lock()
+	lag := s.lagLocked(now)
+	s.mu.Unlock()
+	s.metrics.lag.Set(float64(lag))
+}
+
+// watch keeps the parts of the status that age (the lag gauge, the TPS samples) current until
+// ctx ends, independently of the dispatcher.
+func (s *Syncer) watch(ctx context.Context) {
+	t := time.NewTicker(tickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.recordSample(now)
+			s.refreshLag(now)
+		}
+	}
 }
 
 // locEqual compares positions, or GTID sets when both have one and the files differ in form.

@@ -68,7 +68,7 @@ func (w *worker) run() {
 
 // commit applies a batch and its progress row in one target transaction. Transient errors
 // are retried on a new connection, after checking the progress row: if the lost COMMIT had in
-// fact landed, the batch is not applied twice.
+// fact landed, the batch is not applied twice. While it retries, Status says so.
 func (w *worker) commit(batch []job) error {
 	if len(batch) == 0 {
 		return nil
@@ -85,6 +85,12 @@ func (w *worker) commit(batch []job) error {
 	began := time.Now()
 	deadline := began.Add(s.cfg.RetryFor)
 	backoff := 50 * time.Millisecond
+	retryKey := ""
+	defer func() {
+		if retryKey != "" {
+			s.retries.Done(retryKey)
+		}
+	}()
 	for {
 		failed, err := w.exec(ctx, stmts, cp)
 		if err == nil {
@@ -104,6 +110,8 @@ func (w *worker) commit(batch []job) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
 		}
+		retryKey = fmt.Sprintf("worker %d", w.id)
+		s.retries.Failed(retryKey, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
 		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", backoff)
 		if err := sleepCtx(ctx, backoff); err != nil {
 			return context.Cause(ctx)
