@@ -84,8 +84,23 @@ func addAlterCharsets(ctx context.Context, n *ast.AlterTableStmt, s *Statement, 
 	return nil
 }
 
-// completeDatabaseOptions adds the collation of a character set given alone, or both when
-// neither is given and whole is not nil.
+// missingOptions decides what a statement's options (set, coll: the character set and
+// collation they name, "" for none) lack: the collation of a character set given alone, or
+// both when neither is given and whole is not nil.
+func missingOptions(ctx context.Context, cs Charsets, set, coll string, whole func() (string, string, error)) (addSet, addColl string, err error) {
+	switch {
+	case coll != "":
+		return "", "", nil
+	case set != "":
+		co, err := defaultCollation(ctx, cs, set)
+		return "", co, err
+	case whole != nil:
+		return whole()
+	}
+	return "", "", nil
+}
+
+// completeDatabaseOptions adds to database options what missingOptions finds missing.
 func completeDatabaseOptions(ctx context.Context, opts []*ast.DatabaseOption, cs Charsets, whole func() (string, string, error)) ([]*ast.DatabaseOption, error) {
 	var set, coll string
 	for _, o := range opts {
@@ -96,34 +111,21 @@ func completeDatabaseOptions(ctx context.Context, opts []*ast.DatabaseOption, cs
 			coll = o.Value
 		}
 	}
-	switch {
-	case coll != "":
-		return opts, nil
-	case set != "":
-		co, err := defaultCollation(ctx, cs, set)
-		if err != nil || co == "" {
-			return opts, err
-		}
-		return append(opts, &ast.DatabaseOption{Tp: ast.DatabaseOptionCollate, Value: co}), nil
-	case whole != nil:
-		set, co, err := whole()
-		if err != nil {
-			return opts, err
-		}
-		if set != "" {
-			opts = append(opts, &ast.DatabaseOption{Tp: ast.DatabaseOptionCharset, Value: set})
-		}
-		if co != "" {
-			opts = append(opts, &ast.DatabaseOption{Tp: ast.DatabaseOptionCollate, Value: co})
-		}
+	addSet, addColl, err := missingOptions(ctx, cs, set, coll, whole)
+	if addSet != "" {
+		opts = append(opts, &ast.DatabaseOption{Tp: ast.DatabaseOptionCharset, Value: addSet})
 	}
-	return opts, nil
+	if addColl != "" {
+		opts = append(opts, &ast.DatabaseOption{Tp: ast.DatabaseOptionCollate, Value: addColl})
+	}
+	return opts, err
 }
 
 // completeTableOptions is completeDatabaseOptions for table options. A CONVERT TO CHARACTER
-// SET counts as a character set.
+// SET counts as a character set; the collation goes right after it (CONVERT TO CHARACTER SET
+// x COLLATE y is one clause).
 func completeTableOptions(ctx context.Context, opts []*ast.TableOption, cs Charsets, whole func() (string, string, error)) ([]*ast.TableOption, error) {
-	set, coll, at := "", "", -1
+	set, coll, at := "", "", len(opts)-1
 	for i, o := range opts {
 		switch o.Tp {
 		case ast.TableOptionCharset:
@@ -132,30 +134,16 @@ func completeTableOptions(ctx context.Context, opts []*ast.TableOption, cs Chars
 			coll = o.StrValue
 		}
 	}
-	switch {
-	case coll != "":
-		return opts, nil
-	case set != "":
-		co, err := defaultCollation(ctx, cs, set)
-		if err != nil || co == "" {
-			return opts, err
-		}
-		// right after the character set: CONVERT TO CHARACTER SET x COLLATE y is one clause
-		out := append(append([]*ast.TableOption{}, opts[:at+1]...), &ast.TableOption{Tp: ast.TableOptionCollate, StrValue: co})
-		return append(out, opts[at+1:]...), nil
-	case whole != nil:
-		set, co, err := whole()
-		if err != nil {
-			return opts, err
-		}
-		if set != "" {
-			opts = append(opts, &ast.TableOption{Tp: ast.TableOptionCharset, StrValue: set})
-		}
-		if co != "" {
-			opts = append(opts, &ast.TableOption{Tp: ast.TableOptionCollate, StrValue: co})
-		}
+	addSet, addColl, err := missingOptions(ctx, cs, set, coll, whole)
+	var add []*ast.TableOption
+	if addSet != "" {
+		add = append(add, &ast.TableOption{Tp: ast.TableOptionCharset, StrValue: addSet})
 	}
-	return opts, nil
+	if addColl != "" {
+		add = append(add, &ast.TableOption{Tp: ast.TableOptionCollate, StrValue: addColl})
+	}
+	out := append(append(append([]*ast.TableOption{}, opts[:at+1]...), add...), opts[at+1:]...)
+	return out, err
 }
 
 // completeColumn gives a text column without a collation one: its character set's default
@@ -165,23 +153,14 @@ func completeColumn(ctx context.Context, c *ast.ColumnDef, cs Charsets, inherit 
 		return nil
 	}
 	set, coll := columnCharset(c)
-	switch {
-	case coll != "":
-		return nil
-	case set != "":
-		co, err := defaultCollation(ctx, cs, set)
-		if err != nil || co == "" {
-			return err
-		}
-		c.Tp.SetCollate(co)
-	case inherit != nil:
-		set, co, err := inherit()
-		if err != nil || set == "" {
-			return err
-		}
-		c.Tp.SetCharset(set)
-		c.Tp.SetCollate(co)
+	addSet, addColl, err := missingOptions(ctx, cs, set, coll, inherit)
+	if err != nil || addSet == "" && addColl == "" {
+		return err
 	}
+	if addSet != "" {
+		c.Tp.SetCharset(addSet)
+	}
+	c.Tp.SetCollate(addColl)
 	return nil
 }
 

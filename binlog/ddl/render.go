@@ -30,6 +30,17 @@ const (
 	CollationLoose = "loose"
 )
 
+// CollationMode checks a collation_compatible value; "" is CollationStrict.
+func CollationMode(mode string) (string, error) {
+	switch mode {
+	case "":
+		return CollationStrict, nil
+	case CollationStrict, CollationLoose:
+		return mode, nil
+	}
+	return "", fmt.Errorf("collation_compatible %q must be %q or %q", mode, CollationStrict, CollationLoose)
+}
+
 // ErrNothingLeft: Keep removed every table of the statement.
 var ErrNothingLeft = errors.New("no table of the statement is kept")
 

@@ -115,12 +115,9 @@ func New(cfg Config) (*Loader, error) {
 	if cfg.Task == "" {
 		return nil, errors.New("load: no task name")
 	}
-	switch cfg.Collation {
-	case "":
-		cfg.Collation = ddl.CollationStrict
-	case ddl.CollationStrict, ddl.CollationLoose:
-	default:
-		return nil, fmt.Errorf("load: collation_compatible %q must be %q or %q", cfg.Collation, ddl.CollationStrict, ddl.CollationLoose)
+	var err error
+	if cfg.Collation, err = ddl.CollationMode(cfg.Collation); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	if n := len(cfg.Task + CheckpointTableSuffix); n > 64 {
 		return nil, fmt.Errorf("load: task name %q is too long: the checkpoint table name %s%s would have %d characters, more than 64", cfg.Task, cfg.Task, CheckpointTableSuffix, n)

@@ -135,12 +135,9 @@ func New(cfg Config) (*Syncer, error) {
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = DefaultRetryFor
 	}
-	switch cfg.Collation {
-	case "":
-		cfg.Collation = ddl.CollationStrict
-	case ddl.CollationStrict, ddl.CollationLoose:
-	default:
-		return nil, fmt.Errorf("syncer: collation_compatible %q must be %q or %q", cfg.Collation, ddl.CollationStrict, ddl.CollationLoose)
+	var err error
+	if cfg.Collation, err = ddl.CollationMode(cfg.Collation); err != nil {
+		return nil, fmt.Errorf("syncer: %w", err)
 	}
 	if cfg.BinlogType == "" {
 		cfg.BinlogType = "remote"
