@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 
@@ -278,13 +280,13 @@ func orReplaceStatements(node ast.StmtNode, text, flavor string) ([]string, erro
 		}
 		drop, keyword = "DROP TABLE IF EXISTS "+t, "CREATE TABLE "
 	case *ast.CreateDatabaseStmt:
-		drop, keyword = "DROP DATABASE IF EXISTS "+QuoteName(n.Name.O), "CREATE DATABASE "
+		drop, keyword = "DROP DATABASE IF EXISTS "+upstream.QuoteName(n.Name.O), "CREATE DATABASE "
 	case *ast.CreateIndexStmt:
 		t, err := Restore(n.Table)
 		if err != nil {
 			return nil, err
 		}
-		drop, keyword = "DROP INDEX IF EXISTS "+QuoteName(n.IndexName)+" ON "+t, "CREATE "
+		drop, keyword = "DROP INDEX IF EXISTS "+upstream.QuoteName(n.IndexName)+" ON "+t, "CREATE "
 	default:
 		return []string{text}, nil
 	}
@@ -311,7 +313,7 @@ func (s *Statement) renderVerbatim(r Render) ([]string, error) {
 		if r.RouteSchema != nil {
 			target = r.RouteSchema(target)
 		}
-		edits = append(edits, edit{h.database.start, h.database.end, QuoteName(target)})
+		edits = append(edits, edit{h.database.start, h.database.end, upstream.QuoteName(target)})
 	}
 	tables, others := h.tables, h.others
 	if r.Keep != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in the AST
@@ -18,7 +20,9 @@ const KindAlterDatabase rules.EventKind = "alter database"
 type TableName struct{ Schema, Table string }
 
 // String is the quoted, qualified name.
-func (n TableName) String() string { return QuoteName(n.Schema) + "." + QuoteName(n.Table) }
+func (n TableName) String() string {
+	return upstream.QuoteName(n.Schema) + "." + upstream.QuoteName(n.Table)
+}
 
 // Statement is one statement of a binlog QUERY event, read with the TiDB parser.
 type Statement struct {
@@ -203,9 +207,6 @@ func TxnControl(q string) (begin, end, control bool) {
 }
 
 func hasCode(q string) bool { return len(significant(lex(q))) > 0 }
-
-// QuoteName quotes an identifier with backticks.
-func QuoteName(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -3,7 +3,6 @@ package dump
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/session"
 )
 
 // Consistency modes (Config.Consistency).
@@ -47,16 +47,9 @@ func (s *snapshot) release() {
 // releaseConn ends any transaction and returns the connection to the pool.
 func releaseConn(c *sql.Conn) {
 	if _, err := c.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		discardConn(c)
+		session.Discard(c)
 		return
 	}
-	c.Close()
-}
-
-// discardConn closes the connection instead of returning it to the pool: it
-// may hold a lock or a session setting nobody else may inherit.
-func discardConn(c *sql.Conn) {
-	c.Raw(func(any) error { return driver.ErrBadConn })
 	c.Close()
 }
 
@@ -79,18 +72,9 @@ var (
 
 // newConn takes a connection from the pool and sets the dump session up.
 func newConn(ctx context.Context, db *sql.DB, flavor string) (*sql.Conn, error) {
-	c, err := db.Conn(ctx)
+	c, err := session.Open(ctx, db, session.Setup{Required: sessionSetup, Optional: sessionSetupOptional[flavor]})
 	if err != nil {
 		return nil, fmt.Errorf("connect to upstream: %w", err)
-	}
-	for _, q := range sessionSetup {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			discardConn(c)
-			return nil, fmt.Errorf("upstream session: %s: %w", q, err)
-		}
-	}
-	for _, q := range sessionSetupOptional[flavor] {
-		c.ExecContext(ctx, q)
 	}
 	return c, nil
 }
@@ -207,7 +191,7 @@ func lockedSnapshots(ctx context.Context, db *sql.DB, cfg Config, flavor, lockSt
 	}
 	// The lock connection never goes back to the pool: closing it is what
 	// releases the lock in every path.
-	defer discardConn(lockConn)
+	defer session.Discard(lockConn)
 	if _, err := lockConn.ExecContext(ctx, lockStmt); err != nil {
 		s.release()
 		if isAccessDenied(err) {

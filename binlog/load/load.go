@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/dump"
 	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/binlog/internal/session"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -158,42 +158,27 @@ func (l *Loader) Metadata() dump.Metadata { return l.meta }
 // AUTO_INCREMENT columns, a non-strict mode that takes what the source held
 // (zero dates), and foreign keys unchecked because tables load in any
 // order. unique_checks stays on: on_duplicate depends on it.
-var loadSession = []string{
-	"SET NAMES utf8mb4",
-	"SET SESSION time_zone = '+00:00'",
-	"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
-	"SET SESSION foreign_key_checks = 0",
-	"SET SESSION unique_checks = 1",
-}
-
-var loadSessionOptional = []string{
-	"SET SESSION max_statement_time = 0",  // MariaDB
-	"SET SESSION max_execution_time = 0",  // MySQL
-	"SET SESSION net_read_timeout = 3600", // long statements
+var loadSession = session.Setup{
+	Required: []string{
+		"SET NAMES utf8mb4",
+		"SET SESSION time_zone = '+00:00'",
+		"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
+		"SET SESSION foreign_key_checks = 0",
+		"SET SESSION unique_checks = 1",
+	},
+	Optional: []string{
+		"SET SESSION max_statement_time = 0",  // MariaDB
+		"SET SESSION max_execution_time = 0",  // MySQL
+		"SET SESSION net_read_timeout = 3600", // long statements
+	},
 }
 
 func newLoadConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
-	c, err := db.Conn(ctx)
+	c, err := session.Open(ctx, db, loadSession)
 	if err != nil {
 		return nil, fmt.Errorf("connect to target: %w", err)
 	}
-	for _, q := range loadSession {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			discardConn(c)
-			return nil, fmt.Errorf("target session: %s: %w", q, err)
-		}
-	}
-	for _, q := range loadSessionOptional {
-		c.ExecContext(ctx, q)
-	}
 	return c, nil
-}
-
-// discardConn closes the connection instead of returning it to the pool, as
-// its session settings are the loader's own.
-func discardConn(c *sql.Conn) {
-	c.Raw(func(any) error { return driver.ErrBadConn })
-	c.Close()
 }
 
 func (l *Loader) route(schema, table string) rules.TableRef {
@@ -211,7 +196,8 @@ func (l *Loader) route(schema, table string) rules.TableRef {
 // Progress reports the retry meanwhile.
 func (l *Loader) Run(ctx context.Context) error {
 	defer l.retries.Clear()
-	backoff := 50 * time.Millisecond
+	newBackoff := func() retry.Backoff { return retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second} }
+	backoff := newBackoff()
 	var streak time.Time // the first failure since the last committed chunk
 	committed := int64(-1)
 	for {
@@ -222,34 +208,22 @@ func (l *Loader) Run(ctx context.Context) error {
 		now := time.Now()
 		if done := l.finished.Load(); done != committed {
 			// Chunks were committed since the last failure: a new outage.
-			committed, streak, backoff = done, now, 50*time.Millisecond
+			committed, streak, backoff = done, now, newBackoff()
 		}
 		if now.Sub(streak) > l.cfg.RetryFor {
 			return fmt.Errorf("gave up after retrying for %v: %w", l.cfg.RetryFor, err)
 		}
 		l.retries.Failed(retryKey, err)
 		l.cfg.Logger.Warn("transient target error, loading again from the checkpoints", "task", l.cfg.Task,
-			"source", l.cfg.Source, "error", err, "backoff", backoff)
-		if err := sleepCtx(ctx, backoff); err != nil {
+			"source", l.cfg.Source, "error", err, "backoff", backoff.Next())
+		if err := backoff.Wait(ctx); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 
 // retryKey is the Loader's one entry on its retry board: Run retries as a whole.
 const retryKey = "load"
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // attempt is one pass of Run over the chunks not loaded yet.
 func (l *Loader) attempt(ctx context.Context) error {
@@ -265,7 +239,7 @@ func (l *Loader) attempt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	defer discardConn(ctl)
+	defer session.Discard(ctl)
 
 	if err := createCheckpointTable(ctx, ctl, cfg.MetaSchema, cfg.Task); err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -418,7 +392,7 @@ func runPool(ctx context.Context, db *sql.DB, n int, jobs []func(context.Context
 				cancel(err)
 				return
 			}
-			defer discardConn(conn)
+			defer session.Discard(conn)
 			for job := range queue {
 				if err := job(ctx, conn); err != nil {
 					cancel(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/retry"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -193,7 +194,7 @@ func (r *remote) Next(ctx context.Context) (*replication.BinlogEvent, error) {
 				if retries++; retries > remoteRetries || permanent(err) {
 					return nil, fmt.Errorf("remote binlog reader: reconnect at %s: %w", r.resume, err)
 				}
-				if err := sleepCtx(ctx, time.Second); err != nil {
+				if err := retry.Sleep(ctx, time.Second); err != nil {
 					return nil, err
 				}
 				continue
@@ -297,17 +298,6 @@ func permanent(err error) bool {
 		}
 	}
 	return false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Close ends the replication connection. It may be called while Next waits in another

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
@@ -143,7 +145,7 @@ func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 			tolerate = true // the lost connection may have run it
 		}
 		if useSchema != "" {
-			if _, err := r.ctl.ExecContext(r.ctx, "USE "+quoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
+			if _, err := r.ctl.ExecContext(r.ctx, "USE "+upstream.QuoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
 				return err
 			}
 		}
@@ -182,7 +184,7 @@ func (r *run) createDatabaseFor(st *ddl.Statement) (string, error) {
 	if db == "" {
 		return "", nil
 	}
-	stmts, err := ddl.Parse("CREATE DATABASE "+ddl.QuoteName(db), "").Render(r.ctx, r.render())
+	stmts, err := ddl.Parse("CREATE DATABASE "+upstream.QuoteName(db), "").Render(r.ctx, r.render())
 	if err != nil || len(stmts) != 1 {
 		return "", err
 	}

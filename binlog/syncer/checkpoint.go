@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/internal/retry"
 )
 
 // globalWorkerID is the worker_id of the global checkpoint row.
@@ -17,7 +20,7 @@ const globalWorkerID = -1
 
 // checkpointTable is `<meta>`.`<task>_syncer_checkpoint`.
 func checkpointTable(metaSchema, task string) string {
-	return quoteName(metaSchema) + "." + quoteName(task+"_syncer_checkpoint")
+	return upstream.QuoteName(metaSchema) + "." + upstream.QuoteName(task+"_syncer_checkpoint")
 }
 
 // checkpointColumns are the columns of the checkpoint table, none of them a reserved word in
@@ -30,7 +33,7 @@ var checkpointColumns = []string{
 
 func createCheckpointSQL(metaSchema, task string) []string {
 	return []string{
-		"CREATE DATABASE IF NOT EXISTS " + quoteName(metaSchema),
+		"CREATE DATABASE IF NOT EXISTS " + upstream.QuoteName(metaSchema),
 		"CREATE TABLE IF NOT EXISTS " + checkpointTable(metaSchema, task) + ` (
   task_name VARCHAR(128) NOT NULL,
   source_name VARCHAR(128) NOT NULL,
@@ -205,7 +208,7 @@ func SaveStart(ctx context.Context, target *sql.DB, metaSchema, task, source str
 		if err == nil || !isTransient(err) || attempt == 5 || ctx.Err() != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {
+		if err := retry.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog/ddl"
@@ -77,12 +79,12 @@ func onlineTable(table string) (onlineKind, string) {
 }
 
 func onlineDDLTable(metaSchema, task string) string {
-	return quoteName(metaSchema) + "." + quoteName(task+"_onlineddl")
+	return upstream.QuoteName(metaSchema) + "." + upstream.QuoteName(task+"_onlineddl")
 }
 
 func ensureOnlineDDLTable(ctx context.Context, db execer, metaSchema, task string) error {
 	for _, q := range []string{
-		"CREATE DATABASE IF NOT EXISTS " + quoteName(metaSchema),
+		"CREATE DATABASE IF NOT EXISTS " + upstream.QuoteName(metaSchema),
 		"CREATE TABLE IF NOT EXISTS " + onlineDDLTable(metaSchema, task) + ` (
   task_name VARCHAR(128) NOT NULL,
   source_name VARCHAR(128) NOT NULL,

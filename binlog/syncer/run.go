@@ -16,6 +16,8 @@ import (
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/binlog/internal/session"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
 
@@ -168,11 +170,11 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 	defer r.cancel(nil)
 	if err := r.setup(ctx, start); err != nil {
 		if r.ctl != nil {
-			discardConn(r.ctl)
+			session.Discard(r.ctl)
 		}
 		return err
 	}
-	defer func() { discardConn(r.ctl) }()
+	defer func() { session.Discard(r.ctl) }()
 
 	for i := 0; i < s.cfg.Workers; i++ {
 		w := &worker{id: i, r: r, ch: make(chan job, max(4*s.cfg.Batch, 256))}
@@ -189,7 +191,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		r.cancel(errStopped)
 		r.wg.Wait()
 		for _, w := range r.workers {
-			discardConn(w.conn)
+			session.Discard(w.conn)
 		}
 	}()
 
@@ -255,7 +257,7 @@ var errStopped = errors.New("sync unit stopped")
 func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	s := r.s
 	var err error
-	if r.ctl, err = newConn(ctx, r.db); err != nil {
+	if r.ctl, err = session.Open(ctx, r.db, targetSession); err != nil {
 		return fmt.Errorf("connect to target: %w", err)
 	}
 	var version string
@@ -864,12 +866,15 @@ func (r *run) ctlExec(ctx context.Context, q string) error {
 // Between attempts the control connection is replaced. While it retries, Status says so.
 func (r *run) retry(ctx context.Context, what string, f func() error) error {
 	deadline := time.Now().Add(r.s.cfg.RetryFor)
-	backoff := 50 * time.Millisecond
+	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	// The dispatcher is the control connection's only user: one key for all its retries.
 	const key = "control"
 	defer r.s.retries.Done(key)
 	for {
-		err := f()
+		err := r.connectControl(ctx)
+		if err == nil {
+			err = f()
+		}
 		if err == nil || !isTransient(err) || ctx.Err() != nil {
 			return err
 		}
@@ -877,49 +882,26 @@ func (r *run) retry(ctx context.Context, what string, f func() error) error {
 			return fmt.Errorf("gave up after retrying for %v: %w", r.s.cfg.RetryFor, err)
 		}
 		r.s.retries.Failed(key, fmt.Errorf("%s: %w", what, err))
-		r.s.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", backoff)
-		if err := sleepCtx(ctx, backoff); err != nil {
+		r.s.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", backoff.Next())
+		if err := backoff.Wait(ctx); err != nil {
 			return err
 		}
-		backoff = min(backoff*2, 5*time.Second)
-		discardConn(r.ctl)
+		session.Discard(r.ctl)
 		r.ctl = nil
-		c, cerr := newConn(ctx, r.db)
-		if cerr != nil {
-			// Keep trying while the target is away.
-			r.ctl = nil
-			for r.ctl == nil {
-				if !isTransient(cerr) {
-					return cerr
-				}
-				if time.Now().After(deadline) {
-					return fmt.Errorf("gave up after retrying for %v: %w", r.s.cfg.RetryFor, cerr)
-				}
-				r.s.retries.Failed(key, fmt.Errorf("%s: reconnect: %w", what, cerr))
-				if err := sleepCtx(ctx, backoff); err != nil {
-					return err
-				}
-				backoff = min(backoff*2, 5*time.Second)
-				c, cerr = newConn(ctx, r.db)
-				if cerr == nil {
-					r.ctl = c
-				}
-			}
-		} else {
-			r.ctl = c
-		}
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+// connectControl opens the control connection when there is none (it was lost).
+func (r *run) connectControl(ctx context.Context) error {
+	if r.ctl != nil {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	c, err := session.Open(ctx, r.db, targetSession)
+	if err != nil {
+		return fmt.Errorf("reconnect: %w", err)
+	}
+	r.ctl = c
+	return nil
 }
 
 // tick runs every tickInterval: checkpoint flushes, status and gauges.

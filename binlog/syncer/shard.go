@@ -134,7 +134,9 @@ type resyncState struct {
 	blocked map[string]binlog.Location
 }
 
-func tableKey(schema, table string) string { return quoteName(schema) + "." + quoteName(table) }
+func tableKey(schema, table string) string {
+	return upstream.QuoteName(schema) + "." + upstream.QuoteName(table)
+}
 
 // setupShard builds the groups from the upstream's tables and restores the stored state.
 func (r *run) setupShard(ctx context.Context, stored []byte) error {

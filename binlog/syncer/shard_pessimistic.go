@@ -12,6 +12,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/internal/retry"
 )
 
 // lockPollInterval is how often a source waiting on a lock asks the Coordinator again.
@@ -105,7 +106,7 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 			s.log.Info("shard DDL: waiting for the other sources", "lock", st.ID, "ddls", g.DDLs, "synced", st.Synced, "unsynced", st.Unsynced)
 			logged = true
 		}
-		if err := sleepCtx(r.parent, lockPollInterval); err != nil {
+		if err := retry.Sleep(r.parent, lockPollInterval); err != nil {
 			return errStopped
 		}
 	}

@@ -3,7 +3,6 @@ package syncer
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/binlog/internal/session"
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
@@ -202,40 +202,16 @@ func (s *Syncer) ResumeLocation(ctx context.Context) (binlog.Location, error) {
 	return loc, err
 }
 
-// sessionSQL prepares a target session: UTC for TIMESTAMP strings (the reader must hand
+// targetSession prepares a target session: UTC for TIMESTAMP strings (the reader must hand
 // TIMESTAMP values over as UTC strings), a permissive sql_mode that keeps zero dates and
 // explicit zeros in AUTO_INCREMENT columns and backslash escapes (our literals use them), and
 // no foreign key checks (rows of one table may be applied out of order relative to another).
-var sessionSQL = []string{
+var targetSession = session.Setup{Required: []string{
 	"SET NAMES utf8mb4",
 	"SET SESSION time_zone = '+00:00'",
 	"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO'",
 	"SET SESSION foreign_key_checks = 0",
-}
-
-// newConn takes a dedicated connection from db and prepares its session.
-func newConn(ctx context.Context, db *sql.DB) (*sql.Conn, error) {
-	c, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, q := range sessionSQL {
-		if _, err := c.ExecContext(ctx, q); err != nil {
-			discardConn(c)
-			return nil, err
-		}
-	}
-	return c, nil
-}
-
-// discardConn closes c so that the pool does not reuse it (its session state is unknown).
-func discardConn(c *sql.Conn) {
-	if c == nil {
-		return
-	}
-	c.Raw(func(any) error { return driver.ErrBadConn })
-	c.Close()
-}
+}}
 
 // statusState is the part of Status that Run updates.
 type statusState struct {

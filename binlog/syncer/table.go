@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog/rules"
@@ -64,7 +66,7 @@ func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*t
 	} else {
 		ti.target = rules.TableRef{Schema: srcSchema, Table: srcTable}
 	}
-	ti.qTarget = quoteName(ti.target.Schema) + "." + quoteName(ti.target.Table)
+	ti.qTarget = upstream.QuoteName(ti.target.Schema) + "." + upstream.QuoteName(ti.target.Table)
 	h := fnv.New64a()
 	h.Write([]byte(ti.qTarget))
 	ti.tableHash = h.Sum64()

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/tracker"
@@ -294,7 +296,7 @@ func (r *run) rereadTable(ref tracker.TableRef) error {
 // showCreateTable reads SHOW CREATE TABLE; found is false when there is no such table (or it
 // is a view).
 func showCreateTable(ctx context.Context, db *sql.DB, schemaName, table string) (string, bool, error) {
-	rows, err := db.QueryContext(ctx, "SHOW CREATE TABLE "+quoteName(schemaName)+"."+quoteName(table))
+	rows, err := db.QueryContext(ctx, "SHOW CREATE TABLE "+upstream.QuoteName(schemaName)+"."+upstream.QuoteName(table))
 	if err != nil {
 		if c := mysqlCode(err); c == 1146 || c == 1049 {
 			return "", false, nil

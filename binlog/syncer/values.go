@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dm-oss/dm/binlog/upstream"
+
 	"github.com/dm-oss/dm/binlog/schema"
 )
 
@@ -43,7 +45,7 @@ type colInfo struct {
 }
 
 func newColInfo(c schema.Column) colInfo {
-	ci := colInfo{name: c.Name, quoted: quoteName(c.Name), generated: c.Generated, enum: c.EnumValues}
+	ci := colInfo{name: c.Name, quoted: upstream.QuoteName(c.Name), generated: c.Generated, enum: c.EnumValues}
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
 		ci.kind = kInt
@@ -323,8 +325,6 @@ func isNumeric(s string) bool {
 	}
 	return digits > 0
 }
-
-func quoteName(name string) string { return "`" + strings.ReplaceAll(name, "`", "``") + "`" }
 
 // appendKey appends v to a key's canonical form. Text of case- or accent-insensitive
 // collations is folded, and trailing spaces are dropped (PAD SPACE collations compare without

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/binlog/internal/session"
 )
 
 // worker applies the jobs of one queue: up to Batch row changes per target transaction,
@@ -84,7 +87,7 @@ func (w *worker) commit(batch []job) error {
 	})
 	began := time.Now()
 	deadline := began.Add(s.cfg.RetryFor)
-	backoff := 50 * time.Millisecond
+	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	retryKey := ""
 	defer func() {
 		if retryKey != "" {
@@ -112,14 +115,13 @@ func (w *worker) commit(batch []job) error {
 		}
 		retryKey = fmt.Sprintf("worker %d", w.id)
 		s.retries.Failed(retryKey, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
-		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", backoff)
-		if err := sleepCtx(ctx, backoff); err != nil {
+		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", backoff.Next())
+		if err := backoff.Wait(ctx); err != nil {
 			return context.Cause(ctx)
 		}
-		backoff = min(backoff*2, 5*time.Second)
-		discardConn(w.conn)
+		session.Discard(w.conn)
 		w.conn = nil
-		c, err := newConn(ctx, r.db)
+		c, err := session.Open(ctx, r.db, targetSession)
 		if err != nil {
 			continue
 		}
@@ -141,7 +143,7 @@ func (w *worker) commit(batch []job) error {
 // progress row or the transaction control).
 func (w *worker) exec(ctx context.Context, stmts []string, cp string) (failed int, err error) {
 	if w.conn == nil {
-		c, err := newConn(ctx, w.r.db)
+		c, err := session.Open(ctx, w.r.db, targetSession)
 		if err != nil {
 			return len(stmts), err
 		}

@@ -7,19 +7,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/dm-oss/dm/binlog/rules"
 )
 
 // ErrSchemaNotFound is wrapped by ListTables when the schema does not exist
 // or the user cannot see it.
 var ErrSchemaNotFound = errors.New("schema not found")
-
-// systemSchemas are left out of ListSchemas.
-var systemSchemas = map[string]bool{
-	"mysql":              true,
-	"information_schema": true,
-	"performance_schema": true,
-	"sys":                true,
-}
 
 // QuoteName quotes an identifier with backticks, doubling embedded backticks,
 // so that any name (e.g. "a`b") can be put into SQL text.
@@ -42,7 +36,7 @@ func ListSchemas(ctx context.Context, db *sql.DB) ([]string, error) {
 		if err := rows.Scan(&name); err != nil {
 			return nil, fmt.Errorf("list upstream schemas: %w", err)
 		}
-		if !systemSchemas[name] {
+		if !rules.IsSystemSchema(name) {
 			schemas = append(schemas, name)
 		}
 	}
