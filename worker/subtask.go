@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -196,6 +193,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
+	// The one connection pool to the target for every unit of the subtask.
 	conf := r.cfg.Sources[r.source]
 	rl, err := r.cfg.Rules(r.source)
 	if err != nil {
@@ -215,7 +213,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 			return fmt.Errorf("read load checkpoint: %w", err)
 		}
 		if !done {
-			if loc, err = r.dumpAndLoad(ctx, srcCfg, st, targetCfg, rl); err != nil {
+			if loc, err = r.dumpAndLoad(ctx, srcCfg, st, target, rl); err != nil {
 				return err
 			}
 		}
@@ -230,11 +228,11 @@ func (r *runner) pipeline(ctx context.Context) error {
 	} else {
 		start = binlog.Location{File: conf.BinlogName, Pos: conf.BinlogPos, GTIDSet: conf.BinlogGTID}
 	}
-	return r.sync(ctx, srcCfg, st, targetCfg, rl, start)
+	return r.sync(ctx, srcCfg, st, target, rl, start)
 }
 
 // dumpAndLoad runs (or resumes) the full copy and returns the position sync starts from.
-func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, targetCfg upstream.Config, rl *rules.Rules) (binlog.Location, error) {
+func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, target *sql.DB, rl *rules.Rules) (binlog.Location, error) {
 	dir, err := r.s.dumpDir(r.cfg, r.task, r.source)
 	if err != nil {
 		return binlog.Location{}, err
@@ -266,7 +264,7 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 	r.mu.Unlock()
 	r.setUnit(unitLoad)
 	ld, err := load.New(load.Config{
-		Dir: dir, Target: targetCfg, Threads: r.cfg.Full.ImportThreads, OnDuplicate: r.cfg.OnDuplicate,
+		Dir: dir, Target: target, Threads: r.cfg.Full.ImportThreads, OnDuplicate: r.cfg.OnDuplicate,
 		MetaSchema: r.cfg.MetaSchema, Task: r.task, Source: r.source, Rules: rl, Logger: r.s.logger, Redumped: redumped,
 		Collation: r.cfg.Collation,
 	})
@@ -297,7 +295,7 @@ func (r *runner) reportLoad(ctx context.Context, holding bool) {
 }
 
 // sync replays the binlog from the checkpoint (or from start the first time).
-func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, targetCfg upstream.Config, rl *rules.Rules, start binlog.Location) error {
+func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, target *sql.DB, rl *rules.Rules, start binlog.Location) error {
 	r.setUnit(unitSync)
 	up, err := upstream.Open(ctx, srcCfg)
 	if err != nil {
@@ -330,7 +328,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 		return newReader(ctx, at, replayID)
 	}
 	sy, err := syncer.New(syncer.Config{
-		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: targetCfg, MetaSchema: r.cfg.MetaSchema,
+		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: target, MetaSchema: r.cfg.MetaSchema,
 		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
 		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange, Collation: r.cfg.Collation,
 		ShardMode: r.cfg.ShardMode, Coordinator: coordinator{client: r.s.client, task: r.task, source: r.source},
@@ -352,7 +350,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 			return errors.New("sync has neither a checkpoint nor a start position")
 		}
 		resume = start
-		if err := r.startSync(ctx, up, targetCfg, rl, tr, start); err != nil {
+		if err := r.startSync(ctx, up, target, rl, tr, start); err != nil {
 			return err
 		}
 	}
@@ -376,12 +374,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 // — from the dump's schema files (taken at the dump position), or from the upstream for
 // incremental tasks — and persists it, so rows written before later DDLs decode right even
 // when the upstream has moved on.
-func (r *runner) startSync(ctx context.Context, up *sql.DB, targetCfg upstream.Config, rl *rules.Rules, tr *tracker.Tracker, start binlog.Location) error {
-	target, err := upstream.Open(ctx, targetCfg)
-	if err != nil {
-		return fmt.Errorf("target: %w", err)
-	}
-	defer target.Close()
+func (r *runner) startSync(ctx context.Context, up, target *sql.DB, rl *rules.Rules, tr *tracker.Tracker, start binlog.Location) error {
 	if err := syncer.SaveStart(ctx, target, r.cfg.MetaSchema, r.task, r.source, start); err != nil {
 		return fmt.Errorf("save sync start: %w", err)
 	}
@@ -391,52 +384,17 @@ func (r *runner) startSync(ctx context.Context, up *sql.DB, targetCfg upstream.C
 		if err != nil {
 			return err
 		}
-		if meta, ok, err := dump.ReadMetadata(dir); err == nil && ok && meta.Finished {
-			for _, sm := range meta.Schemas {
-				tr.SetSchemaDefaults(sm.Name, sm.Charset, sm.Collation)
-			}
-			for _, tm := range meta.Tables {
-				b, err := os.ReadFile(filepath.Join(dir, tm.SchemaFile))
-				if err != nil {
-					return fmt.Errorf("read dumped schema of %s.%s: %w", tm.Schema, tm.Table, err)
-				}
-				if err := tr.CreateTable(tm.Schema, tm.Table, strings.TrimSuffix(strings.TrimSpace(string(b)), ";")); err != nil {
-					r.s.logger.Warn("dumped schema not tracked; the table is read from the upstream when first needed", "table", tm.Schema+"."+tm.Table, "err", err)
-				}
-			}
-			seeded = true
+		if seeded, err = tr.SeedFromDump(dir); err != nil {
+			return err
 		}
 	}
 	if !seeded {
-		// Incremental task, or the dump files are on another worker: the upstream's current
-		// schema is the best available for the start position.
+		// Incremental task, or the dump files are on another worker.
 		if r.cfg.Mode != "incremental" {
 			r.s.logger.Warn("no dump files here to seed the schema tracker; using the upstream's current schema", "task", r.task, "source", r.source)
 		}
-		schemas, err := upstream.ListSchemas(ctx, up)
-		if err != nil {
-			return fmt.Errorf("seed schema tracker: %w", err)
-		}
-		for _, sch := range schemas {
-			if !rl.MatchSchema(sch) {
-				continue
-			}
-			tables, err := upstream.ListTables(ctx, up, sch)
-			if err != nil {
-				return fmt.Errorf("seed schema tracker: %w", err)
-			}
-			for _, tb := range tables {
-				if !rl.Match(sch, tb) {
-					continue
-				}
-				create, err := tracker.ShowCreateTable(ctx, up, sch, tb)
-				if err == nil {
-					err = tr.CreateTable(sch, tb, create)
-				}
-				if err != nil {
-					r.s.logger.Warn("table not tracked at start; it is read from the upstream when first needed", "table", sch+"."+tb, "err", err)
-				}
-			}
+		if err := tr.SeedFromUpstream(ctx, up, rl); err != nil {
+			return err
 		}
 	}
 	if err := syncer.SaveTracker(ctx, target, r.cfg.MetaSchema, r.task, r.source, tr); err != nil {

@@ -79,7 +79,7 @@ func TestBenchmarkSysbenchCopy(t *testing.T) {
 			ChunkRows: chunkRows, Rules: mustRules(t, "sbtest|*"), Logger: testLogger(t)})
 		require.NoError(t, err)
 		dumped := time.Since(start)
-		l, err := load.New(load.Config{Dir: dir, Target: cfgOf(tgt), Threads: importThreads, Task: "bench", Source: "src", Logger: testLogger(t)})
+		l, err := load.New(load.Config{Dir: dir, Target: targetDB(t, tgt), Threads: importThreads, Task: "bench", Source: "src", Logger: testLogger(t)})
 		require.NoError(t, err)
 		require.NoError(t, l.Run(context.Background()))
 		took := time.Since(start)

@@ -47,6 +47,15 @@ func cfgOf(m *integration.MariaDB) upstream.Config {
 	return upstream.Config{Host: m.Host(), Port: m.Port(), User: m.User(), Password: m.Password()}
 }
 
+// targetDB opens m as a loader's target, closed when the test ends.
+func targetDB(t testing.TB, m *integration.MariaDB) *sql.DB {
+	t.Helper()
+	db, err := upstream.Open(context.Background(), cfgOf(m))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	if os.Getenv("DM_TEST_LOG") == "" {
 		return nil
@@ -91,7 +100,7 @@ func runDump(t *testing.T, p pair, cfg dump.Config) (dump.Metadata, string) {
 
 func newLoader(t *testing.T, p pair, cfg load.Config) *load.Loader {
 	t.Helper()
-	cfg.Target = cfgOf(p.tgt)
+	cfg.Target = targetDB(t, p.tgt)
 	if cfg.Task == "" {
 		cfg.Task = "task"
 	}

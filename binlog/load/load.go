@@ -50,8 +50,9 @@ const (
 // Config is one load of a finished dump into the target.
 type Config struct {
 	// Dir holds a finished dump (dump.Run's Dir).
-	Dir    string
-	Target upstream.Config
+	Dir string
+	// Target is the target database (upstream.Open opens one); the caller closes it.
+	Target *sql.DB
 	// Threads is import_threads: chunks loaded in parallel.
 	Threads int
 	// OnDuplicate decides what happens to a row whose key the target already
@@ -114,6 +115,9 @@ func New(cfg Config) (*Loader, error) {
 	}
 	if cfg.Task == "" {
 		return nil, errors.New("load: no task name")
+	}
+	if cfg.Target == nil {
+		return nil, errors.New("load: no target database")
 	}
 	var err error
 	if cfg.Collation, err = ddl.CollationMode(cfg.Collation); err != nil {
@@ -229,11 +233,7 @@ const retryKey = "load"
 func (l *Loader) attempt(ctx context.Context) error {
 	start := time.Now()
 	cfg := l.cfg
-	db, err := upstream.Open(ctx, cfg.Target)
-	if err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-	defer db.Close()
+	db := cfg.Target
 	db.SetMaxIdleConns(cfg.Threads + 2)
 	ctl, err := newLoadConn(ctx, db)
 	if err != nil {

@@ -59,10 +59,19 @@ func (e *env) masterPos(t testing.TB) binlog.Location {
 	return loc
 }
 
+// targetDB opens the target as a sync unit's, closed when the test ends.
+func (e *env) targetDB(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := upstream.Open(context.Background(), upCfg(e.tgt))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func (e *env) config(t testing.TB, workers, batch int) Config {
 	return Config{
 		Task: "t1", Source: "src1", Worker: "w1",
-		Target:  upCfg(e.tgt),
+		Target:  e.targetDB(t),
 		Workers: workers, Batch: batch,
 		Upstream: e.srcDB,
 		Logger:   testLogger(t),

@@ -150,11 +150,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		s.mu.Unlock()
 	}()
 
-	db, err := upstream.Open(ctx, s.cfg.Target)
-	if err != nil {
-		return fmt.Errorf("connect to target: %w", err)
-	}
-	defer db.Close()
+	db := s.cfg.Target
 	db.SetMaxIdleConns(s.cfg.Workers + 4)
 
 	r := &run{

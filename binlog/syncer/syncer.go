@@ -21,7 +21,6 @@ import (
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
-	"github.com/dm-oss/dm/binlog/upstream"
 )
 
 // Defaults of Config.
@@ -43,8 +42,9 @@ type Config struct {
 	Task, Source string
 	// Worker is the dm-worker's name, used as the "worker" metric label.
 	Worker string
-	// Target is the downstream database.
-	Target upstream.Config
+	// Target is the downstream database (upstream.Open opens one); the caller closes it after
+	// Run. Run sizes its idle pool to the replay workers.
+	Target *sql.DB
 	// MetaSchema holds the checkpoint table in the target; default "dm_meta".
 	MetaSchema string
 	// Workers is repl_threads (default 16), Batch repl_batch (default 100).
@@ -123,6 +123,9 @@ func New(cfg Config) (*Syncer, error) {
 	if cfg.Source == "" {
 		return nil, errors.New("syncer: source name is empty")
 	}
+	if cfg.Target == nil {
+		return nil, errors.New("syncer: no target database")
+	}
 	if cfg.MetaSchema == "" {
 		cfg.MetaSchema = DefaultMetaSchema
 	}
@@ -193,12 +196,7 @@ func (s *Syncer) match(schemaName, table string) bool {
 // lowest location every replay worker has fully committed. It is the zero Location when there
 // is no checkpoint yet (the caller then starts from the task's meta or the dump position).
 func (s *Syncer) ResumeLocation(ctx context.Context) (binlog.Location, error) {
-	db, err := upstream.Open(ctx, s.cfg.Target)
-	if err != nil {
-		return binlog.Location{}, fmt.Errorf("connect to target: %w", err)
-	}
-	defer db.Close()
-	loc, _, err := LoadCheckpoint(ctx, db, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
+	loc, _, err := LoadCheckpoint(ctx, s.cfg.Target, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
 	return loc, err
 }
 
