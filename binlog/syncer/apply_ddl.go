@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -139,23 +140,23 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 	tolerate := rerun
 	attempt := 0
-	err := r.retry(r.ctx, "ddl", func() error {
+	err := r.control.do(r.ctx, "ddl", func(ctl *sql.Conn) error {
 		attempt++
 		if attempt > 1 {
 			tolerate = true // the lost connection may have run it
 		}
 		if useSchema != "" {
-			if _, err := r.ctl.ExecContext(r.ctx, "USE "+upstream.QuoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
+			if _, err := ctl.ExecContext(r.ctx, "USE "+upstream.QuoteName(useSchema)); err != nil && mysqlCode(err) != 1049 {
 				return err
 			}
 		}
-		_, err := r.ctl.ExecContext(r.ctx, stmt)
+		_, err := ctl.ExecContext(r.ctx, stmt)
 		if mysqlCode(err) == 1049 && createDB != "" {
 			r.s.log.Info("the target database does not exist yet: creating it first", "database", truncate(createDB, 200), "ddl", truncate(stmt, 200))
-			if _, err := r.ctl.ExecContext(r.ctx, createDB); err != nil {
+			if _, err := ctl.ExecContext(r.ctx, createDB); err != nil {
 				return err
 			}
-			_, err = r.ctl.ExecContext(r.ctx, stmt)
+			_, err = ctl.ExecContext(r.ctx, stmt)
 		}
 		return err
 	})

@@ -112,10 +112,10 @@ type onlineEntry struct {
 func (r *run) loadOnline(schemaName, table string) ([]onlineEntry, error) {
 	s := r.s
 	var entries []onlineEntry
-	err := r.retry(r.ctx, "online ddl", func() error {
+	err := r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
 		entries = nil
 		var text string
-		err := r.ctl.QueryRowContext(r.ctx, "SELECT ddls FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
+		err := ctl.QueryRowContext(r.ctx, "SELECT ddls FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
 			" WHERE task_name = ? AND source_name = ? AND schema_name = ? AND table_name = ?",
 			s.cfg.Task, s.cfg.Source, schemaName, table).Scan(&text)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -138,8 +138,8 @@ func (r *run) saveOnline(schemaName, table string, entries []onlineEntry) error 
 	if err != nil {
 		return err
 	}
-	err = r.retry(r.ctx, "online ddl", func() error {
-		_, err := r.ctl.ExecContext(r.ctx, "REPLACE INTO "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
+	err = r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
+		_, err := ctl.ExecContext(r.ctx, "REPLACE INTO "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
 			" (task_name, source_name, schema_name, table_name, ddls) VALUES (?, ?, ?, ?, ?)",
 			s.cfg.Task, s.cfg.Source, schemaName, table, string(b))
 		return err
@@ -152,8 +152,8 @@ func (r *run) saveOnline(schemaName, table string, entries []onlineEntry) error 
 
 func (r *run) clearOnline(schemaName, table string) error {
 	s := r.s
-	err := r.retry(r.ctx, "online ddl", func() error {
-		_, err := r.ctl.ExecContext(r.ctx, "DELETE FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
+	err := r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
+		_, err := ctl.ExecContext(r.ctx, "DELETE FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
 			" WHERE task_name = ? AND source_name = ? AND schema_name = ? AND table_name = ?",
 			s.cfg.Task, s.cfg.Source, schemaName, table)
 		return err

@@ -16,9 +16,6 @@ import (
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
-	"github.com/dm-oss/dm/binlog/internal/retry"
-	"github.com/dm-oss/dm/binlog/internal/session"
-	"github.com/dm-oss/dm/binlog/upstream"
 )
 
 // txnInfo is one source transaction (a DML transaction or a DDL).
@@ -40,15 +37,12 @@ const (
 	skipCheck
 )
 
-// job is one row change for a worker, or a flush request (flush != nil).
+// job is one row change for a replay worker, or a flush request (flush != nil).
 type job struct {
-	kind          uint8
-	safe          bool
-	ti            *tableInfo
-	before, after []any
-	txn           *txnInfo
-	idx           uint64 // index among the jobs of txn that go to this worker
-	flush         chan<- error
+	Change
+	txn   *txnInfo
+	idx   uint64 // index among the jobs of txn that go to this worker
+	flush chan<- error
 }
 
 // plan is what the checkpoint rows say about the stream being replayed.
@@ -73,10 +67,12 @@ type run struct {
 	ctx    context.Context // cancelled on failure, or right after the final flush
 	cancel context.CancelCauseFunc
 	db     *sql.DB
-	ctl    *sql.Conn
-	tgt    targetInfo
+	// control is the control connection (checkpoint, DDL, online DDL, shard lock).
+	control *control
+	tgt     targetInfo
 
-	workers     []*worker
+	workers     []*replayWorker
+	applier     Applier
 	workerDirty []bool
 	wg          sync.WaitGroup
 
@@ -93,7 +89,7 @@ type run struct {
 	txnIdx     []uint64
 	touched    []int
 
-	tables    map[uint64]*tableInfo
+	tables    map[uint64]*Table
 	conflicts map[string]int
 	keyBuf    []byte
 	keyBuf2   []byte
@@ -120,11 +116,6 @@ type run struct {
 	snapCache []byte          // the current state, valid unless trackerDirty
 	// trackerDirty: the tracker may have changed since snapCache
 	trackerDirty bool
-}
-
-type targetInfo struct {
-	flavor       string // "mariadb", "mysql", "tidb"
-	maxStatement int
 }
 
 // Run replays the events of r, which the caller opened at start (normally ResumeLocation,
@@ -157,23 +148,25 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		s: s, db: db,
 		workerDirty: make([]bool, s.cfg.Workers),
 		txnIdx:      make([]uint64, s.cfg.Workers),
-		tables:      map[uint64]*tableInfo{},
+		tables:      map[uint64]*Table{},
 		conflicts:   map[string]int{},
 		charsets:    newUpstreamCharsets(s.cfg.Tracker, s.cfg.Upstream),
+		control:     &control{db: db, retries: &s.retries, retryFor: s.cfg.RetryFor, log: s.log},
+		applier:     s.cfg.Applier,
+	}
+	if r.applier == nil {
+		r.applier = NewSQLApplier(db)
 	}
 	r.parent = ctx
 	r.ctx, r.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	defer r.cancel(nil)
+	defer r.control.close()
 	if err := r.setup(ctx, start); err != nil {
-		if r.ctl != nil {
-			session.Discard(r.ctl)
-		}
 		return err
 	}
-	defer func() { session.Discard(r.ctl) }()
 
 	for i := 0; i < s.cfg.Workers; i++ {
-		w := &worker{id: i, r: r, ch: make(chan job, max(4*s.cfg.Batch, 256))}
+		w := &replayWorker{id: i, r: r, ch: make(chan job, max(4*s.cfg.Batch, 256))}
 		r.workers = append(r.workers, w)
 	}
 	for _, w := range r.workers {
@@ -186,9 +179,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 	defer func() {
 		r.cancel(errStopped)
 		r.wg.Wait()
-		for _, w := range r.workers {
-			session.Discard(w.conn)
-		}
+		r.applier.Close()
 	}()
 
 	// The reader runs ahead in its own goroutine, so that parsing overlaps dispatching.
@@ -253,26 +244,22 @@ var errStopped = errors.New("sync unit stopped")
 func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	s := r.s
 	var err error
-	if r.ctl, err = session.Open(ctx, r.db, targetSession); err != nil {
+	if err = r.control.open(ctx); err != nil {
 		return fmt.Errorf("connect to target: %w", err)
 	}
-	var version string
-	var maxPacket int64
-	if err := r.ctl.QueryRowContext(ctx, "SELECT VERSION(), @@max_allowed_packet").Scan(&version, &maxPacket); err != nil {
-		return fmt.Errorf("inspect target: %w", err)
+	if r.tgt, err = inspectTarget(ctx, r.control.conn); err != nil {
+		return err
 	}
-	r.tgt.flavor = string(upstream.FlavorOf(version))
-	r.tgt.maxStatement = int(min(max(maxPacket/2, 1<<20), 16<<20))
 
-	if err := ensureCheckpointTable(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task); err != nil {
+	if err := ensureCheckpointTable(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task); err != nil {
 		return err
 	}
 	if s.cfg.OnlineDDL {
-		if err := ensureOnlineDDLTable(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task); err != nil {
+		if err := ensureOnlineDDLTable(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task); err != nil {
 			return err
 		}
 	}
-	st, err := loadState(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, true)
+	st, err := loadState(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, true)
 	if err != nil {
 		return fmt.Errorf("load checkpoint: %w", err)
 	}
@@ -343,7 +330,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 		return err
 	}
 	if s.cfg.ShardMode != "" {
-		stored, _, err := loadStateColumn(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, "shard_state")
+		stored, _, err := loadStateColumn(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, "shard_state")
 		if err != nil {
 			return fmt.Errorf("load shard state: %w", err)
 		}
@@ -355,7 +342,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 		return err
 	}
 	if deleteWorkers {
-		if _, err := r.ctl.ExecContext(ctx, "DELETE FROM "+checkpointTable(s.cfg.MetaSchema, s.cfg.Task)+
+		if _, err := r.control.conn.ExecContext(ctx, "DELETE FROM "+checkpointTable(s.cfg.MetaSchema, s.cfg.Task)+
 			" WHERE task_name = ? AND source_name = ? AND worker_id >= 0", s.cfg.Task, s.cfg.Source); err != nil {
 			return fmt.Errorf("reset worker checkpoints: %w", err)
 		}
@@ -559,8 +546,8 @@ func (r *run) handleQuery(ev *replication.BinlogEvent, e *replication.QueryEvent
 	return r.handleDDL(ev, e, startPos)
 }
 
-// table returns the tableInfo of a row event's table, building it on first use.
-func (r *run) table(tm *replication.TableMapEvent) (*tableInfo, error) {
+// table returns the Table of a row event's table, building it on first use.
+func (r *run) table(tm *replication.TableMapEvent) (*Table, error) {
 	if ti := r.tables[tm.TableID]; ti != nil && ti.columnCount == int(tm.ColumnCount) &&
 		ti.srcTable == string(tm.Table) && ti.srcSchema == string(tm.Schema) {
 		return ti, nil
@@ -583,14 +570,14 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if r.txn.skip == skipAll || e.Table == nil {
 		return nil
 	}
-	var kind uint8
+	var kind ChangeKind
 	switch e.Type() {
 	case replication.EnumRowsEventTypeInsert:
-		kind = jobInsert
+		kind = ChangeInsert
 	case replication.EnumRowsEventTypeUpdate:
-		kind = jobUpdate
+		kind = ChangeUpdate
 	case replication.EnumRowsEventTypeDelete:
-		kind = jobDelete
+		kind = ChangeDelete
 	default:
 		if ev.Header.EventType == replication.PARTIAL_UPDATE_ROWS_EVENT {
 			return fmt.Errorf("`%s`.`%s`: partial JSON updates (binlog_row_value_options=PARTIAL_JSON) cannot be replayed: turn the option off upstream", e.Table.Schema, e.Table.Table)
@@ -609,7 +596,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 			return fmt.Errorf("`%s`.`%s`: the row image lacks columns: set binlog_row_image=FULL upstream", ti.srcSchema, ti.srcTable)
 		}
 	}
-	if kind == jobUpdate {
+	if kind == ChangeUpdate {
 		for i := 0; i+1 < len(e.Rows); i += 2 {
 			before, err := ti.convertRow(e.Rows[i])
 			if err != nil {
@@ -631,7 +618,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 			return err
 		}
 		var before, after []any
-		if kind == jobInsert {
+		if kind == ChangeInsert {
 			after = vals
 		} else {
 			before = vals
@@ -644,7 +631,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 }
 
 // workerOf hashes a row's identity key; ok is false when the key has a NULL.
-func (r *run) workerOf(ti *tableInfo, buf []byte, row []any) (int, []byte, bool) {
+func (r *run) workerOf(ti *Table, buf []byte, row []any) (int, []byte, bool) {
 	kb, ok := ti.keyOf(buf[:0], ti.key, row)
 	if !ok {
 		return int(ti.tableHash % uint64(len(r.workers))), kb, false
@@ -656,32 +643,32 @@ func (r *run) workerOf(ti *tableInfo, buf []byte, row []any) (int, []byte, bool)
 // hashes to (a keyless table: one worker per table). An UPDATE that moves the row to another
 // worker's key becomes a DELETE there and an INSERT here, so every key's changes stay in one
 // worker, in order.
-func (r *run) dispatchRow(ti *tableInfo, kind uint8, before, after []any) error {
+func (r *run) dispatchRow(ti *Table, kind ChangeKind, before, after []any) error {
 	n := uint64(len(r.workers))
 	if ti.key == nil {
-		return r.send(int(ti.tableHash%n), job{kind: kind, ti: ti, before: before, after: after})
+		return r.send(int(ti.tableHash%n), job{Change: Change{Kind: kind, Table: ti, Before: before, After: after}})
 	}
 	switch kind {
-	case jobInsert:
+	case ChangeInsert:
 		w, kb, _ := r.workerOf(ti, r.keyBuf, after)
 		r.keyBuf = kb
-		return r.send(w, job{kind: kind, ti: ti, after: after})
-	case jobDelete:
+		return r.send(w, job{Change: Change{Kind: kind, Table: ti, After: after}})
+	case ChangeDelete:
 		w, kb, _ := r.workerOf(ti, r.keyBuf, before)
 		r.keyBuf = kb
-		return r.send(w, job{kind: kind, ti: ti, before: before})
+		return r.send(w, job{Change: Change{Kind: kind, Table: ti, Before: before}})
 	}
 	wb, kb, okb := r.workerOf(ti, r.keyBuf, before)
 	r.keyBuf = kb
 	wa, ka, oka := r.workerOf(ti, r.keyBuf2, after)
 	r.keyBuf2 = ka
 	if wb == wa || (okb && oka && bytes.Equal(kb, ka)) {
-		return r.send(wb, job{kind: jobUpdate, ti: ti, before: before, after: after})
+		return r.send(wb, job{Change: Change{Kind: ChangeUpdate, Table: ti, Before: before, After: after}})
 	}
-	if err := r.send(wb, job{kind: jobDelete, ti: ti, before: before}); err != nil {
+	if err := r.send(wb, job{Change: Change{Kind: ChangeDelete, Table: ti, Before: before}}); err != nil {
 		return err
 	}
-	return r.send(wa, job{kind: jobInsert, ti: ti, after: after})
+	return r.send(wa, job{Change: Change{Kind: ChangeInsert, Table: ti, After: after}})
 }
 
 // send numbers the job within its transaction for its worker, drops it if that worker
@@ -697,8 +684,8 @@ func (r *run) send(w int, j job) error {
 	if txn.skip == skipCheck && r.plan.skip[w].covers(txn.start, j.idx) {
 		return nil
 	}
-	j.safe = txn.safe && j.ti.key != nil
-	if len(j.ti.uniques) > 0 {
+	j.Safe = txn.safe && j.Table.key != nil
+	if len(j.Table.uniques) > 0 {
 		if err := r.checkConflicts(w, j); err != nil {
 			return err
 		}
@@ -723,20 +710,20 @@ func (r *run) checkConflicts(w int, j job) error {
 		if row == nil {
 			return
 		}
-		for i, uk := range j.ti.uniques {
-			b := append(r.keyBuf[:0], j.ti.qTarget...)
+		for i, uk := range j.Table.uniques {
+			b := append(r.keyBuf[:0], j.Table.qTarget...)
 			b = append(b, 0)
 			b = strconv.AppendInt(b, int64(i), 10)
 			b = append(b, 0)
-			b, ok := j.ti.keyOf(b, uk, row)
+			b, ok := j.Table.keyOf(b, uk, row)
 			r.keyBuf = b
 			if ok {
 				keys = append(keys, string(b))
 			}
 		}
 	}
-	add(j.before)
-	add(j.after)
+	add(j.Before)
+	add(j.After)
 	for _, k := range keys {
 		if owner, ok := r.conflicts[k]; ok && owner != w {
 			if err := r.barrier(); err != nil {
@@ -830,7 +817,7 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 		}
 	}
 	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, row)
-	if err := r.ctlExec(ctx, q); err != nil {
+	if err := r.control.exec(ctx, "checkpoint", q); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	if row.trackerState != nil {
@@ -846,57 +833,6 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	s.st.checkpoint = loc
 	s.mu.Unlock()
 	r.publish()
-	return nil
-}
-
-// ctlExec runs one statement on the control connection, reconnecting and retrying transient
-// errors for Config.RetryFor.
-func (r *run) ctlExec(ctx context.Context, q string) error {
-	return r.retry(ctx, "checkpoint", func() error {
-		_, err := r.ctl.ExecContext(ctx, q)
-		return err
-	})
-}
-
-// retry runs f until it succeeds, fails for good, or transient errors last RetryFor.
-// Between attempts the control connection is replaced. While it retries, Status says so.
-func (r *run) retry(ctx context.Context, what string, f func() error) error {
-	deadline := time.Now().Add(r.s.cfg.RetryFor)
-	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
-	// The dispatcher is the control connection's only user: one key for all its retries.
-	const key = "control"
-	defer r.s.retries.Done(key)
-	for {
-		err := r.connectControl(ctx)
-		if err == nil {
-			err = f()
-		}
-		if err == nil || !isTransient(err) || ctx.Err() != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("gave up after retrying for %v: %w", r.s.cfg.RetryFor, err)
-		}
-		r.s.retries.Failed(key, fmt.Errorf("%s: %w", what, err))
-		r.s.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", backoff.Next())
-		if err := backoff.Wait(ctx); err != nil {
-			return err
-		}
-		session.Discard(r.ctl)
-		r.ctl = nil
-	}
-}
-
-// connectControl opens the control connection when there is none (it was lost).
-func (r *run) connectControl(ctx context.Context) error {
-	if r.ctl != nil {
-		return nil
-	}
-	c, err := session.Open(ctx, r.db, targetSession)
-	if err != nil {
-		return fmt.Errorf("reconnect: %w", err)
-	}
-	r.ctl = c
 	return nil
 }
 

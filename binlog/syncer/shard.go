@@ -290,7 +290,7 @@ func (sh *shardRun) snapshot() ([]byte, error) {
 // holdRows reports whether the rows of ti in the event starting at startPos are held back
 // (main stream: the table is blocked and the event is after its DDL) or, while held-back rows
 // are replayed, whether they are not among them.
-func (r *run) holdRows(ti *tableInfo, startPos uint32) bool {
+func (r *run) holdRows(ti *Table, startPos uint32) bool {
 	sh := r.shard
 	if sh == nil || (len(sh.state.Groups) == 0 && sh.resync == nil) {
 		return false

@@ -134,8 +134,8 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 func (r *run) lockTarget(target string) (func(), error) {
 	name := fmt.Sprintf("dm-shard-%x", fnvString(r.s.cfg.Task+"\x00"+target))
 	var got sql.NullInt64
-	err := r.retry(r.ctx, "shard lock", func() error {
-		return r.ctl.QueryRowContext(r.ctx, "SELECT GET_LOCK(?, 300)", name).Scan(&got)
+	err := r.control.do(r.ctx, "shard lock", func(ctl *sql.Conn) error {
+		return ctl.QueryRowContext(r.ctx, "SELECT GET_LOCK(?, 300)", name).Scan(&got)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("optimistic shard mode: lock the merged table %s: %w", target, err)
@@ -143,10 +143,10 @@ func (r *run) lockTarget(target string) (func(), error) {
 	if got.Int64 != 1 {
 		return nil, fmt.Errorf("optimistic shard mode: another source held the lock on the merged table %s for 5 minutes", target)
 	}
-	ctl := r.ctl
+	held := r.control.conn // the lock is this session's
 	return func() {
-		if ctl == r.ctl {
-			ctl.ExecContext(context.WithoutCancel(r.ctx), "DO RELEASE_LOCK(?)", name)
+		if held == r.control.conn {
+			held.ExecContext(context.WithoutCancel(r.ctx), "DO RELEASE_LOCK(?)", name)
 		}
 	}, nil
 }
@@ -164,10 +164,10 @@ func (r *run) targetShape(target string) (map[string]string, map[string]bool, er
 		return nil, nil, fmt.Errorf("optimistic shard mode: bad target name %s", target)
 	}
 	cols, idx := map[string]string{}, map[string]bool{}
-	err := r.retry(r.ctx, "shard schema", func() error {
+	err := r.control.do(r.ctx, "shard schema", func(ctl *sql.Conn) error {
 		clear(cols)
 		clear(idx)
-		rows, err := r.ctl.QueryContext(r.ctx, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
+		rows, err := ctl.QueryContext(r.ctx, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (r *run) targetShape(target string) (map[string]string, map[string]bool, er
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows, err = r.ctl.QueryContext(r.ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
+		rows, err = ctl.QueryContext(r.ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
 		if err != nil {
 			return err
 		}

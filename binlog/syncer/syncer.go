@@ -49,6 +49,8 @@ type Config struct {
 	MetaSchema string
 	// Workers is repl_threads (default 16), Batch repl_batch (default 100).
 	Workers, Batch int
+	// Applier (optional) applies the replay's row changes; nil is NewSQLApplier(Target).
+	Applier Applier
 	// Rules selects, routes and filters tables; nil migrates every non-system table as is.
 	Rules *rules.Rules
 	// Schemas describes the upstream tables; nil uses schema.FromDB(Upstream). Ignored when

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -15,10 +16,10 @@ import (
 	"github.com/dm-oss/dm/binlog/schema"
 )
 
-// tableInfo is a source table as the dispatcher and the workers use it: its target, and its
-// columns aligned with the binlog row image. It is immutable once built and shared by the
+// Table is an upstream table as the replay uses it: its routed target, and its columns
+// aligned with the binlog's row images. It is immutable once built and shared by the replay
 // workers; a DDL makes the dispatcher build a new one.
-type tableInfo struct {
+type Table struct {
 	srcSchema, srcTable string
 	ignored             bool // not migrated (block-allow list)
 	skip                [3]bool
@@ -39,19 +40,29 @@ type tableInfo struct {
 	columnCount int
 }
 
-// job kinds, also the index of tableInfo.skip.
-const (
-	jobInsert = iota
-	jobUpdate
-	jobDelete
-)
+// Source is the upstream table's schema and name.
+func (t *Table) Source() (schema, table string) { return t.srcSchema, t.srcTable }
 
-var jobTypeNames = [3]string{"insert", "update", "delete"}
+// Target is the routed target table's schema and name.
+func (t *Table) Target() (schema, table string) { return t.target.Schema, t.target.Table }
 
-// buildTable makes the tableInfo of a TABLE_MAP's table.
-func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*tableInfo, error) {
+// Columns are the names of the row images' columns, in order.
+func (t *Table) Columns() []string {
+	out := make([]string, len(t.cols))
+	for i, c := range t.cols {
+		out[i] = c.name
+	}
+	return out
+}
+
+// Key is the row identity the replay uses, as indexes into Columns: the primary key, else the
+// first unique key of NOT NULL columns; nil when the table has neither.
+func (t *Table) Key() []int { return slices.Clone(t.key) }
+
+// buildTable makes the Table of a TABLE_MAP's table.
+func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*Table, error) {
 	srcSchema, srcTable := string(tm.Schema), string(tm.Table)
-	ti := &tableInfo{srcSchema: srcSchema, srcTable: srcTable, columnCount: int(tm.ColumnCount)}
+	ti := &Table{srcSchema: srcSchema, srcTable: srcTable, columnCount: int(tm.ColumnCount)}
 	if !r.s.match(srcSchema, srcTable) || (r.s.cfg.OnlineDDL && onlineKindOf(srcTable) != onlineNone) {
 		// Not migrated, or an online DDL tool's helper table (its rows are copies of the real
 		// table's, which the target has already).
@@ -198,7 +209,7 @@ func tableFromMap(tm *replication.TableMapEvent) *schema.Table {
 }
 
 // convertRow converts one row image in place.
-func (ti *tableInfo) convertRow(row []any) ([]any, error) {
+func (ti *Table) convertRow(row []any) ([]any, error) {
 	if len(row) != len(ti.cols) {
 		return nil, fmt.Errorf("row of `%s`.`%s` has %d values, want %d", ti.srcSchema, ti.srcTable, len(row), len(ti.cols))
 	}
@@ -215,7 +226,7 @@ func (ti *tableInfo) convertRow(row []any) ([]any, error) {
 
 // keyOf appends the canonical form of the key columns of row; ok is false when one of them is
 // NULL (such a key constrains nothing).
-func (ti *tableInfo) keyOf(b []byte, key []int, row []any) ([]byte, bool) {
+func (ti *Table) keyOf(b []byte, key []int, row []any) ([]byte, bool) {
 	for _, i := range key {
 		if row[i] == nil {
 			return b, false
@@ -228,7 +239,7 @@ func (ti *tableInfo) keyOf(b []byte, key []int, row []any) ([]byte, bool) {
 
 // hashKey hashes the table and a key's canonical form (FNV-1a, stable across runs: the worker
 // a row goes to must not change between runs).
-func (ti *tableInfo) hashKey(key []byte) uint64 {
+func (ti *Table) hashKey(key []byte) uint64 {
 	h := ti.tableHash
 	for _, c := range key {
 		h ^= uint64(c)

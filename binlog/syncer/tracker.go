@@ -206,7 +206,7 @@ func (r *run) restoreTracker(ctx context.Context, at binlog.Location) error {
 		return nil
 	}
 	r.trackerAt = at
-	state, found, err := loadTrackerState(ctx, r.ctl, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
+	state, found, err := loadTrackerState(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
 	if err != nil {
 		return fmt.Errorf("load schema tracker: %w", err)
 	}

@@ -1,0 +1,144 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/binlog/internal/session"
+)
+
+// replayWorker applies the jobs of one queue through the Applier: up to Batch row changes per
+// target transaction, together with its progress row.
+type replayWorker struct {
+	id      int
+	r       *run
+	ch      chan job
+	changes []Change
+}
+
+// run takes jobs until the run ends. A batch is committed when it is full, when the queue is
+// empty (the worker never waits for more rows while holding some), or on a flush request.
+func (w *replayWorker) run() {
+	ctx := w.r.ctx
+	batch := make([]job, 0, w.r.s.cfg.Batch)
+	for {
+		var j job
+		select {
+		case j = <-w.ch:
+		case <-ctx.Done():
+			return
+		}
+		var flush chan<- error
+		batch, flush = w.fill(batch, j)
+		err := w.commit(batch)
+		clear(batch)
+		batch = batch[:0]
+		if flush != nil {
+			flush <- err
+		}
+		if err != nil {
+			w.r.cancel(err)
+			return
+		}
+	}
+}
+
+// fill adds j and whatever else is queued to batch, up to Batch jobs or a flush request.
+func (w *replayWorker) fill(batch []job, j job) ([]job, chan<- error) {
+	for {
+		if j.flush != nil {
+			return batch, j.flush
+		}
+		batch = append(batch, j)
+		if len(batch) >= w.r.s.cfg.Batch {
+			return batch, nil
+		}
+		select {
+		case j = <-w.ch:
+		default:
+			return batch, nil
+		}
+	}
+}
+
+// commit applies a batch and its progress row in one target transaction. Transient errors
+// are retried, after checking the progress row: if the lost COMMIT had in fact landed, the
+// batch is not applied twice. While it retries, Status says so.
+func (w *replayWorker) commit(batch []job) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	r := w.r
+	s := r.s
+	ctx := r.ctx
+	last := batch[len(batch)-1]
+	target := progress{Loc: last.txn.start, Rows: last.idx + 1}
+	w.changes = w.changes[:0]
+	for _, j := range batch {
+		w.changes = append(w.changes, j.Change)
+	}
+	b := Batch{Worker: w.id, Changes: w.changes, Checkpoint: upsertSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, cpRow{
+		workerID: w.id, loc: target.Loc, rows: target.Rows, workerCount: s.cfg.Workers, eventTS: int64(last.txn.ts),
+	})}
+	began := time.Now()
+	deadline := began.Add(s.cfg.RetryFor)
+	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
+	key := fmt.Sprintf("worker %d", w.id)
+	defer s.retries.Done(key)
+	for {
+		err := r.applier.Apply(ctx, b)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		if !isTransient(err) {
+			return fmt.Errorf("replay worker %d (binlog transaction at %s): %w", w.id, last.txn.start.String(), err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
+		}
+		s.retries.Failed(key, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
+		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", backoff.Next())
+		if err := backoff.Wait(ctx); err != nil {
+			return context.Cause(ctx)
+		}
+		if w.landed(ctx, target) {
+			s.log.Info("the interrupted batch had been committed", "queue", w.id)
+			break
+		}
+	}
+	s.metrics.txnDuration[w.id].Observe(time.Since(began).Seconds())
+	w.count(b.Changes)
+	return nil
+}
+
+// landed reads the worker's progress row, waiting for a commit still in flight on the lost
+// connection: true when the batch ending at target was committed after all.
+func (w *replayWorker) landed(ctx context.Context, target progress) bool {
+	s := w.r.s
+	c, err := session.Open(ctx, w.r.db, targetSession)
+	if err != nil {
+		return false
+	}
+	defer session.Discard(c)
+	p, err := readWorkerProgress(ctx, c, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, w.id)
+	return err == nil && p.Loc.File == target.Loc.File && p.Loc.Pos == target.Loc.Pos && p.Rows == target.Rows
+}
+
+// count adds the applied changes to the finished-jobs metric, one Add per run of one kind
+// into one table.
+func (w *replayWorker) count(changes []Change) {
+	for i := 0; i < len(changes); {
+		c := changes[i]
+		n := 1
+		for i+n < len(changes) && changes[i+n].Kind == c.Kind && changes[i+n].Table == c.Table {
+			n++
+		}
+		w.r.s.metrics.finished(c.Kind.String(), w.id, c.Table.target.Schema, c.Table.target.Table).Add(float64(n))
+		i += n
+	}
+}
