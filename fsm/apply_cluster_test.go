@@ -22,7 +22,7 @@ func TestRegisterMaster(t *testing.T) {
 	_, ok = h.f.Master("nope")
 	assert.False(t, ok)
 
-	h.reject(&RegisterMaster{APIAddr: "x"}, CodeInvalidArgument)
+	h.reject(&RegisterMaster{APIAddr: "x"}, CodeRequestInvalid)
 }
 
 func TestRemoveMaster(t *testing.T) {
@@ -44,9 +44,9 @@ func TestRegisterWorker(t *testing.T) {
 		*(*Worker)(worker("w2")),
 	}, h.f.Workers())
 
-	h.reject(&RegisterWorker{Addr: "x"}, CodeInvalidArgument)
-	h.reject(&RegisterWorker{Name: "w3", KeepaliveTTL: -1}, CodeInvalidArgument)
-	h.reject(&RegisterWorker{Name: "w3", RelayKeepaliveTTL: -1}, CodeInvalidArgument)
+	h.reject(&RegisterWorker{Addr: "x"}, CodeRequestInvalid)
+	h.reject(&RegisterWorker{Name: "w3", KeepaliveTTL: -1}, CodeRequestInvalid)
+	h.reject(&RegisterWorker{Name: "w3", RelayKeepaliveTTL: -1}, CodeRequestInvalid)
 }
 
 func TestRegisterWorkerKeepsBindingAndRelay(t *testing.T) {

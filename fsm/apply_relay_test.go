@@ -45,7 +45,7 @@ func TestStartRelayRejects(t *testing.T) {
 	h.ok(&BindSource{Source: "s2", Worker: "w2"}, &StartRelay{Source: "s3", Workers: []string{"w3"}})
 
 	h.reject(&StartRelay{Source: "nope", Workers: []string{"w1"}}, CodeSourceNotExist)
-	h.reject(&StartRelay{Source: "s1"}, CodeInvalidArgument)
+	h.reject(&StartRelay{Source: "s1"}, CodeRequestInvalid)
 	// All-or-nothing: w1 is fine, yet nothing happens to it when another worker is refused.
 	h.reject(&StartRelay{Source: "s1", Workers: []string{"w1", "ghost"}, BinlogName: "b.1"}, CodeWorkerNotExist)
 	e := h.reject(&StartRelay{Source: "s1", Workers: []string{"w1", "w2"}}, CodeRelayWorkerWrongBound)
@@ -64,7 +64,7 @@ func TestStopRelay(t *testing.T) {
 	h.ok(&StartRelay{Source: "s1", Workers: []string{"w1", "w2"}}, &StartRelay{Source: "s2", Workers: []string{"w3"}})
 
 	h.reject(&StopRelay{Source: "nope", Workers: []string{"w1"}}, CodeSourceNotExist)
-	h.reject(&StopRelay{Source: "s1"}, CodeInvalidArgument)
+	h.reject(&StopRelay{Source: "s1"}, CodeRequestInvalid)
 	h.reject(&StopRelay{Source: "s1", Workers: []string{"w1", "ghost"}}, CodeWorkerNotExist)
 	e := h.reject(&StopRelay{Source: "s1", Workers: []string{"w1", "w3"}}, CodeRelayWorkerWrongRelay)
 	assert.Equal(t, `worker "w3" is relaying source "s2", not source "s1"`, e.Msg)

@@ -98,9 +98,9 @@ func TestReportShardDDLRejects(t *testing.T) {
 	h.ok(task("t2", "s1"))
 	e = h.reject(&ReportShardDDL{Task: "t2", Source: "s2", Target: tgt, DDLs: tgtDDLs}, CodeSourceNotInTask)
 	assert.Equal(t, `source "s2" is not part of task "t2"`, e.Msg)
-	h.reject(&ReportShardDDL{Task: "t1", Source: "s1", DDLs: tgtDDLs}, CodeInvalidArgument)
-	h.reject(report("s1"), CodeInvalidArgument)
-	h.reject(report("s1", "ALTER", ""), CodeInvalidArgument)
+	h.reject(&ReportShardDDL{Task: "t1", Source: "s1", DDLs: tgtDDLs}, CodeRequestInvalid)
+	h.reject(report("s1"), CodeRequestInvalid)
+	h.reject(report("s1", "ALTER", ""), CodeRequestInvalid)
 
 	h.ok(report("s1", "A1", "A2"))
 	e = h.reject(report("s2", "B1"), CodeShardDDLConflict)
@@ -110,7 +110,7 @@ func TestReportShardDDLRejects(t *testing.T) {
 
 	// Ids are formed as DM forms them, so two locks can claim one; the second is refused.
 	h.ok(task("a", "s1"), task("a-b", "s1"), &ReportShardDDL{Task: "a-b", Source: "s1", Target: "c", DDLs: tgtDDLs})
-	e = h.reject(&ReportShardDDL{Task: "a", Source: "s1", Target: "b-c", DDLs: tgtDDLs}, CodeInvalidArgument)
+	e = h.reject(&ReportShardDDL{Task: "a", Source: "s1", Target: "b-c", DDLs: tgtDDLs}, CodeRequestInvalid)
 	assert.Contains(t, e.Msg, `lock "a-b-c" belongs to task "a-b"`)
 }
 
@@ -119,15 +119,15 @@ func TestShardDDLDone(t *testing.T) {
 	h.same(shardDone("s1")) // unknown lock
 
 	h.ok(report("s2", tgtDDLs...), report("s1", tgtDDLs...))
-	e := h.reject(shardDone("s2"), CodeInvalidArgument)
+	e := h.reject(shardDone("s2"), CodeRequestInvalid)
 	assert.Equal(t, `lock "t1-`+tgt+`" is not resolved yet: source(s) s3 have not reported its DDLs`, e.Msg)
-	e = h.reject(shardDone("s1"), CodeInvalidArgument)
+	e = h.reject(shardDone("s1"), CodeRequestInvalid)
 	assert.Equal(t, `source "s1" cannot ack lock "t1-`+tgt+`" before its owner "s2" ran the DDLs`, e.Msg)
-	e = h.reject(shardDone("s3"), CodeInvalidArgument)
+	e = h.reject(shardDone("s3"), CodeRequestInvalid)
 	assert.Contains(t, e.Msg, `source "s3" has not reported the DDLs of lock`)
 
 	h.ok(report("s3", tgtDDLs...))
-	h.reject(shardDone("s1"), CodeInvalidArgument) // resolved, but the owner has not run the DDLs
+	h.reject(shardDone("s1"), CodeRequestInvalid) // resolved, but the owner has not run the DDLs
 	h.ok(shardDone("s2"))
 	l := h.lock()
 	assert.True(t, l.Done)
@@ -160,8 +160,8 @@ func TestUnlockShardDDL(t *testing.T) {
 	assert.Equal(t, `lock "t1-`+tgt+`" not found`, e.Msg)
 
 	h.ok(report("s2", tgtDDLs...), report("s1", tgtDDLs...))
-	h.reject(&UnlockShardDDL{ID: tgtLock, Action: "drop"}, CodeInvalidArgument)
-	e = h.reject(&UnlockShardDDL{ID: tgtLock, Owner: "s3"}, CodeInvalidArgument)
+	h.reject(&UnlockShardDDL{ID: tgtLock, Action: "drop"}, CodeRequestInvalid)
+	e = h.reject(&UnlockShardDDL{ID: tgtLock, Owner: "s3"}, CodeRequestInvalid)
 	assert.Equal(t, `source "s3" cannot own lock "t1-`+tgt+`": only a source that reported its DDLs can run them, one of s1, s2`, e.Msg)
 
 	h.ok(&UnlockShardDDL{ID: tgtLock, Owner: "s1"}) // Action "" is exec
@@ -182,7 +182,7 @@ func TestUnlockShardDDL(t *testing.T) {
 	assert.Equal(t, want, h.lock())
 
 	h.ok(shardDone("s2"))
-	e = h.reject(&UnlockShardDDL{ID: tgtLock}, CodeInvalidArgument)
+	e = h.reject(&UnlockShardDDL{ID: tgtLock}, CodeRequestInvalid)
 	assert.Equal(t, `lock "t1-`+tgt+`" is already resolved: its owner "s2" ran its DDLs`, e.Msg)
 	h.ok(shardDone("s1"), shardDone("s3"))
 	assert.Empty(t, h.f.ShardLocks(""))
@@ -196,7 +196,7 @@ func TestUnlockShardDDLSkip(t *testing.T) {
 		ID: tgtLock, Task: "t1", Target: tgt, DDLs: tgtDDLs, Owner: "s1", Sources: []string{"s1", "s3"},
 		Synced: []string{"s1", "s3"}, Resolved: true, Action: ShardActionSkip, Done: true, Acked: []string{},
 	}, h.lock())
-	e := h.reject(&UnlockShardDDL{ID: tgtLock, Action: ShardActionExec}, CodeInvalidArgument)
+	e := h.reject(&UnlockShardDDL{ID: tgtLock, Action: ShardActionExec}, CodeRequestInvalid)
 	assert.Equal(t, `lock "t1-`+tgt+`" is already resolved: its DDLs were skipped`, e.Msg)
 
 	// After a skip nobody runs the DDLs: any source may ack right away.
@@ -296,8 +296,8 @@ func TestClaimShardColumnsRejects(t *testing.T) {
 	e = h.reject(&ClaimShardColumns{Task: "nope", Target: tgt, Source: "s1", Table: "`db`.`t1`"}, CodeTaskNotExist)
 	assert.Equal(t, `task "nope" does not exist`, e.Msg)
 	h.reject(&ClaimShardColumns{Task: "t1", Target: tgt, Source: "s9", Table: "`db`.`t1`"}, CodeSourceNotInTask)
-	h.reject(&ClaimShardColumns{Task: "t1", Source: "s1", Table: "`db`.`t1`"}, CodeInvalidArgument)
-	h.reject(&ClaimShardColumns{Task: "t1", Target: tgt, Source: "s1"}, CodeInvalidArgument)
-	h.reject(claim("s1", "`db`.`t1`", ColumnDef{Name: "h", Def: "int"}, ColumnDef{Def: "int"}), CodeInvalidArgument)
-	h.reject(claim("s1", "`db`.`t1`", ColumnDef{Name: "h", Def: " "}), CodeInvalidArgument)
+	h.reject(&ClaimShardColumns{Task: "t1", Source: "s1", Table: "`db`.`t1`"}, CodeRequestInvalid)
+	h.reject(&ClaimShardColumns{Task: "t1", Target: tgt, Source: "s1"}, CodeRequestInvalid)
+	h.reject(claim("s1", "`db`.`t1`", ColumnDef{Name: "h", Def: "int"}, ColumnDef{Def: "int"}), CodeRequestInvalid)
+	h.reject(claim("s1", "`db`.`t1`", ColumnDef{Name: "h", Def: " "}), CodeRequestInvalid)
 }

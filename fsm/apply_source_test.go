@@ -25,7 +25,7 @@ func TestAddSource(t *testing.T) {
 
 	e := h.reject(source("s1"), CodeSourceExist)
 	assert.Equal(t, `source "s1" already exists`, e.Msg)
-	h.reject(&AddSource{Source: Source{Config: []byte("x")}}, CodeInvalidArgument)
+	h.reject(&AddSource{Source: Source{Config: []byte("x")}}, CodeRequestInvalid)
 }
 
 func TestDeleteSource(t *testing.T) {

@@ -56,18 +56,18 @@ func TestAddTaskMergesIntoExistingTask(t *testing.T) {
 
 func TestAddTaskRejects(t *testing.T) {
 	h := seeded(t)
-	h.reject(task("", "s1"), CodeInvalidArgument)
-	h.reject(task("t1"), CodeInvalidArgument)
+	h.reject(task("", "s1"), CodeRequestInvalid)
+	h.reject(task("t1"), CodeRequestInvalid)
 	e := h.reject(task("t1", "s1", "ghost"), CodeTaskSourceNotFound)
 	assert.Equal(t, `source "ghost" of task "t1" does not exist`, e.Msg)
 
 	nilSub := task("t1", "s1")
 	nilSub.Task.Subtasks["s2"] = nil
-	h.reject(nilSub, CodeInvalidArgument)
+	h.reject(nilSub, CodeRequestInvalid)
 
 	mismatch := task("t1", "s1")
 	mismatch.Task.Subtasks["s1"].Source = "s2"
-	h.reject(mismatch, CodeInvalidArgument)
+	h.reject(mismatch, CodeRequestInvalid)
 
 	badStage := task("t1", "s1")
 	badStage.Task.Subtasks["s1"].Stage = "Sleeping"

@@ -154,7 +154,7 @@ func TestErrorType(t *testing.T) {
 
 	var coded interface{ ErrorCode() int }
 	require.ErrorAs(t, err, &coded)
-	assert.Equal(t, 46004, coded.ErrorCode())
+	assert.Equal(t, int(CodeWorkerNotExist), coded.ErrorCode())
 
 	_, ok = CodeOf(assert.AnError)
 	assert.False(t, ok)

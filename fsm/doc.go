@@ -10,6 +10,8 @@
 //
 // A command is validated in full before anything changes. A rejected command leaves the state
 // untouched and returns an *Error carrying DM's numeric error code, identically on every replica.
+// Those codes, and the ones the masters, workers and REST layer answer with, are one table here
+// (codes.go), the innermost package, so that every package can use it.
 // An entry that cannot be decoded panics instead: applying it any other way would let one replica
 // silently diverge from the rest.
 package fsm

@@ -38,14 +38,14 @@ func (h *harness) ok(cs ...Command) {
 }
 
 // reject applies a command that must be rejected with code and must leave the state unchanged.
-func (h *harness) reject(c Command, code int) *Error {
+func (h *harness) reject(c Command, code Code) *Error {
 	h.t.Helper()
 	before := stateBytes(h.t, h.f)
 	err := h.apply(c)
 	require.Error(h.t, err, "%T %+v", c, c)
 	var fe *Error
 	require.ErrorAs(h.t, err, &fe)
-	require.Equal(h.t, code, fe.ErrorCode(), "message: %s", fe.Error())
+	require.Equal(h.t, code, fe.Code, "message: %s", fe.Error())
 	require.NotEmpty(h.t, fe.Error())
 	require.Equal(h.t, string(before), string(stateBytes(h.t, h.f)), "state changed by rejected %T", c)
 	return fe

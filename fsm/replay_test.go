@@ -117,7 +117,7 @@ func TestDeterministicReplay(t *testing.T) {
 	gen := commandGen{r: rand.New(rand.NewSource(20240601))}
 	a, b := New(), New()
 	okByType := map[CommandType]int{}
-	rejectedByCode := map[int]int{}
+	rejectedByCode := map[Code]int{}
 	locksCompleted := 0
 
 	for i := uint64(1); i <= steps; i++ {
@@ -157,7 +157,7 @@ func TestDeterministicReplay(t *testing.T) {
 		assert.Positive(t, okByType[ct], "no successful %s", ct)
 	}
 	assert.Positive(t, locksCompleted, "no shard lock went through its whole life")
-	for _, code := range []int{CodeInvalidArgument, CodeMasterNotExist, CodeWorkerNotExist, CodeWorkerInvalidTrans,
+	for _, code := range []Code{CodeRequestInvalid, CodeMasterNotExist, CodeWorkerNotExist, CodeWorkerInvalidTrans,
 		CodeSourceExist, CodeSourceNotExist, CodeSourceHasTasks, CodeRelayStageInvalid, CodeSubtaskExist,
 		CodeSubtaskStageInvalid, CodeSubtaskTaskNotExist, CodeSourceNotInTask, CodeTaskNotExist, CodeRelayWorkerBusy,
 		CodeRelayWorkerWrongBound, CodeRelayWorkerWrongRelay, CodeSourceHasRelayWorkers, CodeTaskSourceNotFound,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -149,10 +150,10 @@ func requireTemplate(t *testing.T, resp Response, status int) APIError {
 	return e
 }
 
-func requireAPIError(t *testing.T, resp Response, status, code int) {
+func requireAPIError(t *testing.T, resp Response, status int, code fsm.Code) {
 	t.Helper()
 	e := requireTemplate(t, resp, status)
-	require.Equal(t, code, e.Code, "error: %s", e.Msg)
+	require.Equal(t, code, fsm.Code(e.Code), "error: %s", e.Msg)
 }
 
 func TestMasterClusterFailoverAndMembers(t *testing.T) {
@@ -233,9 +234,9 @@ func TestMasterClusterFailoverAndMembers(t *testing.T) {
 	})
 
 	// Error codes of the cluster routes.
-	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/masters/nobody"), 400, 38048)
-	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/workers/nobody"), 400, 46004)
-	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/workers/worker2"), 400, 46005)
+	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/masters/nobody"), 400, fsm.CodeMasterNotExist)
+	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/workers/nobody"), 400, fsm.CodeWorkerNotExist)
+	requireAPIError(t, call(t, http.MethodDelete, masters[1].APIAddr, "/api/v1/cluster/workers/worker2"), 400, fsm.CodeWorkerOnline)
 
 	// kill -9 the leader: a new one within 10 s, and every call on the survivors works.
 	killedAt := time.Now()
@@ -303,7 +304,7 @@ func TestMasterClusterFailoverAndMembers(t *testing.T) {
 		return nil
 	})
 
-	// Without a quorum there is no leader: calls answer 503 with the template, not a hang.
+	// Without a quorum there is no leader: calls answer 503 with DM's code for it, not a hang.
 	cur := waitLeader(t, masters, 10*time.Second)
 	var lone *Proc
 	for _, m := range masters {
@@ -315,7 +316,7 @@ func TestMasterClusterFailoverAndMembers(t *testing.T) {
 	}
 	start := time.Now()
 	resp = call(t, http.MethodGet, lone.APIAddr, "/api/v1/cluster/masters")
-	requireTemplate(t, resp, http.StatusServiceUnavailable)
+	requireAPIError(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 	require.Less(t, time.Since(start), 9*time.Second)
 }
 
@@ -442,7 +443,7 @@ func TestOpenAPISwitchAndDocs(t *testing.T) {
 	require.Contains(t, string(resp.Body), "dm_master_start_leader_counter 1")
 	// An API error answers the template with DM's code.
 	resp = call(t, http.MethodGet, on.APIAddr, "/api/v1/tasks/t/sources/s/schemas")
-	requireAPIError(t, resp, http.StatusBadRequest, 46018)
+	requireAPIError(t, resp, http.StatusBadRequest, fsm.CodeTaskNotExist)
 
 	off := NewCluster(t).StartMasters(1, MasterOptions{NoOpenAPI: true})[0]
 	waitLeader(t, []*Proc{off}, 15*time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -48,9 +49,9 @@ func TestRelayAPIAndTaskOnRelay(t *testing.T) {
 		}
 	}
 
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/ghost/start-relay", map[string]any{"worker_name_list": []string{bound}}), 400, 46008)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/start-relay", map[string]any{"worker_name_list": []string{"ghost"}}), 400, 46004)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/ghost/pause-relay", nil), 400, 46012)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/ghost/start-relay", map[string]any{"worker_name_list": []string{bound}}), 400, fsm.CodeSourceNotExist)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/start-relay", map[string]any{"worker_name_list": []string{"ghost"}}), 400, fsm.CodeWorkerNotExist)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/ghost/pause-relay", nil), 400, fsm.CodeRelayStageSourceNotExist)
 
 	resp := e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/start-relay", map[string]any{"worker_name_list": []string{bound, free[0]}})
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
@@ -75,10 +76,10 @@ func TestRelayAPIAndTaskOnRelay(t *testing.T) {
 		}
 		return nil
 	})
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/start-relay", map[string]any{"worker_name_list": []string{free[0]}}), 400, 46020)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/start-relay", map[string]any{"worker_name_list": []string{bound}}), 400, 46021)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/stop-relay", map[string]any{"worker_name_list": []string{free[0]}}), 400, 46022)
-	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/sources/mysql-01?force=true", nil), 400, 46023)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/start-relay", map[string]any{"worker_name_list": []string{free[0]}}), 400, fsm.CodeRelayWorkerBusy)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/start-relay", map[string]any{"worker_name_list": []string{bound}}), 400, fsm.CodeRelayWorkerWrongBound)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-02/stop-relay", map[string]any{"worker_name_list": []string{free[0]}}), 400, fsm.CodeRelayWorkerWrongRelay)
+	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/sources/mysql-01?force=true", nil), 400, fsm.CodeSourceHasRelayWorkers)
 
 	// Both relay workers catch up and say so.
 	e.src.Exec(t, "INSERT INTO shop.t VALUES (2, 'b')")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,7 +43,7 @@ func TestTaskSchemaRoutes(t *testing.T) {
 	require.Contains(t, tbl.SchemaCreateSql, "name")
 
 	put := map[string]any{"sql_content": "CREATE TABLE shop.t1 (id INT PRIMARY KEY, name VARCHAR(20), extra INT)"}
-	requireAPIError(t, e.api.call(http.MethodPut, e.addr, base+"/shop/t2", put), 400, 40051)
+	requireAPIError(t, e.api.call(http.MethodPut, e.addr, base+"/shop/t2", put), 400, fsm.CodeWorkerNotPaused)
 
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/sch/pause", nil).Status)
 	e.waitStage("sch", "Paused", 20*time.Second)
@@ -59,8 +60,8 @@ func TestTaskSchemaRoutes(t *testing.T) {
 	resp = e.api.call(http.MethodDelete, e.addr, base+"/shop/t2", nil)
 	require.Equal(t, http.StatusNoContent, resp.Status, "%s", resp.Body)
 	requireTemplate(t, e.api.call(http.MethodGet, e.addr, base+"/shop/t2", nil), http.StatusBadRequest)
-	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/ghost/sources/mysql-01/schemas", nil), 400, 46018)
-	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/sch/sources/ghost/schemas", nil), 400, 46017)
+	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/ghost/sources/mysql-01/schemas", nil), 400, fsm.CodeTaskNotExist)
+	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/sch/sources/ghost/schemas", nil), 400, fsm.CodeSourceNotInTask)
 
 	// Resume: replication goes on with the tracked schema.
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/sch/resume", nil).Status)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -307,7 +308,7 @@ func TestShardMergePessimistic(t *testing.T) {
 	require.NoError(t, se.dstDB.QueryRow("SELECT COUNT(DISTINCT INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'merged' AND TABLE_NAME = 't' AND INDEX_NAME = 'idx_v'").Scan(&idx))
 	require.Equal(t, 1, idx)
 	resp = se.api.call(http.MethodPost, se.addr, "/api/v1/shard-ddl-locks/"+url.PathEscape("pess-`merged`.`t`")+"/unlock", map[string]any{"action": "exec"})
-	requireAPIError(t, resp, http.StatusBadRequest, 38032)
+	requireAPIError(t, resp, http.StatusBadRequest, fsm.CodeShardLockNotFound)
 }
 
 // boundWorker is the process of the worker bound to a source.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -126,24 +127,24 @@ func TestSourcesLifecycleAndFailover(t *testing.T) {
 	bad := []struct {
 		name   string
 		body   any
-		code   int
+		code   fsm.Code
 		substr string
 	}{
-		{"missing host", map[string]any{"source_name": "x", "port": 3306, "user": "u", "password": "p", "enable_gtid": false}, 0, "host"},
-		{"port out of range", body("x", good, "dm"), 0, "port"},
-		{"unsafe name", body("../x", good, "dm"), 0, "source_name"},
-		{"wrong password", sourceBody{SourceName: "x", Host: good.Host(), Port: good.Port(), User: "dm", Password: "wrong-" + password}, 10001, "denied"},
-		{"binlog off", body("x", noBinlog, "dm"), 26005, "log_bin"},
-		{"statement format", body("x", stmt, "dm"), 26005, "binlog_format"},
-		{"minimal row image", body("x", minimal, "dm"), 26005, "binlog_row_image"},
-		{"no replication slave", body("x", good, "norepl"), 26005, "REPLICATION SLAVE"},
-		{"no reload nor lock tables", body("x", good, "nolock"), 26005, "RELOAD"},
+		{"missing host", map[string]any{"source_name": "x", "port": 3306, "user": "u", "password": "p", "enable_gtid": false}, fsm.CodeRequestInvalid, "host"},
+		{"port out of range", body("x", good, "dm"), fsm.CodeRequestInvalid, "port"},
+		{"unsafe name", body("../x", good, "dm"), fsm.CodeRequestInvalid, "source_name"},
+		{"wrong password", sourceBody{SourceName: "x", Host: good.Host(), Port: good.Port(), User: "dm", Password: "wrong-" + password}, fsm.CodeDBDriver, "denied"},
+		{"binlog off", body("x", noBinlog, "dm"), fsm.CodeCheckFail, "log_bin"},
+		{"statement format", body("x", stmt, "dm"), fsm.CodeCheckFail, "binlog_format"},
+		{"minimal row image", body("x", minimal, "dm"), fsm.CodeCheckFail, "binlog_row_image"},
+		{"no replication slave", body("x", good, "norepl"), fsm.CodeCheckFail, "REPLICATION SLAVE"},
+		{"no reload nor lock tables", body("x", good, "nolock"), fsm.CodeCheckFail, "RELOAD"},
 	}
 	bad[1].body = sourceBody{SourceName: "x", Host: good.Host(), Port: 70000, User: "dm", Password: password}
 	for _, tc := range bad {
 		resp := api.call(http.MethodPost, addr, "/api/v1/sources", tc.body)
 		e := requireTemplate(t, resp, http.StatusBadRequest)
-		require.Equal(t, tc.code, e.Code, "%s: %s", tc.name, e.Msg)
+		require.Equal(t, tc.code, fsm.Code(e.Code), "%s: %s", tc.name, e.Msg)
 		require.Contains(t, e.Msg, tc.substr, tc.name)
 	}
 
@@ -154,7 +155,7 @@ func TestSourcesLifecycleAndFailover(t *testing.T) {
 	require.NoError(t, resp.JSON(&created))
 	require.Equal(t, "******", created.Password)
 	require.Equal(t, map[string]int{"interval": 3600, "expires": 0, "remain_space": 15}, created.Purge)
-	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources", body("mysql-01", good, "dm")), 400, 46007)
+	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources", body("mysql-01", good, "dm")), 400, fsm.CodeSourceExist)
 
 	var boundTo string
 	Eventually(t, 10*time.Second, func() error {
@@ -176,7 +177,7 @@ func TestSourcesLifecycleAndFailover(t *testing.T) {
 		}
 		return nil
 	})
-	requireAPIError(t, api.call(http.MethodGet, addr, "/api/v1/sources/nope/status", nil), 400, 46008)
+	requireAPIError(t, api.call(http.MethodGet, addr, "/api/v1/sources/nope/status", nil), 400, fsm.CodeSourceNotExist)
 
 	// A second source takes the other worker; a third waits, unbound, until a worker appears.
 	noGTID := body("mysql-02", good, "dm")
@@ -218,14 +219,14 @@ func TestSourcesLifecycleAndFailover(t *testing.T) {
 
 	// Transfer: error codes, a no-op, and a real move to a freed worker.
 	other := api.bindings(addr)["mysql-02"]
-	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": other}), 400, 46006)
-	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": "ghost"}), 400, 46004)
-	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/ghost/transfer", map[string]string{"worker_name": other}), 400, 46008)
+	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": other}), 400, fsm.CodeWorkerInvalidTrans)
+	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": "ghost"}), 400, fsm.CodeWorkerNotExist)
+	requireAPIError(t, api.call(http.MethodPost, addr, "/api/v1/sources/ghost/transfer", map[string]string{"worker_name": other}), 400, fsm.CodeSourceNotExist)
 	resp = api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": boundTo})
 	require.Equal(t, http.StatusOK, resp.Status, "same worker is a no-op: %s", resp.Body)
 	resp = api.call(http.MethodDelete, addr, "/api/v1/sources/mysql-03", nil)
 	require.Equal(t, http.StatusNoContent, resp.Status, "%s", resp.Body)
-	requireAPIError(t, api.call(http.MethodDelete, addr, "/api/v1/sources/mysql-03", nil), 400, 46008)
+	requireAPIError(t, api.call(http.MethodDelete, addr, "/api/v1/sources/mysql-03", nil), 400, fsm.CodeSourceNotExist)
 	resp = api.call(http.MethodPost, addr, "/api/v1/sources/mysql-01/transfer", map[string]string{"worker_name": "worker3"})
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
 	b := api.bindings(addr)
@@ -246,7 +247,7 @@ func TestSourcesLifecycleAndFailover(t *testing.T) {
 	require.NoError(t, resp.JSON(&tables), "%s", resp.Body)
 	require.Equal(t, []string{"t1", "t2"}, tables)
 	requireTemplate(t, api.call(http.MethodGet, addr, "/api/v1/sources/mysql-01/schemas/nodb", nil), http.StatusBadRequest)
-	requireAPIError(t, api.call(http.MethodGet, addr, "/api/v1/sources/ghost/schemas", nil), 400, 46008)
+	requireAPIError(t, api.call(http.MethodGet, addr, "/api/v1/sources/ghost/schemas", nil), 400, fsm.CodeSourceNotExist)
 
 	// kill -9 the worker bound to mysql-01: rebound to the free worker within TTL + 10 s.
 	b = api.bindings(addr)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -67,52 +68,52 @@ func TestTaskAPIErrors(t *testing.T) {
 	cases := []struct {
 		name string
 		task map[string]any
-		code int
+		code fsm.Code
 		msg  string
 	}{
-		{"bad task_mode", mutate(func(m map[string]any) { m["task_mode"] = "sometimes" }), 0, "task_mode"},
-		{"bad on_duplicate", mutate(func(m map[string]any) { m["on_duplicate"] = "merge" }), 0, "on_duplicate"},
-		{"bad shard_mode", mutate(func(m map[string]any) { m["shard_mode"] = "eager" }), 0, "shard_mode"},
+		{"bad task_mode", mutate(func(m map[string]any) { m["task_mode"] = "sometimes" }), fsm.CodeRequestInvalid, "task_mode"},
+		{"bad on_duplicate", mutate(func(m map[string]any) { m["on_duplicate"] = "merge" }), fsm.CodeRequestInvalid, "on_duplicate"},
+		{"bad shard_mode", mutate(func(m map[string]any) { m["shard_mode"] = "eager" }), fsm.CodeRequestInvalid, "shard_mode"},
 		{"bad consistency", mutate(func(m map[string]any) {
 			m["source_config"].(map[string]any)["full_migrate_conf"].(map[string]any)["consistency"] = "maybe"
-		}), 0, "consistency"},
+		}), fsm.CodeRequestInvalid, "consistency"},
 		{"zero threads", mutate(func(m map[string]any) {
 			m["source_config"].(map[string]any)["incr_migrate_conf"].(map[string]any)["repl_threads"] = 0
-		}), 0, "repl_threads"},
+		}), fsm.CodeRequestInvalid, "repl_threads"},
 		{"zero batch", mutate(func(m map[string]any) {
 			m["source_config"].(map[string]any)["incr_migrate_conf"].(map[string]any)["repl_batch"] = 0
-		}), 0, "repl_batch"},
+		}), fsm.CodeRequestInvalid, "repl_batch"},
 		{"unknown source", mutate(func(m map[string]any) {
 			m["source_config"].(map[string]any)["source_conf"] = []map[string]any{{"source_name": "ghost"}}
-		}), 49002, "ghost"},
-		{"unbound source", e.task("t1", "all", []string{"mysql-02"}, "shop"), 46009, "mysql-02"},
+		}), fsm.CodeTaskSourceNotFound, "ghost"},
+		{"unbound source", e.task("t1", "all", []string{"mysql-02"}, "shop"), fsm.CodeSourceUnbound, "mysql-02"},
 		{"unknown filter", mutate(func(m map[string]any) {
 			m["table_migrate_rule"].([]map[string]any)[0]["binlog_filter_rule"] = []string{"nope"}
-		}), 49001, "nope"},
-		{"incremental without start", mutate(func(m map[string]any) { m["task_mode"] = "incremental" }), 0, "start point"},
+		}), fsm.CodeOpenAPICommon, "nope"},
+		{"incremental without start", mutate(func(m map[string]any) { m["task_mode"] = "incremental" }), fsm.CodeRequestInvalid, "start point"},
 		{"unreachable target", mutate(func(m map[string]any) {
 			m["target_config"].(map[string]any)["port"] = FreePort(t)
-		}), 10001, "target"},
+		}), fsm.CodeDBDriver, "target"},
 		{"wrong target password", mutate(func(m map[string]any) {
 			m["target_config"].(map[string]any)["password"] = "nope"
-		}), 10001, "denied"},
+		}), fsm.CodeDBDriver, "denied"},
 	}
 	for _, tc := range cases {
 		resp := e.startTask(tc.task)
 		e := requireTemplate(t, resp, http.StatusBadRequest)
-		require.Equal(t, tc.code, e.Code, "%s: %s", tc.name, e.Msg)
+		require.Equal(t, tc.code, fsm.Code(e.Code), "%s: %s", tc.name, e.Msg)
 		require.Contains(t, strings.ToLower(e.Msg), strings.ToLower(tc.msg), tc.name)
 	}
 
 	resp = e.startTask(e.task("t1", "all", []string{"mysql-01"}, "shop"))
 	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
-	requireAPIError(t, e.startTask(e.task("t1", "all", []string{"mysql-01"}, "shop")), 400, 46014)
-	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/tasks/ghost", nil), 400, 46018)
-	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/ghost/status", nil), 400, 46018)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/ghost/pause", nil), 400, 46016)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/t1/pause", []string{"mysql-02"}), 400, 46017)
-	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/t1/resume", []string{"mysql-02"}), 400, 46017)
-	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/tasks/t1?source_name_list=mysql-02", nil), 400, 46017)
+	requireAPIError(t, e.startTask(e.task("t1", "all", []string{"mysql-01"}, "shop")), 400, fsm.CodeSubtaskExist)
+	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/tasks/ghost", nil), 400, fsm.CodeTaskNotExist)
+	requireAPIError(t, e.api.call(http.MethodGet, e.addr, "/api/v1/tasks/ghost/status", nil), 400, fsm.CodeTaskNotExist)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/ghost/pause", nil), 400, fsm.CodeSubtaskTaskNotExist)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/t1/pause", []string{"mysql-02"}), 400, fsm.CodeSourceNotInTask)
+	requireAPIError(t, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/t1/resume", []string{"mysql-02"}), 400, fsm.CodeSourceNotInTask)
+	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, "/api/v1/tasks/t1?source_name_list=mysql-02", nil), 400, fsm.CodeSourceNotInTask)
 
 	// Pause and resume change the stage; ?stage= filters.
 	e.waitSynced("t1", 60*time.Second)

@@ -101,11 +101,11 @@ func (s *Server) OfflineMaster(ctx context.Context, name string) error {
 		}
 	}
 	if !found {
-		return restapi.Errorf(http.StatusBadRequest, 38048, "dm-master with name %q does not exist", name)
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterNotExist, "dm-master with name %q does not exist", name)
 	}
 	if otherVoters == 0 {
 		// Raft refuses a configuration without voters; check before forgetting the addresses.
-		return restapi.Errorf(http.StatusBadRequest, codeOpenAPICommon,
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon,
 			"dm-master %q is the last master of the cluster and cannot be removed: add another master first, or stop this one to shut the cluster down", name)
 	}
 	if _, ok := s.state.Master(name); ok {
@@ -177,10 +177,10 @@ func (s *Server) ListWorkers(ctx context.Context) ([]restapi.ClusterWorker, erro
 func (s *Server) OfflineWorker(ctx context.Context, name string) error {
 	w, ok := s.state.Worker(name)
 	if !ok {
-		return restapi.Errorf(http.StatusBadRequest, 46004, "dm-worker with name %q does not exist", name)
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotExist, "dm-worker with name %q does not exist", name)
 	}
 	if s.live.online(w) {
-		return restapi.Errorf(http.StatusBadRequest, 46005, "dm-worker %q is online: stop it first (a worker goes offline once it has been gone for its keepalive-ttl of %ds)", name, w.KeepaliveTTL)
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerOnline, "dm-worker %q is online: stop it first (a worker goes offline once it has been gone for its keepalive-ttl of %ds)", name, w.KeepaliveTTL)
 	}
 	_, err := s.apply(ctx, fsm.DeleteWorker{Name: name})
 	return err

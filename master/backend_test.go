@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -14,7 +15,7 @@ func TestOfflineLastMasterIs400(t *testing.T) {
 	s := startTestMaster(t)
 	a := do(t, s, http.MethodDelete, "/api/v1/cluster/masters/m1", nil)
 	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
-	require.Equal(t, codeOpenAPICommon, a.code(t))
+	require.Equal(t, fsm.CodeOpenAPICommon, a.code(t))
 	require.Contains(t, errorMsg(t, a), `dm-master "m1" is the last master`)
 
 	a = do(t, s, http.MethodGet, "/api/v1/cluster/masters", nil)

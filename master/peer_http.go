@@ -38,7 +38,7 @@ func (s *Server) peerRoutes() http.Handler {
 
 func decodeBody(r *http.Request, v any) error {
 	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(v); err != nil {
-		return restapi.Errorf(http.StatusBadRequest, 0, "invalid request body: %v", err)
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err)
 	}
 	return nil
 }
@@ -50,7 +50,7 @@ func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Name == "" || req.PeerAddr == "" || req.APIAddr == "" {
-		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "name, api_addr and peer_addr are required"))
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "name, api_addr and peer_addr are required"))
 		return
 	}
 	if req.AddVoter {
@@ -81,7 +81,7 @@ func (s *Server) addVoter(ctx context.Context, name, addr string) error {
 			return nil
 		}
 		if string(srv.ID) != name && string(srv.Address) == addr {
-			return restapi.Errorf(http.StatusBadRequest, 38032, "peer address %s is already used by master %q", addr, srv.ID)
+			return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterJoinFail, "peer address %s is already used by master %q", addr, srv.ID)
 		}
 	}
 	timeout := applyTimeout
@@ -102,17 +102,17 @@ func (s *Server) handleRegisterWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Name == "" || req.Addr == "" {
-		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "worker name and addr are required"))
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "worker name and addr are required"))
 		return
 	}
 	if req.KeepaliveTTL <= 0 {
-		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "keepalive-ttl must be positive, got %d", req.KeepaliveTTL))
+		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "keepalive-ttl must be positive, got %d", req.KeepaliveTTL))
 		return
 	}
 	// A name belongs to one worker at a time: another process still alive under it keeps it.
 	if cur, ok := s.state.Worker(req.Name); ok && cur.Addr != req.Addr {
 		if m, alive := s.pool.Alive(membership.RoleWorker, req.Name); alive && m.APIAddr == cur.Addr {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 46005,
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerOnline,
 				"worker name %q is already used by the online worker at %s", req.Name, cur.Addr))
 			return
 		}
@@ -140,7 +140,7 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("index"); v != "" {
 		var err error
 		if index, err = strconv.ParseUint(v, 10, 64); err != nil {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "index %q is not a number", v))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "index %q is not a number", v))
 			return
 		}
 	}
@@ -148,7 +148,7 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "wait %q is not a duration", v))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "wait %q is not a duration", v))
 			return
 		}
 		wait = min(d, maxDesiredWait)

@@ -135,7 +135,7 @@ func TestRaftReplicatesFSM(t *testing.T) {
 	idx, err := applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: "s1"}})
 	code, ok := fsm.CodeOf(err)
 	require.True(t, ok, "a rejected command reaches the caller as *fsm.Error: %v", err)
-	require.Equal(t, 46007, code)
+	require.Equal(t, fsm.CodeSourceExist, code)
 	last, err := applyCmd(t, leader, fsm.BindSource{Source: "s1", Worker: "w1"})
 	require.NoError(t, err)
 	require.Greater(t, last, idx)

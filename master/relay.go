@@ -8,9 +8,6 @@ import (
 	"github.com/dm-oss/dm/restapi"
 )
 
-// codeRelayStageSourceNotExist is DM's code for pause/resume-relay on an unknown source.
-const codeRelayStageSourceNotExist = 46012
-
 // StartRelay makes workers pull the source's binlog into their relay logs. Changing the relay
 // start point or directory is refused while tasks use the source (they read from it).
 func (s *Server) StartRelay(ctx context.Context, source string, req restapi.StartRelayRequest) error {
@@ -19,7 +16,7 @@ func (s *Server) StartRelay(ctx context.Context, source string, req restapi.Star
 		return badRequest(fsm.CodeSourceNotExist, "source %q does not exist", source)
 	}
 	if len(req.WorkerNameList) == 0 {
-		return badRequest(restapi.CodeRequestInvalid, "worker_name_list must name at least one worker")
+		return badRequest(fsm.CodeRequestInvalid, "worker_name_list must name at least one worker")
 	}
 	str := func(p *string) string {
 		if p == nil {
@@ -49,7 +46,7 @@ func (s *Server) StartRelay(ctx context.Context, source string, req restapi.Star
 // StopRelay stops relay on the listed workers.
 func (s *Server) StopRelay(ctx context.Context, source string, workers []string) error {
 	if len(workers) == 0 {
-		return badRequest(restapi.CodeRequestInvalid, "worker_name_list must name at least one worker")
+		return badRequest(fsm.CodeRequestInvalid, "worker_name_list must name at least one worker")
 	}
 	if _, err := s.apply(ctx, fsm.StopRelay{Source: source, Workers: workers}); err != nil {
 		return err
@@ -62,7 +59,7 @@ func (s *Server) StopRelay(ctx context.Context, source string, workers []string)
 // SetRelayStage pauses or resumes the source's relay on all its relay workers.
 func (s *Server) SetRelayStage(ctx context.Context, source string, running bool) error {
 	if _, ok := s.state.Source(source); !ok {
-		return badRequest(codeRelayStageSourceNotExist, "source %q does not exist", source)
+		return badRequest(fsm.CodeRelayStageSourceNotExist, "source %q does not exist", source)
 	}
 	stage := fsm.StagePaused
 	if running {

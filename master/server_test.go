@@ -51,11 +51,11 @@ type apiAnswer struct {
 	body   []byte
 }
 
-func (a apiAnswer) code(t *testing.T) int {
+func (a apiAnswer) code(t *testing.T) fsm.Code {
 	t.Helper()
 	var e struct {
-		Msg  string `json:"error_msg"`
-		Code int    `json:"error_code"`
+		Msg  string   `json:"error_msg"`
+		Code fsm.Code `json:"error_code"`
 	}
 	require.NoError(t, json.Unmarshal(a.body, &e), "body %s", a.body)
 	require.NotEmpty(t, e.Msg)
@@ -127,7 +127,7 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	}
 	a = do(t, s, http.MethodPost, "/api/v1/sources/s1/transfer", map[string]string{"worker_name": free})
 	require.Equal(t, 400, a.status)
-	require.Equal(t, 46019, a.code(t))
+	require.Equal(t, fsm.CodeRequireNotRunning, a.code(t))
 	mustApply(t, s, fsm.SetSubtaskStage{Task: "t1", Sources: []string{"s1"}, Stage: fsm.StagePaused})
 	a = do(t, s, http.MethodPost, "/api/v1/sources/s1/transfer", map[string]string{"worker_name": free})
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
@@ -140,15 +140,15 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	mustApply(t, s, fsm.StartRelay{Source: "s2", Workers: []string{w1}})
 	a = do(t, s, http.MethodPost, "/api/v1/sources/s1/transfer", map[string]string{"worker_name": w1})
 	require.Equal(t, 400, a.status)
-	require.Equal(t, 46027, a.code(t))
+	require.Equal(t, fsm.CodeBoundDiffWithRelay, a.code(t))
 
 	// Delete with tasks → 46010; relay workers → 46023 even with force.
 	a = do(t, s, http.MethodDelete, "/api/v1/sources/s1", nil)
 	require.Equal(t, 400, a.status)
-	require.Equal(t, 46010, a.code(t))
+	require.Equal(t, fsm.CodeSourceHasTasks, a.code(t))
 	a = do(t, s, http.MethodDelete, "/api/v1/sources/s2?force=true", nil)
 	require.Equal(t, 400, a.status)
-	require.Equal(t, 46023, a.code(t))
+	require.Equal(t, fsm.CodeSourceHasRelayWorkers, a.code(t))
 
 	// force stops this source's subtask only, then deletes.
 	a = do(t, s, http.MethodDelete, "/api/v1/sources/s1?force=true", nil)
@@ -160,7 +160,7 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	_, ok = s.state.Source("s1")
 	require.False(t, ok)
 	a = do(t, s, http.MethodDelete, "/api/v1/sources/s1", nil)
-	require.Equal(t, 46008, a.code(t))
+	require.Equal(t, fsm.CodeSourceNotExist, a.code(t))
 
 	// Secrets are stored encrypted: the Raft state holds only ciphertext.
 	stored, ok := s.state.Source("s2")
@@ -215,7 +215,7 @@ func TestTaskSchemaRoutesNeedABoundWorker(t *testing.T) {
 	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"lonely": {Stage: fsm.StageRunning}}}})
 	a := do(t, s, http.MethodGet, "/api/v1/tasks/t/sources/lonely/schemas", nil)
 	require.Equal(t, 400, a.status, "%s", a.body)
-	require.Equal(t, 40070, a.code(t))
+	require.Equal(t, fsm.CodeWorkerNoStart, a.code(t))
 	a = do(t, s, http.MethodGet, "/api/v1/tasks/nope/sources/lonely/schemas", nil)
-	require.Equal(t, 46018, a.code(t))
+	require.Equal(t, fsm.CodeTaskNotExist, a.code(t))
 }

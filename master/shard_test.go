@@ -49,7 +49,7 @@ func scrapeMetrics(t *testing.T, s *Server) string {
 	return string(b)
 }
 
-func requireAPIError(t *testing.T, err error, code int, inMsg string) {
+func requireAPIError(t *testing.T, err error, code fsm.Code, inMsg string) {
 	t.Helper()
 	require.Error(t, err)
 	var apiErr *restapi.Error
@@ -105,7 +105,7 @@ func TestShardDDLLocks(t *testing.T) {
 
 	// The owner cannot be done, nor the other source ack, before the lock is resolved.
 	err = c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s1"})
-	requireAPIError(t, err, fsm.CodeInvalidArgument, "not resolved")
+	requireAPIError(t, err, fsm.CodeRequestInvalid, "not resolved")
 
 	// The same DDLs from the second source resolve it.
 	st, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s2", Target: target, DDLs: ddls})
@@ -119,7 +119,7 @@ func TestShardDDLLocks(t *testing.T) {
 	}, 5*time.Second, 50*time.Millisecond)
 
 	err = c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"})
-	requireAPIError(t, err, fsm.CodeInvalidArgument, "before its owner")
+	requireAPIError(t, err, fsm.CodeRequestInvalid, "before its owner")
 
 	// The owner ran the DDLs (and is past them); the lock stays until the other source is too.
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s1"}))
@@ -153,7 +153,7 @@ func TestShardDDLLocks(t *testing.T) {
 	require.NoError(t, err)
 	a, _ = unlockLock(t, s, id3, map[string]string{"owner": "s2"})
 	require.Equal(t, http.StatusBadRequest, a.status, "only a source that reported can own it: %s", a.body)
-	require.Equal(t, fsm.CodeInvalidArgument, a.code(t))
+	require.Equal(t, fsm.CodeRequestInvalid, a.code(t))
 	a, l = unlockLock(t, s, id3, nil)
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 	require.Equal(t, restapi.ShardDDLLock{Id: id3, TaskName: "t1", Mode: restapi.ShardDDLLockModePessimistic, Owner: "s1",
@@ -186,7 +186,7 @@ func TestShardDDLLocks(t *testing.T) {
 	require.Equal(t, fsm.CodeShardLockNotFound, a.code(t))
 	a, _ = unlockLock(t, s, id2, map[string]string{"action": "later"})
 	require.Equal(t, http.StatusBadRequest, a.status)
-	require.Equal(t, restapi.CodeRequestInvalid, a.code(t))
+	require.Equal(t, fsm.CodeRequestInvalid, a.code(t))
 
 	// The list filter by task; an unknown task is 46018.
 	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t2", Source: "s3", Target: target, DDLs: ddls})

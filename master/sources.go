@@ -17,15 +17,6 @@ import (
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
-// DM's error codes for the source routes (the FSM carries the ones it enforces itself).
-const (
-	codeDBDriver           = 10001 // the upstream could not be reached or queried
-	codeSourceCheck        = 26005 // the upstream is not usable as a replication source
-	codeRequireNotRunning  = 46019
-	codeBoundDiffWithRelay = 46027
-	codeOpenAPICommon      = 49001
-)
-
 // maskedPassword replaces every password in every answer.
 const maskedPassword = "******"
 
@@ -36,7 +27,7 @@ var sourceNamePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`
 // upstreamTimeout bounds every check against an upstream database.
 const upstreamTimeout = 10 * time.Second
 
-func badRequest(code int, format string, args ...any) error {
+func badRequest(code fsm.Code, format string, args ...any) error {
 	return restapi.Errorf(http.StatusBadRequest, code, format, args...)
 }
 
@@ -72,7 +63,7 @@ func validateSource(src restapi.Source) error {
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return badRequest(restapi.CodeRequestInvalid, "invalid source: %s", strings.Join(problems, "; "))
+		return badRequest(fsm.CodeRequestInvalid, "invalid source: %s", strings.Join(problems, "; "))
 	}
 	return nil
 }
@@ -101,23 +92,23 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 	defer cancel()
 	db, err := upstream.Open(cctx, upstreamConfig(src))
 	if err != nil {
-		return restapi.Source{}, badRequest(codeDBDriver, "source %q: %v", src.SourceName, err)
+		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: %v", src.SourceName, err)
 	}
 	defer db.Close()
 	info, err := upstream.Inspect(cctx, db)
 	if err != nil {
-		return restapi.Source{}, badRequest(codeDBDriver, "source %q: inspect the upstream: %v", src.SourceName, err)
+		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", src.SourceName, err)
 	}
 	problems, err := upstream.CheckSource(cctx, db, info, gtidEnabled(src))
 	if err != nil {
-		return restapi.Source{}, badRequest(codeDBDriver, "source %q: check the upstream: %v", src.SourceName, err)
+		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", src.SourceName, err)
 	}
 	if len(problems) > 0 {
 		msgs := make([]string, len(problems))
 		for i, p := range problems {
 			msgs[i] = p.Message
 		}
-		return restapi.Source{}, badRequest(codeSourceCheck, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
+		return restapi.Source{}, badRequest(fsm.CodeCheckFail, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
 	}
 
 	stored, err := s.storeSource(src, info)
@@ -238,7 +229,7 @@ func (s *Server) DeleteSource(ctx context.Context, name string, force bool) erro
 	}
 	for _, task := range tasks {
 		if _, err := s.apply(ctx, fsm.DeleteSubtasks{Task: task, Sources: []string{name}}); err != nil {
-			return badRequest(codeOpenAPICommon, "failed to stop the subtask of task %q on source %q: %v", task, name, err)
+			return badRequest(fsm.CodeOpenAPICommon, "failed to stop the subtask of task %q on source %q: %v", task, name, err)
 		}
 	}
 	if _, err := s.apply(ctx, fsm.DeleteSource{Name: name}); err != nil {
@@ -326,12 +317,12 @@ func (s *Server) TransferSource(ctx context.Context, name, worker string) error 
 		return badRequest(fsm.CodeWorkerInvalidTrans, "worker %q is already bound to source %q", worker, other)
 	}
 	if relay, ok := s.state.RelaySourceOf(worker); ok && relay != name {
-		return badRequest(codeBoundDiffWithRelay, "worker %q pulls relay log for source %q and cannot be bound to %q", worker, relay, name)
+		return badRequest(fsm.CodeBoundDiffWithRelay, "worker %q pulls relay log for source %q and cannot be bound to %q", worker, relay, name)
 	}
 	for _, tname := range s.state.TasksOfSource(name) {
 		if t, ok := s.state.Task(tname); ok {
 			if st := t.Subtasks[name]; st != nil && st.Stage == fsm.StageRunning {
-				return badRequest(codeRequireNotRunning, "task %q is running on source %q: pause it before the transfer", tname, name)
+				return badRequest(fsm.CodeRequireNotRunning, "task %q is running on source %q: pause it before the transfer", tname, name)
 			}
 		}
 	}
@@ -354,7 +345,7 @@ func (s *Server) openUpstream(ctx context.Context, name string) (*sql.DB, error)
 	}
 	db, err := upstream.Open(ctx, cfg)
 	if err != nil {
-		return nil, badRequest(codeDBDriver, "source %q: %v", name, err)
+		return nil, badRequest(fsm.CodeDBDriver, "source %q: %v", name, err)
 	}
 	return db, nil
 }
@@ -370,7 +361,7 @@ func (s *Server) SourceSchemas(ctx context.Context, name string) ([]string, erro
 	defer db.Close()
 	names, err := upstream.ListSchemas(cctx, db)
 	if err != nil {
-		return nil, badRequest(codeDBDriver, "source %q: %v", name, err)
+		return nil, badRequest(fsm.CodeDBDriver, "source %q: %v", name, err)
 	}
 	return names, nil
 }
@@ -386,10 +377,10 @@ func (s *Server) SourceTables(ctx context.Context, name, schema string) ([]strin
 	defer db.Close()
 	names, err := upstream.ListTables(cctx, db, schema)
 	if errors.Is(err, upstream.ErrSchemaNotFound) {
-		return nil, badRequest(codeOpenAPICommon, "schema %q does not exist in source %q", schema, name)
+		return nil, badRequest(fsm.CodeOpenAPICommon, "schema %q does not exist in source %q", schema, name)
 	}
 	if err != nil {
-		return nil, badRequest(codeDBDriver, "source %q: %v", name, err)
+		return nil, badRequest(fsm.CodeDBDriver, "source %q: %v", name, err)
 	}
 	return names, nil
 }

@@ -9,9 +9,6 @@ import (
 	"github.com/dm-oss/dm/restapi"
 )
 
-// codeWorkerNoStart is DM's code for a task-schema call on a source no worker serves.
-const codeWorkerNoStart = 40070
-
 // subtaskWorker finds the worker running the task's subtask on source.
 func (s *Server) subtaskWorker(task, source string) (fsm.Worker, error) {
 	t, ok := s.state.Task(task)
@@ -23,11 +20,11 @@ func (s *Server) subtaskWorker(task, source string) (fsm.Worker, error) {
 	}
 	name, ok := s.state.BoundWorker(source)
 	if !ok {
-		return fsm.Worker{}, badRequest(codeWorkerNoStart, "source %q has no bound worker, so task %q has no running subtask on it", source, task)
+		return fsm.Worker{}, badRequest(fsm.CodeWorkerNoStart, "source %q has no bound worker, so task %q has no running subtask on it", source, task)
 	}
 	w, ok := s.state.Worker(name)
 	if !ok || !s.live.online(w) {
-		return fsm.Worker{}, badRequest(codeWorkerNoStart, "worker %q of source %q is offline", name, source)
+		return fsm.Worker{}, badRequest(fsm.CodeWorkerNoStart, "worker %q of source %q is offline", name, source)
 	}
 	return w, nil
 }
@@ -41,7 +38,7 @@ func (s *Server) callSubtask(ctx context.Context, method, task, source string, p
 	err = s.workers.SubtaskSchema(ctx, w.Addr, method, task, parts, body, out)
 	var apiErr *restapi.Error
 	if err != nil && !errors.As(err, &apiErr) {
-		return badRequest(codeWorkerNoStart, "worker %q of source %q did not answer: %v", w.Name, source, err)
+		return badRequest(fsm.CodeWorkerNoStart, "worker %q of source %q did not answer: %v", w.Name, source, err)
 	}
 	return err
 }

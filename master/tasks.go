@@ -180,12 +180,12 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	}
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: %s", strings.Join(problems, "; "))
+		return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: %s", strings.Join(problems, "; "))
 	}
 
 	// Sources: each must exist and be bound; incremental tasks need a start point.
 	if len(t.SourceConfig.SourceConf) == 0 {
-		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: source_config.source_conf must name at least one source")
+		return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: source_config.source_conf must name at least one source")
 	}
 	sources := map[string]peer.SourceTaskConf{}
 	var order []string
@@ -194,7 +194,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 			return taskPlan{}, badRequest(fsm.CodeTaskSourceNotFound, "source %q of the task does not exist: create it first", sc.SourceName)
 		}
 		if _, dup := sources[sc.SourceName]; dup {
-			return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: source %q appears twice in source_conf", sc.SourceName)
+			return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: source %q appears twice in source_conf", sc.SourceName)
 		}
 		conf := peer.SourceTaskConf{}
 		if sc.BinlogName != nil {
@@ -202,7 +202,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		}
 		if sc.BinlogPos != nil {
 			if *sc.BinlogPos < 0 {
-				return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: binlog_pos of source %q must not be negative", sc.SourceName)
+				return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: binlog_pos of source %q must not be negative", sc.SourceName)
 			}
 			conf.BinlogPos = uint32(*sc.BinlogPos)
 		}
@@ -210,7 +210,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 			conf.BinlogGTID = *sc.BinlogGtid
 		}
 		if mode == "incremental" && conf.BinlogGTID == "" && (conf.BinlogName == "" || conf.BinlogPos == 0) {
-			return taskPlan{}, badRequest(restapi.CodeRequestInvalid,
+			return taskPlan{}, badRequest(fsm.CodeRequestInvalid,
 				"invalid task: an incremental task needs a start point for source %q: binlog_name and binlog_pos, or binlog_gtid, in source_conf", sc.SourceName)
 		}
 		sources[sc.SourceName] = conf
@@ -231,7 +231,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		}
 	}
 	if len(t.TableMigrateRule) == 0 {
-		return taskPlan{}, badRequest(restapi.CodeRequestInvalid, "invalid task: table_migrate_rule must name at least one table pattern")
+		return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: table_migrate_rule must name at least one table pattern")
 	}
 	for i, r := range t.TableMigrateRule {
 		conf, ok := sources[r.Source.SourceName]
@@ -251,9 +251,9 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	check := peer.StoredTask{Filters: filters, Sources: sources}
 	for name := range sources {
 		if _, err := check.Rules(name); err != nil {
-			code := restapi.CodeRequestInvalid
+			code := fsm.CodeRequestInvalid
 			if errors.Is(err, rules.ErrUnknownFilter) {
-				code = codeOpenAPICommon
+				code = fsm.CodeOpenAPICommon
 			}
 			return taskPlan{}, badRequest(code, "invalid task: %v", err)
 		}
@@ -328,7 +328,7 @@ func (s *Server) openTarget(ctx context.Context, t peer.StoredTask) (*sql.DB, er
 	}
 	db, err := upstream.Open(ctx, cfg)
 	if err != nil {
-		return nil, badRequest(codeDBDriver, "target database: %v", err)
+		return nil, badRequest(fsm.CodeDBDriver, "target database: %v", err)
 	}
 	return db, nil
 }
@@ -350,7 +350,7 @@ func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
 		"DROP TABLE " + probe,
 	} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			return badRequest(codeSourceCheck, "target database %s:%d: the user cannot create and write tables in meta schema %q (%v); grant CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER and INDEX", t.Target.Host, t.Target.Port, t.MetaSchema, err)
+			return badRequest(fsm.CodeCheckFail, "target database %s:%d: the user cannot create and write tables in meta schema %q (%v); grant CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER and INDEX", t.Target.Host, t.Target.Port, t.MetaSchema, err)
 		}
 	}
 	return nil
@@ -371,19 +371,19 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 	}
 	info, err := upstream.Inspect(ctx, db)
 	if err != nil {
-		return nil, badRequest(codeDBDriver, "source %q: inspect the upstream: %v", source, err)
+		return nil, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", source, err)
 	}
 	if t.Mode != "full" {
 		problems, err := upstream.CheckSource(ctx, db, info, st.EnableGTID)
 		if err != nil {
-			return nil, badRequest(codeDBDriver, "source %q: check the upstream: %v", source, err)
+			return nil, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", source, err)
 		}
 		if len(problems) > 0 {
 			msgs := make([]string, len(problems))
 			for i, p := range problems {
 				msgs[i] = p.Message
 			}
-			return nil, badRequest(codeSourceCheck, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
+			return nil, badRequest(fsm.CodeCheckFail, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
 		}
 	}
 	warnings := s.unmatchedRuleWarnings(ctx, db, t, source)
@@ -416,7 +416,7 @@ func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask) error {
 	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl"} {
 		q := "DROP TABLE IF EXISTS " + upstream.QuoteName(t.MetaSchema) + "." + upstream.QuoteName(t.Name+suffix)
 		if _, err := db.ExecContext(ctx, q); err != nil {
-			return badRequest(codeDBDriver, "remove_meta: %v", err)
+			return badRequest(fsm.CodeDBDriver, "remove_meta: %v", err)
 		}
 	}
 	s.logger.Info("task meta removed", "task", t.Name, "meta_schema", t.MetaSchema)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -75,7 +76,7 @@ func TestEveryContractRouteIsRouted(t *testing.T) {
 			require.Equal(t, r.status, resp.status, "body: %s", resp.body)
 			require.Equal(t, "m1", resp.header.Get(HeaderMaster))
 			if r.status == http.StatusNotImplemented {
-				msg := requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+				msg := requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 				require.Contains(t, msg, "is not implemented yet")
 			}
 		})
@@ -85,7 +86,7 @@ func TestEveryContractRouteIsRouted(t *testing.T) {
 func TestProductPageTaskExampleIsValid(t *testing.T) {
 	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
 	resp := do(t, srv.Client(), "POST", srv.URL+"/api/v1/tasks", productPageTask, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 }
 
 func TestValidationErrors(t *testing.T) {
@@ -125,7 +126,7 @@ func TestValidationErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := do(t, srv.Client(), tc.method, srv.URL+tc.path, tc.body, nil)
-			msg := requireErrorBody(t, resp, http.StatusBadRequest, CodeRequestInvalid)
+			msg := requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeRequestInvalid)
 			for _, want := range tc.wantInMsg {
 				assert.Contains(t, msg, want)
 			}
@@ -138,7 +139,7 @@ func TestValidationRejectsNonJSONContentType(t *testing.T) {
 	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
 	resp := do(t, srv.Client(), "POST", srv.URL+"/api/v1/sources/mysql-01/transfer", "",
 		http.Header{"Content-Type": {"text/plain"}})
-	requireErrorBody(t, resp, http.StatusBadRequest, CodeRequestInvalid) // empty body, required
+	requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeRequestInvalid) // empty body, required
 
 	req, err := http.NewRequestWithContext(t.Context(), "POST", srv.URL+"/api/v1/sources/mysql-01/transfer",
 		strings.NewReader(`{"worker_name":"w"}`))
@@ -164,7 +165,7 @@ func TestUnknownBodyFieldsAreIgnoredWithAWarning(t *testing.T) {
 	body := strings.Replace(validSource, `"enable_gtid":false`,
 		`"enable_gtid":false,"case_sensitive":true,"purge":{"interval":60,"bogus":1}`, 1)
 	resp := do(t, srv.Client(), "POST", srv.URL+"/api/v1/sources", body, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 
 	out := logs.String()
 	require.Contains(t, out, "ignoring unknown fields")
@@ -190,15 +191,15 @@ func TestUnknownPathAndWrongMethod(t *testing.T) {
 	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
 
 	resp := do(t, srv.Client(), "GET", srv.URL+"/api/v1/nope", "", nil)
-	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusNotFound, fsm.CodeRequestInvalid)
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/sources/a/b/c/d", "", nil)
-	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusNotFound, fsm.CodeRequestInvalid)
 
 	resp = do(t, srv.Client(), "PUT", srv.URL+"/api/v1/sources", validSource, nil)
-	requireErrorBody(t, resp, http.StatusMethodNotAllowed, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusMethodNotAllowed, fsm.CodeRequestInvalid)
 	require.Equal(t, "GET, POST", resp.header.Get("Allow"))
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/cluster/masters/master1", "", nil)
-	requireErrorBody(t, resp, http.StatusMethodNotAllowed, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusMethodNotAllowed, fsm.CodeRequestInvalid)
 	require.Equal(t, "DELETE", resp.header.Get("Allow"))
 }
 
@@ -247,19 +248,19 @@ func TestClusterEmptyListsAreArrays(t *testing.T) {
 
 func TestClusterBackendErrors(t *testing.T) {
 	b := selfLeader("m1")
-	b.removeErr = fmt.Errorf("offline master: %w", &dmError{code: 38048, msg: "master name m9 not exist"})
+	b.removeErr = fmt.Errorf("offline master: %w", &dmError{code: fsm.CodeMasterNotExist, msg: "master name m9 not exist"})
 	srv, _ := newTestServer(t, b, "m1")
 	resp := do(t, srv.Client(), "DELETE", srv.URL+"/api/v1/cluster/masters/m9", "", nil)
-	msg := requireErrorBody(t, resp, http.StatusBadRequest, 38048)
+	msg := requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeMasterNotExist)
 	require.Equal(t, "offline master: master name m9 not exist", msg)
 
 	b.update(func(f *fakeBackend) { f.removeErr = fmt.Errorf("etcd: %w", ErrNoLeader) })
 	resp = do(t, srv.Client(), "DELETE", srv.URL+"/api/v1/cluster/workers/w1", "", nil)
-	requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 
 	b.update(func(f *fakeBackend) { f.listErr = errors.New("boom") })
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/cluster/workers", "", nil)
-	msg = requireErrorBody(t, resp, http.StatusInternalServerError, CodeInternal)
+	msg = requireErrorBody(t, resp, http.StatusInternalServerError, fsm.CodeInternal)
 	require.Equal(t, "boom", msg)
 }
 
@@ -268,7 +269,7 @@ func TestPanicBecomes500(t *testing.T) {
 	b.panicMsg = "kaboom"
 	srv, logs := newTestServer(t, b, "m1")
 	resp := do(t, srv.Client(), "GET", srv.URL+"/api/v1/cluster/masters", "", nil)
-	requireErrorBody(t, resp, http.StatusInternalServerError, CodeInternal)
+	requireErrorBody(t, resp, http.StatusInternalServerError, fsm.CodeInternal)
 	require.Equal(t, "m1", resp.header.Get(HeaderMaster))
 	out := logs.String()
 	require.Contains(t, out, "panic while serving a request")

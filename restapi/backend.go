@@ -31,7 +31,7 @@ type ShardDDLBackend interface {
 	ListShardDDLLocks(ctx context.Context, task string) ([]ShardDDLLock, error)
 	// UnlockShardDDLLock resolves the lock now with action exec (by owner, or the current
 	// owner when "") or skip, and returns it as it is after the unlock (its last state, done,
-	// when the unlock finished it). An unknown lock is an error (38032).
+	// when the unlock finished it). An unknown lock is an error (fsm.CodeShardLockNotFound).
 	UnlockShardDDLLock(ctx context.Context, id, owner, action string) (ShardDDLLock, error)
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -48,7 +49,7 @@ func serveDocPage(w http.ResponseWriter, r *http.Request) {
 func serveDocAsset(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "file")
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "index.html" {
-		WriteError(w, Errorf(http.StatusNotFound, CodeRequestInvalid, "no documentation asset %q", name))
+		WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no documentation asset %q", name))
 		return
 	}
 	serveEmbedded(w, r, name)
@@ -57,7 +58,7 @@ func serveDocAsset(w http.ResponseWriter, r *http.Request) {
 func serveEmbedded(w http.ResponseWriter, r *http.Request, name string) {
 	data, err := fs.ReadFile(swaggerUI, "swaggerui/"+name)
 	if err != nil {
-		WriteError(w, Errorf(http.StatusNotFound, CodeRequestInvalid, "no documentation asset %q", name))
+		WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no documentation asset %q", name))
 		return
 	}
 	h := w.Header()

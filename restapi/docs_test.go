@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 )
@@ -102,7 +103,7 @@ func TestDocsPageUsesOnlyLocalAssets(t *testing.T) {
 	}
 
 	resp = do(t, srv.Client(), "GET", srv.URL+docAssetsPrefix+"nope.js", "", nil)
-	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusNotFound, fsm.CodeRequestInvalid)
 	resp = do(t, srv.Client(), "GET", srv.URL+docAssetsPrefix+"..%2Fopenapi.yaml", "", nil)
-	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusNotFound, fsm.CodeRequestInvalid)
 }

@@ -7,18 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-)
 
-// Error codes this package puts into error bodies itself. Everything else comes from
-// the error returned by the backend (see WriteError).
-const (
-	// CodeRequestInvalid is the code of a request that does not match the API document
-	// (and of unknown paths and wrong methods).
-	CodeRequestInvalid = 0
-	// CodeNoLeader is the code of a request that could not reach a leader master.
-	CodeNoLeader = 38032
-	// CodeInternal is the code of failures that carry no DM code of their own.
-	CodeInternal = 50000
+	"github.com/dm-oss/dm/fsm"
 )
 
 // ErrNoLeader says that no leader master is known (none was elected in time).
@@ -27,7 +17,7 @@ var ErrNoLeader = errors.New("no leader")
 // Error is an error with the HTTP status and the DM error code to answer with.
 type Error struct {
 	Status int
-	Code   int
+	Code   fsm.Code
 	Msg    string
 
 	// wrapped is the fmt.Errorf result Msg was made from, so that errors.Is/As
@@ -37,15 +27,15 @@ type Error struct {
 
 // Errorf builds an *Error. The message is formatted as by fmt.Errorf: errors passed with
 // %w are wrapped (errors.Is and errors.As find them).
-func Errorf(status, code int, format string, args ...any) *Error {
+func Errorf(status int, code fsm.Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
 	return &Error{Status: status, Code: code, Msg: err.Error(), wrapped: err}
 }
 
 // NotImplemented is the error of an operation this master does not implement yet:
-// HTTP 501 with code 50000.
+// HTTP 501 with code fsm.CodeInternal.
 func NotImplemented(operation string) *Error {
-	return Errorf(http.StatusNotImplemented, CodeInternal, "%s is not implemented yet", operation)
+	return Errorf(http.StatusNotImplemented, fsm.CodeInternal, "%s is not implemented yet", operation)
 }
 
 // Error returns the message.
@@ -66,8 +56,8 @@ func (e *Error) Unwrap() []error {
 
 // errorBody is the body of every error answer.
 type errorBody struct {
-	ErrorMsg  string `json:"error_msg"`
-	ErrorCode int    `json:"error_code"`
+	ErrorMsg  string   `json:"error_msg"`
+	ErrorCode fsm.Code `json:"error_code"`
 }
 
 // coder is implemented by DM errors that carry a numeric DM error code.
@@ -76,10 +66,10 @@ type coder interface{ ErrorCode() int }
 // WriteError answers with the error template {"error_msg", "error_code"}. It is the only
 // place that maps errors to HTTP statuses:
 //   - an *Error (possibly wrapped): its status and code;
-//   - ErrNoLeader: 503 with code 38032;
+//   - ErrNoLeader: 503 with fsm.CodeNoLeader;
 //   - an error with an ErrorCode() int method (DM error codes): 400 with that code;
-//   - context.DeadlineExceeded: 504 with code 50000;
-//   - anything else: 500 with code 50000.
+//   - context.DeadlineExceeded: 504 with fsm.CodeInternal;
+//   - anything else: 500 with fsm.CodeInternal.
 func WriteError(w http.ResponseWriter, err error) {
 	status, body := errorResponse(err)
 	WriteJSON(w, status, body)
@@ -87,7 +77,7 @@ func WriteError(w http.ResponseWriter, err error) {
 
 func errorResponse(err error) (int, errorBody) {
 	if err == nil {
-		return http.StatusInternalServerError, errorBody{ErrorMsg: "unknown error (nil)", ErrorCode: CodeInternal}
+		return http.StatusInternalServerError, errorBody{ErrorMsg: "unknown error (nil)", ErrorCode: fsm.CodeInternal}
 	}
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
@@ -100,24 +90,24 @@ func errorResponse(err error) (int, errorBody) {
 	if errors.Is(err, ErrNoLeader) {
 		return http.StatusServiceUnavailable, errorBody{
 			ErrorMsg:  "no dm-master leader was elected within the timeout, retry later: " + err.Error(),
-			ErrorCode: CodeNoLeader,
+			ErrorCode: fsm.CodeNoLeader,
 		}
 	}
 	var c coder
 	if errors.As(err, &c) {
-		return http.StatusBadRequest, errorBody{ErrorMsg: err.Error(), ErrorCode: c.ErrorCode()}
+		return http.StatusBadRequest, errorBody{ErrorMsg: err.Error(), ErrorCode: fsm.Code(c.ErrorCode())}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return http.StatusGatewayTimeout, errorBody{ErrorMsg: "timed out: " + err.Error(), ErrorCode: CodeInternal}
+		return http.StatusGatewayTimeout, errorBody{ErrorMsg: "timed out: " + err.Error(), ErrorCode: fsm.CodeInternal}
 	}
-	return http.StatusInternalServerError, errorBody{ErrorMsg: err.Error(), ErrorCode: CodeInternal}
+	return http.StatusInternalServerError, errorBody{ErrorMsg: err.Error(), ErrorCode: fsm.CodeInternal}
 }
 
 // WriteJSON answers with status and v as compact JSON (Content-Type application/json).
 // A value that cannot be encoded, or an invalid status, becomes a 500 error answer.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
 	if status < 100 || status > 999 {
-		v = errorBody{ErrorMsg: fmt.Sprintf("invalid HTTP status %d for the response", status), ErrorCode: CodeInternal}
+		v = errorBody{ErrorMsg: fmt.Sprintf("invalid HTTP status %d for the response", status), ErrorCode: fsm.CodeInternal}
 		status = http.StatusInternalServerError
 	}
 	var buf bytes.Buffer
@@ -127,7 +117,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 		buf.Reset()
 		_ = json.NewEncoder(&buf).Encode(errorBody{
 			ErrorMsg:  fmt.Sprintf("encoding the response: %v", err),
-			ErrorCode: CodeInternal,
+			ErrorCode: fsm.CodeInternal,
 		})
 		status = http.StatusInternalServerError
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,18 +17,18 @@ func TestWriteErrorMapping(t *testing.T) {
 		name   string
 		err    error
 		status int
-		code   int
+		code   fsm.Code
 		msg    string
 	}{
-		{"api error", Errorf(http.StatusConflict, 46007, "source %s exists", "s1"), http.StatusConflict, 46007, "source s1 exists"},
-		{"wrapped api error", fmt.Errorf("create: %w", Errorf(400, 46008, "no source")), 400, 46008, "create: no source"},
-		{"not implemented", NotImplemented("start task"), http.StatusNotImplemented, 50000, "start task is not implemented yet"},
-		{"no leader", fmt.Errorf("lookup: %w", ErrNoLeader), http.StatusServiceUnavailable, 38032, ""},
-		{"dm code", fmt.Errorf("offline: %w", &dmError{code: 38048, msg: "no such master"}), 400, 38048, "offline: no such master"},
-		{"deadline", fmt.Errorf("etcd: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, 50000, ""},
-		{"other", errors.New("disk on fire"), http.StatusInternalServerError, 50000, "disk on fire"},
-		{"nil", nil, http.StatusInternalServerError, 50000, ""},
-		{"bad status", Errorf(0, 1, "oops"), http.StatusInternalServerError, 50000, ""},
+		{"api error", Errorf(http.StatusConflict, fsm.CodeSourceExist, "source %s exists", "s1"), http.StatusConflict, fsm.CodeSourceExist, "source s1 exists"},
+		{"wrapped api error", fmt.Errorf("create: %w", Errorf(400, fsm.CodeSourceNotExist, "no source")), 400, fsm.CodeSourceNotExist, "create: no source"},
+		{"not implemented", NotImplemented("start task"), http.StatusNotImplemented, fsm.CodeInternal, "start task is not implemented yet"},
+		{"no leader", fmt.Errorf("lookup: %w", ErrNoLeader), http.StatusServiceUnavailable, fsm.CodeNoLeader, ""},
+		{"dm code", fmt.Errorf("offline: %w", &dmError{code: fsm.CodeMasterNotExist, msg: "no such master"}), 400, fsm.CodeMasterNotExist, "offline: no such master"},
+		{"deadline", fmt.Errorf("etcd: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, fsm.CodeInternal, ""},
+		{"other", errors.New("disk on fire"), http.StatusInternalServerError, fsm.CodeInternal, "disk on fire"},
+		{"nil", nil, http.StatusInternalServerError, fsm.CodeInternal, ""},
+		{"bad status", Errorf(0, fsm.CodeSourceExist, "oops"), http.StatusInternalServerError, fsm.CodeInternal, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -43,13 +44,13 @@ func TestWriteErrorMapping(t *testing.T) {
 func TestNoLeaderMessage(t *testing.T) {
 	rec := httptest.NewRecorder()
 	WriteError(rec, ErrNoLeader)
-	msg := requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 503, CodeNoLeader)
+	msg := requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 503, fsm.CodeNoLeader)
 	require.Contains(t, msg, "no dm-master leader was elected within the timeout")
 }
 
 func TestErrorfWraps(t *testing.T) {
-	cause := &dmError{code: 1, msg: "cause"}
-	err := Errorf(400, 2, "outer: %w and %w", cause, ErrNoLeader)
+	cause := &dmError{code: fsm.CodeSourceNotExist, msg: "cause"}
+	err := Errorf(400, fsm.CodeSourceExist, "outer: %w and %w", cause, ErrNoLeader)
 	require.Equal(t, "outer: cause and no leader", err.Error())
 	require.ErrorIs(t, err, ErrNoLeader)
 	var got *dmError
@@ -59,9 +60,9 @@ func TestErrorfWraps(t *testing.T) {
 	// The *Error wins over what it wraps.
 	rec := httptest.NewRecorder()
 	WriteError(rec, err)
-	requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 400, 2)
+	requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 400, fsm.CodeSourceExist)
 
-	require.Empty(t, Errorf(400, 0, "plain").Unwrap())
+	require.Empty(t, Errorf(400, fsm.CodeRequestInvalid, "plain").Unwrap())
 }
 
 func TestWriteJSONIsCompact(t *testing.T) {
@@ -73,5 +74,5 @@ func TestWriteJSONIsCompact(t *testing.T) {
 
 	rec = httptest.NewRecorder()
 	WriteJSON(rec, http.StatusOK, map[string]any{"f": func() {}})
-	requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 500, CodeInternal)
+	requireErrorBody(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}, 500, fsm.CodeInternal)
 }

@@ -11,6 +11,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"time"
+
+	"github.com/dm-oss/dm/fsm"
 )
 
 // Headers set by ForwardToLeader.
@@ -99,7 +101,7 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 					"method", r.Method, "path", r.URL.Path, "err", err)
 			}
 			w.Header().Set(HeaderMaster, opts.SelfName)
-			WriteError(w, Errorf(http.StatusServiceUnavailable, CodeNoLeader,
+			WriteError(w, Errorf(http.StatusServiceUnavailable, fsm.CodeNoLeader,
 				"forwarding the request to the leader %s (%s) failed, retry later: %w", leader.Name, leader.APIAddr, err))
 		},
 	}
@@ -115,7 +117,7 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 			if err != nil {
 				w.Header().Set(HeaderMaster, opts.SelfName)
 				if r.Context().Err() != nil {
-					WriteError(w, Errorf(http.StatusServiceUnavailable, CodeNoLeader,
+					WriteError(w, Errorf(http.StatusServiceUnavailable, fsm.CodeNoLeader,
 						"request canceled while waiting for the leader: %w", r.Context().Err()))
 					return
 				}
@@ -135,7 +137,7 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 				w.Header().Set(HeaderMaster, opts.SelfName)
 				logger.Warn("refusing to forward an already forwarded request",
 					"forwarded_by", by, "leader", leader.Name, "method", r.Method, "path", r.URL.Path)
-				WriteError(w, Errorf(http.StatusServiceUnavailable, CodeNoLeader,
+				WriteError(w, Errorf(http.StatusServiceUnavailable, fsm.CodeNoLeader,
 					"the leader changed while the request was being forwarded (by %s; %s is not the leader, %s is), retry",
 					by, opts.SelfName, leader.Name))
 				return

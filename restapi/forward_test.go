@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -83,7 +84,7 @@ func TestFollowerForwardsTransparently(t *testing.T) {
 		http.Header{"X-Custom": {"v1", "v2"}, "Accept": {"application/json"}})
 
 	// The leader's answer comes back unchanged, with the serving and forwarding masters named.
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	require.Equal(t, "leader", resp.header.Get(HeaderMaster))
 	require.Equal(t, []string{"leader"}, resp.header.Values(HeaderMaster))
 	require.Equal(t, "follower", resp.header.Get(HeaderForwardedBy))
@@ -108,7 +109,7 @@ func TestFollowerForwardsTransparently(t *testing.T) {
 
 	// Validation errors are the leader's too; the follower passes them through.
 	resp = do(t, follower.Client(), "POST", follower.URL+"/api/v1/sources", `{}`, nil)
-	requireErrorBody(t, resp, http.StatusBadRequest, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeRequestInvalid)
 	require.Equal(t, "follower", resp.header.Get(HeaderForwardedBy))
 }
 
@@ -118,7 +119,7 @@ func TestNoLeaderAnswers503WithinLeaderWait(t *testing.T) {
 	start := time.Now()
 	resp := do(t, follower.Client(), "GET", follower.URL+"/api/v1/cluster/masters", "", nil)
 	elapsed := time.Since(start)
-	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 	require.Contains(t, msg, "leader")
 	require.Equal(t, "follower", resp.header.Get(HeaderMaster))
 	require.GreaterOrEqual(t, elapsed, wait)
@@ -128,12 +129,12 @@ func TestNoLeaderAnswers503WithinLeaderWait(t *testing.T) {
 func TestLeaderLookupErrorAnswers503(t *testing.T) {
 	follower, _ := newFollower(t, &fakeBackend{leaderErr: io.ErrUnexpectedEOF}, 0)
 	resp := do(t, follower.Client(), "GET", follower.URL+"/api/v1/tasks", "", nil)
-	requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 
 	// A leader without an address is no leader either.
 	follower2, _ := newFollower(t, followerOf("ghost", ""), 0)
 	resp = do(t, follower2.Client(), "GET", follower2.URL+"/api/v1/tasks", "", nil)
-	requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 }
 
 func TestLoopGuard(t *testing.T) {
@@ -141,7 +142,7 @@ func TestLoopGuard(t *testing.T) {
 	follower, _ := newFollower(t, followerOf("leader", leader.srv.Listener.Addr().String()), 0)
 	resp := do(t, follower.Client(), "GET", follower.URL+"/api/v1/tasks", "",
 		http.Header{HeaderForwarded: {"other-master"}})
-	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 	require.Contains(t, msg, "leader changed")
 	require.Contains(t, msg, "retry")
 	require.Equal(t, "follower", resp.header.Get(HeaderMaster))
@@ -150,7 +151,7 @@ func TestLoopGuard(t *testing.T) {
 	// The leader itself serves a forwarded request.
 	resp = do(t, leader.srv.Client(), "GET", leader.srv.URL+"/api/v1/tasks", "",
 		http.Header{HeaderForwarded: {"follower"}})
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 }
 
 func TestLeaderDownAnswers503(t *testing.T) {
@@ -161,7 +162,7 @@ func TestLeaderDownAnswers503(t *testing.T) {
 
 	follower, logs := newFollower(t, followerOf("leader", deadAddr), 0)
 	resp := do(t, follower.Client(), "POST", follower.URL+"/api/v1/sources", validSource, nil)
-	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, CodeNoLeader)
+	msg := requireErrorBody(t, resp, http.StatusServiceUnavailable, fsm.CodeNoLeader)
 	require.Contains(t, msg, "leader")
 	require.Contains(t, msg, deadAddr)
 	require.Equal(t, "follower", resp.header.Get(HeaderMaster))

@@ -1,6 +1,10 @@
 package restapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/dm-oss/dm/fsm"
+)
 
 // DMAPIGetShardDDLLockList lists the shard-DDL locks, of one task when task_name is given.
 func (s *Server) DMAPIGetShardDDLLockList(w http.ResponseWriter, r *http.Request, params DMAPIGetShardDDLLockListParams) {
@@ -36,7 +40,7 @@ func (s *Server) DMAPIUnlockShardDDLLock(w http.ResponseWriter, r *http.Request,
 		action = *req.Action
 	}
 	if !action.Valid() {
-		WriteError(w, Errorf(http.StatusBadRequest, CodeRequestInvalid,
+		WriteError(w, Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid,
 			"action %q must be %s or %s", action, UnlockShardDDLLockRequestActionExec, UnlockShardDDLLockRequestActionSkip))
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -35,9 +36,11 @@ func TestShardDDLLockList(t *testing.T) {
 	require.JSONEq(t, `{"total":0,"data":[]}`, string(resp.body))
 
 	// An unknown task: the backend's DM code.
-	b.update(func(f *fakeBackend) { f.lockErr = &dmError{code: 46018, msg: `task "nope" does not exist`} })
+	b.update(func(f *fakeBackend) {
+		f.lockErr = &dmError{code: fsm.CodeTaskNotExist, msg: `task "nope" does not exist`}
+	})
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/shard-ddl-locks?task_name=nope", "", nil)
-	msg := requireErrorBody(t, resp, http.StatusBadRequest, 46018)
+	msg := requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeTaskNotExist)
 	require.Contains(t, msg, "nope")
 }
 
@@ -77,20 +80,20 @@ func TestShardDDLLockUnlock(t *testing.T) {
 
 	// A bad action is refused by validation, before the backend is asked.
 	resp = do(t, srv.Client(), "POST", unlockURL, `{"action":"drop"}`, nil)
-	msg := requireErrorBody(t, resp, http.StatusBadRequest, CodeRequestInvalid)
+	msg := requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeRequestInvalid)
 	require.Contains(t, msg, `"action"`)
 	_, after := b.lockCalls()
 	require.Len(t, after, len(unlocks))
 
 	// An unknown lock: the backend's code.
 	b.update(func(f *fakeBackend) {
-		f.lockErr = fmt.Errorf("unlock: %w", &dmError{code: 38032, msg: "lock not found"})
+		f.lockErr = fmt.Errorf("unlock: %w", &dmError{code: fsm.CodeShardLockNotFound, msg: "lock not found"})
 	})
 	resp = do(t, srv.Client(), "POST", unlockURL, `{"action":"exec"}`, nil)
-	msg = requireErrorBody(t, resp, http.StatusBadRequest, 38032)
+	msg = requireErrorBody(t, resp, http.StatusBadRequest, fsm.CodeShardLockNotFound)
 	require.Contains(t, msg, "lock not found")
 
 	// The route takes POST only.
 	resp = do(t, srv.Client(), "GET", unlockURL, "", nil)
-	requireErrorBody(t, resp, http.StatusMethodNotAllowed, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusMethodNotAllowed, fsm.CodeRequestInvalid)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -107,12 +108,12 @@ func (f *fakeBackend) offlined() (masters, workers []string) {
 
 // dmError mimics a DM terror: an error with a numeric code.
 type dmError struct {
-	code int
+	code fsm.Code
 	msg  string
 }
 
 func (e *dmError) Error() string  { return e.msg }
-func (e *dmError) ErrorCode() int { return e.code }
+func (e *dmError) ErrorCode() int { return int(e.code) }
 
 // selfLeader is a backend of a single master that is the leader.
 func selfLeader(name string) *fakeBackend {
@@ -183,7 +184,7 @@ func do(t *testing.T, client *http.Client, method, url, body string, header http
 }
 
 // requireErrorBody checks the error template and returns its fields.
-func requireErrorBody(t *testing.T, r response, status, code int) string {
+func requireErrorBody(t *testing.T, r response, status int, code fsm.Code) string {
 	t.Helper()
 	require.Equal(t, status, r.status, "body: %s", r.body)
 	require.Equal(t, "application/json", r.header.Get("Content-Type"))

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/go-chi/chi/v5/middleware"
 )
 
@@ -66,7 +67,7 @@ func recoverer(logger *slog.Logger) func(http.Handler) http.Handler {
 				logger.Error("panic while serving a request",
 					"method", r.Method, "path", r.URL.Path,
 					"panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-				WriteError(w, Errorf(http.StatusInternalServerError, CodeInternal,
+				WriteError(w, Errorf(http.StatusInternalServerError, fsm.CodeInternal,
 					"internal error while serving %s %s (a bug; details are in the dm-master log)", r.Method, r.URL.Path))
 			}()
 			next.ServeHTTP(w, r)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -61,13 +62,13 @@ func Handler(b Backend, opts Options) http.Handler {
 		}),
 	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusNotFound, CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
+		WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		if allowed := allowedMethods(r, req); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 		}
-		WriteError(w, Errorf(http.StatusMethodNotAllowed, CodeRequestInvalid,
+		WriteError(w, Errorf(http.StatusMethodNotAllowed, fsm.CodeRequestInvalid,
 			"method %s is not allowed on %s", req.Method, req.URL.Path))
 	})
 	r.Get(docAssetsPrefix+"{file}", serveDocAsset)
@@ -76,7 +77,7 @@ func Handler(b Backend, opts Options) http.Handler {
 		HandlerWithOptions(server, ChiServerOptions{
 			BaseRouter: g,
 			ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-				WriteError(w, Errorf(http.StatusBadRequest, CodeRequestInvalid, "%s", err.Error()))
+				WriteError(w, Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "%s", err.Error()))
 			},
 		})
 	})
@@ -103,6 +104,6 @@ func allowedMethods(mux *chi.Mux, r *http.Request) []string {
 func brokenHandler(logger *slog.Logger, err error) http.Handler {
 	logger.Error("the OpenAPI handler cannot be built", "err", err)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusInternalServerError, CodeInternal, "the API is unavailable: %w", err))
+		WriteError(w, Errorf(http.StatusInternalServerError, fsm.CodeInternal, "the API is unavailable: %w", err))
 	})
 }

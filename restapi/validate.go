@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -50,11 +51,11 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		if err != nil {
 			var routeErr *routers.RouteError
 			if errors.As(err, &routeErr) && routeErr.Reason == routers.ErrMethodNotAllowed.Error() {
-				WriteError(w, Errorf(http.StatusMethodNotAllowed, CodeRequestInvalid,
+				WriteError(w, Errorf(http.StatusMethodNotAllowed, fsm.CodeRequestInvalid,
 					"method %s is not allowed on %s", r.Method, r.URL.Path))
 				return
 			}
-			WriteError(w, Errorf(http.StatusNotFound, CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
+			WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
 			return
 		}
 		hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
@@ -77,7 +78,7 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 			},
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
-			WriteError(w, Errorf(http.StatusBadRequest, CodeRequestInvalid, "%s", describeValidationError(err)))
+			WriteError(w, Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "%s", describeValidationError(err)))
 			return
 		}
 		if validated, ok := r.Body.(interface{ ValidatedValue() any }); ok {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,12 +17,12 @@ func TestEscapedSlashInPathParameter(t *testing.T) {
 	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
 	path := "/api/v1/tasks/task-1/sources/mysql-01/schemas/db1/" + url.PathEscape("a/b%c")
 	resp := do(t, srv.Client(), "GET", srv.URL+path, "", nil)
-	msg := requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	msg := requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	require.Contains(t, msg, "get table structure")
 
 	// Without escaping, the same name is two segments: no route.
 	resp = do(t, srv.Client(), "GET", srv.URL+"/api/v1/tasks/task-1/sources/mysql-01/schemas/db1/a/b", "", nil)
-	requireErrorBody(t, resp, http.StatusNotFound, CodeRequestInvalid)
+	requireErrorBody(t, resp, http.StatusNotFound, fsm.CodeRequestInvalid)
 }
 
 // TestJSONBodyWithoutJSONContentType: every route with a JSON body accepts it sent without a
@@ -67,17 +68,17 @@ func TestDefaultedFieldsAreOptional(t *testing.T) {
 	srv, _ := newTestServer(t, selfLeader("m1"), "m1")
 	source := `{"source_name":"mysql-01","host":"127.0.0.1","port":3306,"user":"root","password":"pw"}`
 	resp := do(t, srv.Client(), "POST", srv.URL+"/api/v1/sources", source, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	task := `{"task":{"name":"task-1","task_mode":"all","on_duplicate":"error",` +
 		`"target_config":{"host":"127.0.0.1","port":4000,"user":"root","password":""},` +
 		`"table_migrate_rule":[{"source":{"source_name":"mysql-01","schema":"db","table":"t"}}],` +
 		`"source_config":{"source_conf":[{"source_name":"mysql-01"}]}}}`
 	resp = do(t, srv.Client(), "POST", srv.URL+"/api/v1/tasks", task, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	resp = do(t, srv.Client(), "POST", srv.URL+"/api/v1/sources/mysql-01/start-relay", `{"worker_name_list":["w1"]}`, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	resp = do(t, srv.Client(), "PUT", srv.URL+tablePath, `{"sql_content":"CREATE TABLE t1 (c1 int)"}`, nil)
-	requireErrorBody(t, resp, http.StatusNotImplemented, CodeInternal)
+	requireErrorBody(t, resp, http.StatusNotImplemented, fsm.CodeInternal)
 	resp = do(t, srv.Client(), "POST", srv.URL+"/api/v1/shard-ddl-locks/x/unlock", `{}`, nil)
 	require.Equal(t, http.StatusOK, resp.status, "%s", resp.body)
 }

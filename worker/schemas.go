@@ -9,16 +9,9 @@ import (
 	"github.com/dm-oss/dm/binlog/syncer"
 	"github.com/dm-oss/dm/binlog/tracker"
 	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
-)
-
-// DM's codes for the task-schema routes, answered by the worker.
-const (
-	codeNotPaused       = 40051 // the subtask must be paused to change its schemas
-	codeSubtaskNotFound = 40054
-	codeSyncUnitOnly    = 40056 // only a subtask in (or past) the Sync unit has a tracker
-	codeTableNotTracked = 49001
 )
 
 func (s *Server) schemaRoutes(mux *http.ServeMux) {
@@ -36,13 +29,13 @@ func (s *Server) subtaskTracker(task string) (*runner, *tracker.Tracker, error) 
 	r, ok := s.runners[task]
 	s.runnersMu.Unlock()
 	if !ok {
-		return nil, nil, restapi.Errorf(http.StatusBadRequest, codeSubtaskNotFound, "worker %q runs no subtask of task %q", s.cfg.Name, task)
+		return nil, nil, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerSubtaskNotFound, "worker %q runs no subtask of task %q", s.cfg.Name, task)
 	}
 	r.mu.Lock()
 	sy, unit := r.syncer, r.unit
 	r.mu.Unlock()
 	if sy == nil || sy.Tracker() == nil {
-		return nil, nil, restapi.Errorf(http.StatusBadRequest, codeSyncUnitOnly,
+		return nil, nil, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerSyncUnitOnly,
 			"task %q has no schema tracker on worker %q yet: it is in the %s unit; the tracker starts with the Sync unit", task, s.cfg.Name, orNone(unit))
 	}
 	return r, sy.Tracker(), nil
@@ -84,24 +77,24 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet:
 		sql, ok := tr.CreateStatement(schema, table)
 		if !ok {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
 		}
 		restapi.WriteJSON(w, http.StatusOK, restapi.GetTaskTableStructureResponse{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
 	case http.MethodPut:
 		var req restapi.OperateTaskTableStructureRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, 0, "invalid request body: %v", err))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err))
 			return
 		}
 		if stage := run.currentStage(); stage != stagePaused {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeNotPaused,
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotPaused,
 				"task %q is %s on this source: pause it before changing the tracked schema of `%s`.`%s`", task, stage, schema, table))
 			return
 		}
 		// The path's schema.table wins over the name in the statement.
 		if err := tr.CreateTable(schema, table, req.SqlContent); err != nil {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "sql_content is not a usable CREATE TABLE: %v", err))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "sql_content is not a usable CREATE TABLE: %v", err))
 			return
 		}
 		if req.Flush == nil || *req.Flush {
@@ -113,7 +106,7 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case http.MethodDelete:
 		if !tr.DropTable(schema, table) {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, codeTableNotTracked, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
 		}
 		if err := run.saveTracker(r.Context(), tr); err != nil {
@@ -140,7 +133,7 @@ func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
 	defer cancel()
 	db, err := upstream.Open(cctx, targetCfg)
 	if err != nil {
-		return restapi.Errorf(http.StatusBadRequest, 10001, "target: %v", err)
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeDBDriver, "target: %v", err)
 	}
 	defer db.Close()
 	return syncer.SaveTracker(cctx, db, r.cfg.MetaSchema, r.task, r.source, tr)

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
 )
 
@@ -88,8 +90,9 @@ func TestShardDDLLockUnlock(t *testing.T) {
 }
 
 func TestShardDDLLockErrorsComeBack(t *testing.T) {
-	srv, _ := fakeMaster(t, http.StatusBadRequest, `{"error_msg":"lock \"x\" not found","error_code":38032}`)
+	code := strconv.Itoa(int(fsm.CodeShardLockNotFound))
+	srv, _ := fakeMaster(t, http.StatusBadRequest, `{"error_msg":"lock \"x\" not found","error_code":`+code+`}`)
 	_, err := run(t, srv.URL, "shard-ddl-lock", "unlock", "x")
-	require.ErrorContains(t, err, "38032")
+	require.ErrorContains(t, err, code)
 	require.ErrorContains(t, err, "not found")
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 )
 
@@ -193,8 +194,8 @@ func (c *Client) once(ctx context.Context, method, target string, payload []byte
 	}
 	if resp.StatusCode >= 300 {
 		var tmpl struct {
-			Msg  string `json:"error_msg"`
-			Code int    `json:"error_code"`
+			Msg  string   `json:"error_msg"`
+			Code fsm.Code `json:"error_code"`
 		}
 		if json.Unmarshal(data, &tmpl) == nil && tmpl.Msg != "" {
 			return &restapi.Error{Status: resp.StatusCode, Code: tmpl.Code, Msg: tmpl.Msg}
