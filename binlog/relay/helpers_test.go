@@ -96,7 +96,7 @@ func readRelay(t *testing.T, dir string, end binlog.Location) relayContent {
 func followRelay(dir string, start binlog.Location, end *atomic.Pointer[binlog.Location], timeout time.Duration) (relayContent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	rd, err := reader.NewRelay(ctx, dir, start)
+	rd, err := reader.NewRelay(ctx, reader.RelayConfig{Dir: dir, Start: start})
 	if err != nil {
 		return relayContent{}, err
 	}
