@@ -34,13 +34,7 @@ func TestPauseResume(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- insertWorkload(db, "app.t", 30000, 1) }()
-	count := func() int {
-		var n int
-		if err := db.QueryRow("SELECT COUNT(*) FROM app.t").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func() int64 { return integration.TableCount(t, db, "app.t") }
 	var last relay.Meta
 	for round := range 3 {
 		last = waitProgress(t, dir, last, 15*time.Second)
