@@ -165,25 +165,14 @@ func BenchmarkShardMergePessimistic(b *testing.B) {
 	})
 	b.StopTimer()
 
-	var got, want int64
-	if err := target.DB(b).QueryRow("SELECT COUNT(*) FROM merged.t").Scan(&got); err != nil {
-		b.Fatal(err)
-	}
+	got, want := integration.TableCount(b, target.DB(b), "merged.t"), int64(0)
 	for _, src := range srcs {
-		var n int64
-		if err := src.DB(b).QueryRow("SELECT (SELECT COUNT(*) FROM shard.t1) + (SELECT COUNT(*) FROM shard.t2)").Scan(&n); err != nil {
-			b.Fatal(err)
-		}
-		want += n
+		want += integration.TableCount(b, src.DB(b), "shard.t1") + integration.TableCount(b, src.DB(b), "shard.t2")
 	}
 	if got != want {
 		b.Fatalf("merged table has %d rows, the shards %d", got, want)
 	}
-	var held int64
-	if err := target.DB(b).QueryRow("SELECT COUNT(*) FROM merged.t WHERE c = 1").Scan(&held); err != nil {
-		b.Fatal(err)
-	}
-	if held != int64(2*rows) {
+	if held := integration.TableCount(b, target.DB(b), "merged.t WHERE c = 1"); held != int64(2*rows) {
 		b.Fatalf("held-back rows with the new column: %d, want %d", held, 2*rows)
 	}
 	b.ReportMetric(float64(4*rows)/baseline.Seconds(), "baseline_rows/s")

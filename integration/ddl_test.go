@@ -33,7 +33,7 @@ func TestDDLMidStreamAndMariaDBForms(t *testing.T) {
 	e.src.Exec(t, "UPDATE shop.t SET b = 'yy' WHERE id = 2")
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/ddl/resume", nil).Status)
 	e.waitSynced("ddl", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 
 	// Again with a pause between two DDLs: the resumed unit restores the tracked schema from
 	// the checkpoint.
@@ -49,7 +49,7 @@ func TestDDLMidStreamAndMariaDBForms(t *testing.T) {
 	e.src.Exec(t, "INSERT INTO shop.t VALUES (6, 'v', NULL, 18446744073709551615)")
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/ddl/resume", nil).Status)
 	e.waitSynced("ddl", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 
 	// MariaDB-only forms.
 	e.src.Exec(t, "ALTER TABLE shop.t ADD COLUMN IF NOT EXISTS d INT")
@@ -60,7 +60,7 @@ func TestDDLMidStreamAndMariaDBForms(t *testing.T) {
 	e.src.Exec(t, "CREATE OR REPLACE TABLE shop.r (id INT PRIMARY KEY, x VARCHAR(10), y INT)")
 	e.src.Exec(t, "INSERT INTO shop.r VALUES (2, 'two', 2)")
 	e.waitSynced("ddl", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
 // TestOnlineDDLThroughTask: a gh-ost-style migration issued as plain SQL on the source ends
@@ -89,7 +89,7 @@ func TestOnlineDDLThroughTask(t *testing.T) {
 		e.src.Exec(t, q)
 	}
 	e.waitSynced("osc", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 	var helpers int
 	require.NoError(t, e.dstDB.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME LIKE '\\_t\\_%'").Scan(&helpers))
 	require.Equal(t, 0, helpers, "no gh-ost helper table reaches the target")

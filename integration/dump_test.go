@@ -140,7 +140,7 @@ func TestDumpStatusUnitsAndFiles(t *testing.T) {
 	require.Equal(t, "100.00 %", ds.Progress)
 
 	e.waitSynced("dumping", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 	// Sync has started: the dump is removed (clean_dump_file defaults to true), the task's
 	// directory with it, and nothing was ever written to the worker's working directory.
 	Eventually(t, 30*time.Second, func() error {
@@ -196,11 +196,11 @@ func TestDeletedTaskLeavesNoFilesOrSeries(t *testing.T) {
 	keptDir := dumpDirOf(w, "kept", "mysql-01")
 	require.FileExists(t, filepath.Join(keptDir, "metadata"), "clean_dump_file: false keeps the dump")
 	requirePrivateDump(t, keptDir)
-	requireSameTables(t, e.srcDB, e.dstDB, "kept")
+	RequireSameTables(t, e.srcDB, e.dstDB, "kept")
 
 	e.src.Exec(t, "UPDATE live.t SET v = v + 1 WHERE id <= 100")
 	e.waitSynced("live", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "live")
+	RequireSameTables(t, e.srcDB, e.dstDB, "live")
 	Eventually(t, 15*time.Second, func() error {
 		all := strings.Join(append(metricLines(t, w, `task="kept"`), metricLines(t, w, `task="live"`)...), "\n")
 		for _, want := range []string{

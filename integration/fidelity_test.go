@@ -73,8 +73,8 @@ func TestEmptyDatabaseIsMigrated(t *testing.T) {
 		n := name(c)
 		e.waitSynced(n, 60*time.Second)
 		for _, schema := range []string{n, n + "_late", n + "_unseen"} {
-			eventuallySame(t, e.srcDB, e.dstDB, schema, 20*time.Second)
-			requireSameTables(t, e.srcDB, e.dstDB, schema)
+			EventuallySame(t, e.srcDB, e.dstDB, schema, 20*time.Second)
+			RequireSameTables(t, e.srcDB, e.dstDB, schema)
 		}
 	}
 }
@@ -127,13 +127,13 @@ func TestCollationsFollowTheUpstream(t *testing.T) {
 	}
 	for _, schema := range []string{"c_full", "c_strict", "c_strict_latin"} {
 		require.Equal(t, collations(t, e.srcDB, schema), collations(t, e.dstDB, schema), "collations of %s", schema)
-		requireSameTables(t, e.srcDB, e.dstDB, schema)
+		RequireSameTables(t, e.srcDB, e.dstDB, schema)
 	}
 	// loose: the statements as written, so the target's server default decides
 	src, dst := collations(t, e.srcDB, "c_loose"), collations(t, e.dstDB, "c_loose")
 	require.Contains(t, src, "c_loose: utf8mb4_general_ci")
 	require.Contains(t, dst, "c_loose: utf8mb4_bin", "loose replays CREATE DATABASE as written")
-	requireSameTables(t, e.srcDB, e.dstDB, "c_loose")
+	RequireSameTables(t, e.srcDB, e.dstDB, "c_loose")
 }
 
 // collations lists a schema's default collation and every table's and text column's.

@@ -60,7 +60,7 @@ func TestOnlineDDLWithPTOSCUnderWrites(t *testing.T) {
 	e.src.Exec(t, "INSERT INTO shop.t (id, v, note, c) VALUES (1000000, 1, 'after', 42)")
 	e.waitSynced("ptosc", 60*time.Second)
 
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 	srcShape, dstShape := tableShape(t, e.srcDB, "shop", "t"), tableShape(t, e.dstDB, "shop", "t")
 	require.Equal(t, srcShape, dstShape, "columns and indexes of shop.t")
 	require.Contains(t, dstShape, "column c int(11) NO 7")

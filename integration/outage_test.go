@@ -77,7 +77,7 @@ func TestTargetDownWhileSyncing(t *testing.T) {
 		}
 		return nil
 	})
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
 // TestTargetDownDuringLoad: the target stops in the middle of the full load; the subtask stays
@@ -139,7 +139,7 @@ func TestTargetDownDuringLoad(t *testing.T) {
 	e.dst.Restart(t)
 	e.waitRetryOver("download")
 	e.waitSynced("download", 90*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
 // waitRetryOver waits until the subtasks no longer report a retry once the target is back

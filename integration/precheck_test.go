@@ -32,7 +32,7 @@ func TestRuleMatchingNothingIsReported(t *testing.T) {
 	require.Contains(t, found[0], want)
 
 	e.waitStage("copy", "Finished", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 	var l listResp[struct {
 		Stage    string   `json:"stage"`
 		Warnings []string `json:"warnings"`

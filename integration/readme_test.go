@@ -96,7 +96,7 @@ func TestReadmeCurlExamples(t *testing.T) {
 		require.Less(t, resp.StatusCode, 300, "%s %s: %s", c.method, c.path, bytes.TrimSpace(got))
 	}
 	e.waitSynced("t1", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
 // localise points a README body at this test's servers.

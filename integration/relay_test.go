@@ -119,7 +119,7 @@ func TestRelayAPIAndTaskOnRelay(t *testing.T) {
 	e.src.Exec(t, "INSERT INTO shop.t VALUES (3, 'c')")
 	resp = e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/resume-relay", nil)
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-	eventuallySame(t, e.srcDB, e.dstDB, "shop", 30*time.Second)
+	EventuallySame(t, e.srcDB, e.dstDB, "shop", 30*time.Second)
 
 	// Stop relay on the free worker: it goes back to free.
 	resp = e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/stop-relay", map[string]any{"worker_name_list": []string{free[0]}})

@@ -22,7 +22,7 @@ func TestTaskSchemaRoutes(t *testing.T) {
 	e.waitSynced("sch", 60*time.Second)
 	// A row after the task started makes the sync unit track the table.
 	e.src.Exec(t, "INSERT INTO shop.t1 VALUES (2, 'b')")
-	eventuallySame(t, e.srcDB, e.dstDB, "shop", 30*time.Second)
+	EventuallySame(t, e.srcDB, e.dstDB, "shop", 30*time.Second)
 
 	base := "/api/v1/tasks/sch/sources/mysql-01/schemas"
 	var names []string
@@ -67,5 +67,5 @@ func TestTaskSchemaRoutes(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/sch/resume", nil).Status)
 	e.src.Exec(t, "INSERT INTO shop.t1 VALUES (3, 'c')")
 	e.waitSynced("sch", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }

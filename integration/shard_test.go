@@ -198,14 +198,14 @@ func TestShardMergePessimistic(t *testing.T) {
 		if g.Target != "`merged`.`t`" || !slices.Equal(g.Synced, []string{"`shard`.`t1`"}) || !slices.Equal(g.Unsynced, []string{"`shard`.`t2`"}) || len(g.DDLList) != 1 || g.FirstLocation == "" {
 			return fmt.Errorf("group: %+v", g)
 		}
-		if n := count(t, se.dstDB, "merged.t WHERE id = 1101"); n != 1 {
+		if n := TableCount(t, se.dstDB, "merged.t WHERE id = 1101"); n != 1 {
 			return fmt.Errorf("s1.t2's row not applied yet")
 		}
 		return nil
 	})
 	metrics := call(t, http.MethodGet, se.boundWorker("s1").APIAddr, "/metrics")
 	require.Contains(t, string(metrics.Body), "dm_syncer_unsynced_table_number{source_id=\"s1\",table=\"`merged`.`t`\",task=\"pess\"} 1")
-	require.Equal(t, int64(0), count(t, se.dstDB, "merged.t WHERE id IN (101, 102)"), "s1.t1's rows after its DDL must be held back")
+	require.Equal(t, int64(0), TableCount(t, se.dstDB, "merged.t WHERE id IN (101, 102)"), "s1.t1's rows after its DDL must be held back")
 	require.Empty(t, se.shardStatus("pess")["s1"].UnresolvedDDLLockID, "s1 does not wait on the masters before all its shards sent the DDL")
 
 	// kill -9 of s1's worker while t1 is held back: the restarted unit holds the same rows
@@ -220,12 +220,12 @@ func TestShardMergePessimistic(t *testing.T) {
 		if st.Stage != "Running" || st.SyncStatus == nil || len(st.SyncStatus.UnresolvedGroups) != 1 {
 			return fmt.Errorf("s1 not back with its group: %+v", st)
 		}
-		if n := count(t, se.dstDB, "merged.t WHERE id = 1103"); n != 1 {
+		if n := TableCount(t, se.dstDB, "merged.t WHERE id = 1103"); n != 1 {
 			return fmt.Errorf("s1.t2's row not applied yet")
 		}
 		return nil
 	})
-	require.Equal(t, int64(0), count(t, se.dstDB, "merged.t WHERE id IN (101, 102, 105)"), "s1.t1's rows are still held back after the restart")
+	require.Equal(t, int64(0), TableCount(t, se.dstDB, "merged.t WHERE id IN (101, 102, 105)"), "s1.t1's rows are still held back after the restart")
 
 	// s1.t2: s1's group is complete; s1 waits on the lock for s2.
 	se.src.Exec(t, fmt.Sprintf(alter, "t2"))

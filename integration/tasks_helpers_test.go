@@ -4,8 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -175,81 +173,6 @@ func (e *migrationEnv) waitSynced(task string, timeout time.Duration) {
 			if st.SyncStatus.SyncerBinlogGtid != gtid || st.SyncStatus.MasterBinlogGtid != gtid {
 				return fmt.Errorf("%s/%s: syncer at %q, master at %q, source at %q", st.Name, st.SourceName, st.SyncStatus.SyncerBinlogGtid, st.SyncStatus.MasterBinlogGtid, gtid)
 			}
-		}
-		return nil
-	})
-}
-
-// checksum returns CHECKSUM TABLE of a table, or -1 when it does not exist.
-func checksum(t *testing.T, db *sql.DB, table string) int64 {
-	t.Helper()
-	var name string
-	var sum sql.NullInt64
-	require.NoError(t, db.QueryRow("CHECKSUM TABLE "+table).Scan(&name, &sum))
-	if !sum.Valid {
-		return -1
-	}
-	return sum.Int64
-}
-
-func count(t *testing.T, db *sql.DB, table string) int64 {
-	t.Helper()
-	var n int64
-	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n))
-	return n
-}
-
-// requireSameTables asserts equal row counts and checksums for every table of schema.
-func requireSameTables(t *testing.T, src, dst *sql.DB, schema string) {
-	t.Helper()
-	rows, err := src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
-	require.NoError(t, err)
-	var tables []string
-	for rows.Next() {
-		var n string
-		require.NoError(t, rows.Scan(&n))
-		tables = append(tables, n)
-	}
-	require.NoError(t, rows.Close())
-	sort.Strings(tables)
-	require.NotEmpty(t, tables)
-	for _, tb := range tables {
-		q := fmt.Sprintf("`%s`.`%s`", schema, tb)
-		require.Equal(t, count(t, src, q), count(t, dst, q), "rows of %s", q)
-		require.Equal(t, checksum(t, src, q), checksum(t, dst, q), "checksum of %s", q)
-	}
-}
-
-// eventuallySame polls until every table of schema matches (replication catching up).
-func eventuallySame(t *testing.T, src, dst *sql.DB, schema string, timeout time.Duration) {
-	t.Helper()
-	Eventually(t, timeout, func() error {
-		rows, err := src.Query("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var diffs []string
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-			q := fmt.Sprintf("`%s`.`%s`", schema, n)
-			var sn, dn string
-			var s1, s2 sql.NullInt64
-			if err := src.QueryRow("CHECKSUM TABLE "+q).Scan(&sn, &s1); err != nil {
-				return err
-			}
-			if err := dst.QueryRow("CHECKSUM TABLE "+q).Scan(&dn, &s2); err != nil {
-				return err
-			}
-			if s1 != s2 {
-				diffs = append(diffs, q)
-			}
-		}
-		if len(diffs) > 0 {
-			return fmt.Errorf("tables differ: %s", strings.Join(diffs, ", "))
 		}
 		return nil
 	})

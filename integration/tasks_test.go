@@ -30,7 +30,7 @@ func TestFullTaskCopiesEveryType(t *testing.T) {
 	require.NotNil(t, st[0].LoadStatus)
 	require.Equal(t, st[0].LoadStatus.TotalBytes, st[0].LoadStatus.FinishedBytes)
 	require.Equal(t, "100.00 %", st[0].LoadStatus.Progress)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 
 	// GET /tasks returns the task as created, masked.
 	var tasks listResp[map[string]any]
@@ -127,7 +127,7 @@ func TestTaskAPIErrors(t *testing.T) {
 	resp = e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/t1/resume", []string{"mysql-01"})
 	require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
 	e.waitSynced("t1", 30*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
 // TestAllTaskWithConcurrentWrites: writes during the dump and after converge, and status
@@ -165,7 +165,7 @@ func TestAllTaskWithConcurrentWrites(t *testing.T) {
 	close(stop)
 	require.NoError(t, <-writerDone)
 	e.waitSynced("live", 60*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 	st := e.status("live")[0]
 	require.Equal(t, int64(0), st.SyncStatus.SecondsBehindMaster)
 	require.Equal(t, "remote", st.SyncStatus.BinlogType)
@@ -248,7 +248,7 @@ func TestIncrementalRoutingAndFilters(t *testing.T) {
 	resp = e.startTask(gt)
 	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
 	e.waitSynced("bygtid", 60*time.Second)
-	eventuallySame(t, e.srcDB, e.dstDB, "g", 20*time.Second)
+	EventuallySame(t, e.srcDB, e.dstDB, "g", 20*time.Second)
 }
 
 // TestWorkerKilledDuringLoadAndSync: kill -9 the worker during load, then during sync; the
@@ -328,5 +328,5 @@ func TestWorkerKilledDuringLoadAndSync(t *testing.T) {
 	close(stop)
 	require.NoError(t, <-writerDone)
 	e.waitSynced("crash", 120*time.Second)
-	requireSameTables(t, e.srcDB, e.dstDB, "shop")
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }

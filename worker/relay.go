@@ -88,6 +88,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 			ServerID:   readerServerID("relay", src.Name, s.cfg.Name, st.ServerID),
 			EnableGTID: st.EnableGTID,
 			Start:      binlog.Location{File: src.RelayBinlogName, GTIDSet: src.RelayBinlogGTID},
+			Hub:        s.relayHub,
 			Registerer: s.metrics.unit(relayUnitKey(src.Name)), // the relay labels its series with source_id
 			Logger:     s.logger,
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
@@ -41,6 +42,9 @@ type Server struct {
 	source  boundSource
 	relayR  relayRunner
 	desired atomic.Pointer[peer.DesiredState]
+
+	// relayHub wakes the subtasks' relay readers as soon as this worker's relay writes.
+	relayHub *relay.Hub
 
 	runnersMu sync.Mutex
 	runners   map[string]*runner // subtasks of the bound source, by task name
@@ -68,7 +72,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: %w", err)
 	}
-	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS, cipher: cipher}
+	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS, cipher: cipher, relayHub: relay.NewHub()}
 	if res.secretKey == nil {
 		s.logger.Warn("secret-key-path is not set: upstream passwords are decrypted with the built-in default key; use the masters' secret-key-path file")
 	}

@@ -317,7 +317,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	}
 	newReader := func(ctx context.Context, at binlog.Location, serverID uint32) (binlog.Reader, error) {
 		if relayed {
-			return reader.NewRelay(ctx, relayDir, at)
+			return reader.NewRelay(ctx, reader.RelayConfig{Dir: relayDir, Start: at, Hub: r.s.relayHub})
 		}
 		return reader.NewRemote(ctx, reader.RemoteConfig{
 			Upstream: srcCfg, Flavor: st.Flavor, ServerID: serverID,

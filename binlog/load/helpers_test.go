@@ -125,30 +125,6 @@ func runLoad(t *testing.T, p pair, cfg load.Config) {
 	require.Equal(t, pr.TotalBytes, pr.FinishedBytes)
 }
 
-func checksum(t *testing.T, db *sql.DB, table string) int64 {
-	t.Helper()
-	var name string
-	var sum sql.NullInt64
-	require.NoError(t, db.QueryRow("CHECKSUM TABLE "+table).Scan(&name, &sum), table)
-	require.True(t, sum.Valid, "CHECKSUM TABLE %s: no such table", table)
-	return sum.Int64
-}
-
-func count(t *testing.T, db *sql.DB, table string) int64 {
-	t.Helper()
-	var n int64
-	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n), table)
-	return n
-}
-
-// sameTable asserts that the source table and the target table hold the
-// same rows: CHECKSUM TABLE and row counts.
-func sameTable(t *testing.T, p pair, srcTable, tgtTable string) {
-	t.Helper()
-	require.Equal(t, count(t, p.srcDB, srcTable), count(t, p.tgtDB, tgtTable), "rows of %s vs %s", srcTable, tgtTable)
-	require.Equal(t, checksum(t, p.srcDB, srcTable), checksum(t, p.tgtDB, tgtTable), "checksum of %s vs %s", srcTable, tgtTable)
-}
-
 // rowsOf renders a table's rows sorted, for exact comparisons in messages.
 func rowsOf(t *testing.T, db *sql.DB, q string) []string {
 	t.Helper()

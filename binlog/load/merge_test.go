@@ -9,6 +9,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog/dump"
 	"github.com/dm-oss/dm/binlog/load"
+	"github.com/dm-oss/dm/integration"
 )
 
 // Two source tables route into one target table (shard merge) and share
@@ -36,7 +37,7 @@ func TestShardMergeOnDuplicate(t *testing.T) {
 	require.Contains(t, err.Error(), "on_duplicate=error")
 	require.Contains(t, err.Error(), "`m_error`.`t`")
 	require.Contains(t, err.Error(), "Duplicate entry '6'")
-	require.EqualValues(t, 10, count(t, p.tgtDB, "m_error.t"), "s1 loaded, s2's chunk rolled back")
+	require.EqualValues(t, 10, integration.TableCount(t, p.tgtDB, "m_error.t"), "s1 loaded, s2's chunk rolled back")
 
 	require.NoError(t, loadInto("ignore"))
 	require.Equal(t, []string{`"1","s1"`, `"10","s1"`, `"11","s2"`, `"12","s2"`, `"13","s2"`, `"14","s2"`, `"15","s2"`,

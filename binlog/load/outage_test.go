@@ -10,6 +10,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog/dump"
 	"github.com/dm-oss/dm/binlog/load"
+	"github.com/dm-oss/dm/integration"
 )
 
 // A target that goes down mid-load: Run keeps retrying, Progress says so
@@ -81,8 +82,8 @@ func TestLoadRetriesWhileTargetIsDown(t *testing.T) {
 	pr = l.Progress()
 	require.Nil(t, pr.Retrying)
 	require.Equal(t, pr.TotalBytes, pr.FinishedBytes)
-	sameTable(t, p, "lo.a", "lo.a")
-	sameTable(t, p, "lo.b", "lo.b")
+	integration.RequireSameTable(t, p.srcDB, "lo.a", p.tgtDB, "lo.a")
+	integration.RequireSameTable(t, p.srcDB, "lo.b", p.tgtDB, "lo.b")
 	finished, _, err := load.Finished(ctx, p.tgtDB, "dm_meta", "task", "src")
 	require.NoError(t, err)
 	require.True(t, finished)

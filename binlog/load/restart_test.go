@@ -12,6 +12,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog/dump"
 	"github.com/dm-oss/dm/binlog/load"
+	"github.com/dm-oss/dm/integration"
 )
 
 // runUntil runs the loader and cancels it once the progress has passed
@@ -45,9 +46,7 @@ func runUntil(t *testing.T, l *load.Loader, atBytes int64) error {
 
 func chunkRows(t *testing.T, p pair, task string, where string) int64 {
 	t.Helper()
-	var n int64
-	require.NoError(t, p.tgtDB.QueryRow("SELECT COUNT(*) FROM dm_meta."+task+"_loader_checkpoint WHERE cp_file <> '' "+where).Scan(&n))
-	return n
+	return integration.TableCount(t, p.tgtDB, "dm_meta."+task+"_loader_checkpoint WHERE cp_file <> '' "+where)
 }
 
 // A load cancelled midway resumes: committed chunks are skipped (with
@@ -85,8 +84,8 @@ func TestLoadCrashRestart(t *testing.T) {
 	defer cancel()
 	require.NoError(t, l.Run(ctx))
 	require.Equal(t, load.Progress{FinishedBytes: meta.TotalBytes(), TotalBytes: meta.TotalBytes()}, l.Progress())
-	sameTable(t, p, "cr.a_nokey", "cr.a_nokey")
-	sameTable(t, p, "cr.b", "cr.b")
+	integration.RequireSameTable(t, p.srcDB, "cr.a_nokey", p.tgtDB, "cr.a_nokey")
+	integration.RequireSameTable(t, p.srcDB, "cr.b", p.tgtDB, "cr.b")
 	require.Equal(t, total, chunkRows(t, p, "crash", ""))
 	finished, loc, err := load.Finished(ctx, p.tgtDB, "dm_meta", "crash", "src")
 	require.NoError(t, err)
@@ -97,7 +96,7 @@ func TestLoadCrashRestart(t *testing.T) {
 	l = newLoader(t, p, cfg)
 	require.NoError(t, l.Run(ctx))
 	require.Equal(t, meta.TotalBytes(), l.Progress().FinishedBytes)
-	sameTable(t, p, "cr.b", "cr.b")
+	integration.RequireSameTable(t, p.srcDB, "cr.b", p.tgtDB, "cr.b")
 
 	// The checkpoint table's columns are no reserved words anywhere: all
 	// carry our prefix, and MariaDB takes each unquoted as a column name.
@@ -155,11 +154,11 @@ func TestRedumpResume(t *testing.T) {
 	l := newLoader(t, p, load.Config{Dir: dir1, Threads: 1, Rules: r})
 	err := runUntil(t, l, nokeyBytes+3*bChunk)
 	require.True(t, errors.Is(err, context.Canceled), "Run: %v", err)
-	loadedB := count(t, p.tgtDB, "rd.b")
+	loadedB := integration.TableCount(t, p.tgtDB, "rd.b")
 	t.Logf("first load stopped with %d rows of b", loadedB)
 	require.Positive(t, loadedB)
 	require.Less(t, loadedB, int64(20000))
-	require.Positive(t, count(t, p.tgtDB, "rd.a_nokey"), "the table without key was begun")
+	require.Positive(t, integration.TableCount(t, p.tgtDB, "rd.a_nokey"), "the table without key was begun")
 	// A row some other writer put into the target; the task never wrote it.
 	p.tgt.Exec(t, "INSERT INTO rd.b VALUES (10000000, 'foreign', -1)")
 
@@ -182,7 +181,7 @@ func TestRedumpResume(t *testing.T) {
 	require.Equal(t, []string{`"10000000","foreign","-1"`}, rowsOf(t, p.tgtDB, "SELECT * FROM rd.b WHERE id = 10000000"))
 	p.tgt.Exec(t, "DELETE FROM rd.b WHERE id = 10000000")
 	for _, tbl := range []string{"rd.a_nokey", "rd.b", "rd.c"} {
-		sameTable(t, p, tbl, tbl)
+		integration.RequireSameTable(t, p.srcDB, tbl, p.tgtDB, tbl)
 	}
 	require.Zero(t, chunkRows(t, p, "task", "AND cp_dump_id = '"+meta1.ID+"'"))
 	finished, loc, err := load.Finished(ctx, p.tgtDB, "dm_meta", "task", "src")

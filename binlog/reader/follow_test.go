@@ -14,7 +14,7 @@ import (
 )
 
 // Test 6: a relay reader started at the end of the relay log returns what the relay pulls
-// later, across a rotation and a pause of the relay.
+// later, across a rotation and a pause of the relay (woken by the relay's Hub).
 func TestRelayReaderFollows(t *testing.T) {
 	t.Parallel()
 	m := integration.StartMariaDB(t, integration.MariaDBOptions{Binlog: true})
@@ -24,7 +24,7 @@ func TestRelayReaderFollows(t *testing.T) {
 	rr := relaytest.Start(t, m, dir, serverIDs.Next())
 	meta := relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
 
-	rd, err := reader.NewRelay(context.Background(), dir, meta.Location())
+	rd, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: meta.Location(), Hub: rr.Hub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestRelayReaderFollows(t *testing.T) {
 	// Nothing more: Next waits until its ctx ends.
 	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancelShort()
-	rd2, err := reader.NewRelay(context.Background(), dir, relaytest.WaitCatchUp(t, dir, db, 20*time.Second).Location())
+	rd2, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: relaytest.WaitCatchUp(t, dir, db, 20*time.Second).Location(), Hub: rr.Hub})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func sameFiles(t *testing.T, relayDir, dataDir string, names []string) {
 // newRelayReader opens a relay reader and closes it at cleanup.
 func newRelayReader(t *testing.T, dir string, start binlog.Location) binlog.Reader {
 	t.Helper()
-	r, err := reader.NewRelay(context.Background(), dir, start)
+	r, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: start})
 	if err != nil {
 		t.Fatal(err)
 	}

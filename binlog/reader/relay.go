@@ -21,8 +21,8 @@ import (
 	"github.com/dm-oss/dm/binlog/relay"
 )
 
-// relayPoll is how often a relay reader at the end of the relay log looks for more when no
-// relay in this process signals a change.
+// relayPoll is how often a relay reader at the end of the relay log looks for more when its
+// Hub signals no change.
 const relayPoll = 50 * time.Millisecond
 
 const headerSize = replication.EventHeaderSize
@@ -32,6 +32,7 @@ var binlogMagic = []byte{0xfe, 'b', 'i', 'n'}
 type relayReader struct {
 	dir   string
 	start binlog.Location
+	hub   *relay.Hub
 
 	parser *replication.BinlogParser
 	flavor string
@@ -70,16 +71,30 @@ type relayReader struct {
 
 var errClosed = errors.New("relay binlog reader is closed")
 
-// NewRelay reads the relay directory dir (written by package relay) from start: File and
-// Pos (Pos below 4: the head of the file; File empty and no GTID set: the oldest relay
-// file), or, when start has only a GTIDSet, from the first transaction not in it (the file
-// is found from the GTID sets at the relay files' heads). It follows the active relay file
-// as it grows and across rotations, and waits (until Next's ctx ends) for files the relay
-// has not pulled yet. Each file starts with a ROTATE naming it (LogPos 0, flagged
+// RelayConfig configures a relay reader.
+type RelayConfig struct {
+	// Dir is the relay directory of one source, written by package relay. It need not
+	// exist yet.
+	Dir string
+	// Start is where to read from: File and Pos (Pos below 4: the head of the file; File
+	// empty and no GTID set: the oldest relay file), or, when it has only a GTIDSet, the
+	// first transaction not in it (the file is found from the GTID sets at the relay files'
+	// heads).
+	Start binlog.Location
+	// Hub, when it is the Hub of the relay writing Dir in this process, wakes the reader as
+	// soon as the relay wrote more; without it (or for a relay in another process) the
+	// reader polls.
+	Hub *relay.Hub
+}
+
+// NewRelay reads the relay directory cfg.Dir from cfg.Start. It follows the active relay
+// file as it grows and across rotations, and waits (until Next's ctx ends) for files the
+// relay has not pulled yet. Each file starts with a ROTATE naming it (LogPos 0, flagged
 // artificial, like a server's fake rotate) and its FORMAT_DESCRIPTION (with LogPos 0 when
 // reading starts in the middle of the file). It fails when the relay no longer holds what
-// start asks for. dir need not exist yet.
-func NewRelay(ctx context.Context, dir string, start binlog.Location) (binlog.Reader, error) {
+// the start asks for.
+func NewRelay(ctx context.Context, cfg RelayConfig) (binlog.Reader, error) {
+	dir, start := cfg.Dir, cfg.Start
 	// The directory may not exist yet: the relay has not started. Next waits for it.
 	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 		return nil, fmt.Errorf("relay binlog reader: %s is not a directory", dir)
@@ -90,7 +105,7 @@ func NewRelay(ctx context.Context, dir string, start binlog.Location) (binlog.Re
 	p := replication.NewBinlogParser()
 	p.SetVerifyChecksum(true)
 	p.SetTimestampStringLocation(time.UTC)
-	r := &relayReader{dir: dir, start: start, parser: p, done: make(chan struct{})}
+	r := &relayReader{dir: dir, start: start, hub: cfg.Hub, parser: p, done: make(chan struct{})}
 	if m, ok, err := relay.ReadMeta(dir); err != nil {
 		return nil, fmt.Errorf("relay binlog reader: %w", err)
 	} else if ok {
@@ -167,8 +182,8 @@ func (r *relayReader) Next(ctx context.Context) (*replication.BinlogEvent, error
 	}
 }
 
-// wait blocks until the relay in this process signals a change of dir (ch, taken before
-// looking), the poll interval passes, or ctx ends.
+// wait blocks until the Hub signals a change of dir (ch, taken before looking; nil without a
+// Hub), the poll interval passes, or ctx ends.
 func (r *relayReader) wait(ctx context.Context, ch <-chan struct{}) error {
 	t := time.NewTimer(relayPoll)
 	defer t.Stop()
@@ -188,7 +203,7 @@ func (r *relayReader) wait(ctx context.Context, ch <-chan struct{}) error {
 // resolveStart decides the first file and position.
 func (r *relayReader) resolveStart(ctx context.Context) error {
 	for {
-		ch := relay.Changed(r.dir)
+		ch := r.hub.Changed(r.dir)
 		names, err := relay.ReadIndex(r.dir)
 		if err != nil {
 			return err
@@ -236,7 +251,7 @@ func (r *relayReader) openNext(ctx context.Context) error {
 		r.started = true
 	}
 	for {
-		ch := relay.Changed(r.dir)
+		ch := r.hub.Changed(r.dir)
 		ok, err := r.tryOpen()
 		if err != nil || ok {
 			return err
@@ -500,7 +515,7 @@ func (r *relayReader) covered(ev *replication.BinlogEvent) bool {
 // atEnd handles the end of the bytes available in the open file: move to the next file
 // when this one is finished, reopen it when a recovering relay replaced it, or wait.
 func (r *relayReader) atEnd(ctx context.Context) error {
-	ch := relay.Changed(r.dir)
+	ch := r.hub.Changed(r.dir)
 	if r.rotatedTo != "" {
 		r.next, r.nextPos = r.rotatedTo, 4
 		r.closeFile()

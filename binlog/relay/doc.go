@@ -34,7 +34,9 @@
 // server_uuid on MySQL): the files would not be a copy of the new server's binlog.
 //
 // Only one Relay may run in a directory at a time (an exclusive flock on relay.lock); Purge
-// and the readers of package reader may work alongside it.
+// and the readers of package reader may work alongside it. Readers poll the directory; a
+// Hub that the process creates and gives to its relays and readers wakes them sooner. The
+// package keeps no state of its own between calls.
 //
 // The package is part of the binlog library and imports nothing from dm's master, worker,
 // restapi or fsm packages.

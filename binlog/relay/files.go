@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/dm-oss/dm/binlog"
@@ -163,42 +162,3 @@ func validFileName(name string) error {
 	}
 	return nil
 }
-
-// Change notification inside one process: a relay wakes the readers of its directory as
-// soon as it has written something; readers in other processes poll.
-var notifiers sync.Map // cleaned absolute dir -> *notifier
-
-type notifier struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func notifierFor(dir string) *notifier {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	dir = filepath.Clean(dir)
-	if n, ok := notifiers.Load(dir); ok {
-		return n.(*notifier)
-	}
-	n, _ := notifiers.LoadOrStore(dir, &notifier{ch: make(chan struct{})})
-	return n.(*notifier)
-}
-
-func (n *notifier) wait() <-chan struct{} {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.ch
-}
-
-func (n *notifier) broadcast() {
-	n.mu.Lock()
-	close(n.ch)
-	n.ch = make(chan struct{})
-	n.mu.Unlock()
-}
-
-// Changed returns a channel that is closed the next time a Relay running in this process
-// writes to dir (events, index or meta). Take it before looking at the files, then wait on
-// it: no change is missed. Relays in other processes do not signal it; poll as well.
-func Changed(dir string) <-chan struct{} { return notifierFor(dir).wait() }

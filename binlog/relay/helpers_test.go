@@ -20,6 +20,7 @@ import (
 	"github.com/dm-oss/dm/binlog/internal/relaytest"
 	"github.com/dm-oss/dm/binlog/reader"
 	"github.com/dm-oss/dm/binlog/relay"
+	"github.com/dm-oss/dm/integration"
 )
 
 var serverIDs = relaytest.NewServerIDs(60000)
@@ -96,7 +97,7 @@ func readRelay(t *testing.T, dir string, end binlog.Location) relayContent {
 func followRelay(dir string, start binlog.Location, end *atomic.Pointer[binlog.Location], timeout time.Duration) (relayContent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	rd, err := reader.NewRelay(ctx, dir, start)
+	rd, err := reader.NewRelay(ctx, reader.RelayConfig{Dir: dir, Start: start})
 	if err != nil {
 		return relayContent{}, err
 	}
@@ -157,11 +158,7 @@ func checkGTIDs(t *testing.T, gtids []string) {
 func checkCounts(t *testing.T, db *sql.DB, c relayContent, tables ...string) {
 	t.Helper()
 	for _, tbl := range tables {
-		var n int
-		if err := db.QueryRow("SELECT COUNT(*) FROM " + tbl).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if c.rows[tbl] != n {
+		if n := integration.TableCount(t, db, tbl); int64(c.rows[tbl]) != n {
 			t.Errorf("%s: relay holds %d inserted rows, upstream has %d", tbl, c.rows[tbl], n)
 		}
 	}

@@ -20,7 +20,8 @@ import (
 //
 // keep may give only a GTID set: the file it lies in is then looked up from the head GTID
 // sets of the relay files, and nothing is purged if that fails. A zero keep means that no
-// reader needs anything. It returns the names of the removed files, oldest first.
+// reader needs anything. It returns the names of the removed files, oldest first. Relay
+// readers notice the removal at their next poll.
 func Purge(dir string, keep binlog.Location, expiresHours int64, remainSpaceGB int64, now time.Time) ([]string, error) {
 	if expiresHours <= 0 && remainSpaceGB <= 0 {
 		return nil, nil
@@ -106,6 +107,5 @@ func Purge(dir string, keep binlog.Location, expiresHours int64, remainSpaceGB i
 	if err := writeIndex(dir, remaining); err != nil {
 		return removed, fmt.Errorf("purge relay: rewrite index: %w", err)
 	}
-	notifierFor(dir).broadcast()
 	return removed, nil
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// upstream serves that GTID set from; or, when Start is empty, the oldest binlog file
 	// the upstream still has (SHOW BINARY LOGS), so that nothing is missed.
 	Start binlog.Location
+	// Hub, when set, wakes the relay readers of this process that were given the same Hub
+	// whenever the relay writes to Dir; without it they notice at their next poll.
+	Hub *Hub
 	// Registerer receives the dm_relay_* metrics (labelled source_id=<base name of Dir>);
 	// nil keeps them unregistered.
 	Registerer prometheus.Registerer
@@ -67,7 +70,7 @@ type Relay struct {
 	cfg    Config
 	log    *slog.Logger
 	m      *metrics
-	notify *notifier
+	hubKey string // Dir as Config.Hub knows it
 
 	running atomic.Bool
 
@@ -127,7 +130,7 @@ func New(cfg Config) (*Relay, error) {
 		cfg:    cfg,
 		log:    log.With("component", "relay", "relay_dir", cfg.Dir),
 		m:      newMetrics(cfg.Registerer, cfg.Dir),
-		notify: notifierFor(cfg.Dir),
+		hubKey: hubKey(cfg.Dir),
 	}
 	meta, ok, err := ReadMeta(cfg.Dir)
 	if err != nil {
@@ -140,6 +143,9 @@ func New(cfg Config) (*Relay, error) {
 	r.m.updateSpace(cfg.Dir)
 	return r, nil
 }
+
+// changed tells the readers sharing the relay's Hub that Dir holds more.
+func (r *Relay) changed() { r.cfg.Hub.wake(r.hubKey) }
 
 // fatalError marks errors that retrying cannot fix.
 type fatalError struct{ err error }
@@ -326,7 +332,7 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 		r.mu.Unlock()
 		r.m.setRelay(meta.File, meta.Pos)
 	}
-	r.notify.broadcast()
+	r.changed()
 
 	gset, err := gmysql.ParseGTIDSet(flavor, meta.GTIDSet)
 	if err != nil {
@@ -414,7 +420,7 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 					return progressed, err
 				}
 			}
-			r.notify.broadcast()
+			r.changed()
 			select {
 			case it = <-events:
 			case <-ctx.Done():

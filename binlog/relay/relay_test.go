@@ -34,13 +34,7 @@ func TestPauseResume(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- insertWorkload(db, "app.t", 30000, 1) }()
-	count := func() int {
-		var n int
-		if err := db.QueryRow("SELECT COUNT(*) FROM app.t").Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func() int64 { return integration.TableCount(t, db, "app.t") }
 	var last relay.Meta
 	for round := range 3 {
 		last = waitProgress(t, dir, last, 15*time.Second)
@@ -207,7 +201,7 @@ func TestPurge(t *testing.T) {
 		t.Fatalf("after purge: index %v, want %v", idx, names[3:])
 	}
 	// A reader of a purged file is told so.
-	rd, err := reader.NewRelay(context.Background(), dir, binlog.Location{File: names[0], Pos: 4})
+	rd, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: binlog.Location{File: names[0], Pos: 4}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +221,7 @@ func TestPurge(t *testing.T) {
 	m.Exec(t, "INSERT INTO app.t (v, n) VALUES ('after purge', 1)")
 	end := relaytest.MasterPos(t, db)
 	relaytest.WaitCatchUp(t, dir, db, 20*time.Second)
-	rd2, err := reader.NewRelay(context.Background(), dir, binlog.Location{})
+	rd2, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: binlog.Location{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +245,7 @@ func TestRefusesAnotherServer(t *testing.T) {
 	relaytest.WaitCatchUp(t, dir, ms[0].DB(t), 20*time.Second)
 	rr.Pause(t)
 
-	r := relaytest.NewRelay(t, ms[1], dir, serverIDs.Next())
+	r := relaytest.NewRelay(t, ms[1], dir, serverIDs.Next(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := r.Run(ctx)
@@ -359,7 +353,7 @@ func TestStartPositions(t *testing.T) {
 		}
 	}
 	for _, dir := range []string{byFile, byGTID} {
-		rd, err := reader.NewRelay(context.Background(), dir, binlog.Location{GTIDSet: mid.GTIDSet})
+		rd, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: dir, Start: binlog.Location{GTIDSet: mid.GTIDSet}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -378,7 +372,7 @@ func TestStartPositions(t *testing.T) {
 		t.Errorf("remote reader after %s starts with %s, want %s", mid.GTIDSet, g, next)
 	}
 	// A relay reader at a file/pos returns what follows it.
-	rd, err := reader.NewRelay(context.Background(), byFile, mid)
+	rd, err := reader.NewRelay(context.Background(), reader.RelayConfig{Dir: byFile, Start: mid})
 	if err != nil {
 		t.Fatal(err)
 	}

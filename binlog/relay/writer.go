@@ -171,7 +171,7 @@ func (s *stream) commit() (bool, error) {
 	s.r.committed, s.r.hasMeta = next, true
 	s.r.mu.Unlock()
 	s.r.m.setRelay(next.File, next.Pos)
-	s.r.notify.broadcast()
+	s.r.changed()
 	return true, nil
 }
 
@@ -338,7 +338,7 @@ func (s *stream) switchFile(name string) error {
 	s.w = w
 	s.nextFile = ""
 	s.r.log.Info("relay switched to a new file", "file", name)
-	s.r.notify.broadcast()
+	s.r.changed()
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/integration"
 )
 
 // TestThroughput measures the replay of sysbench-like single-row INSERT transactions (4
@@ -82,8 +83,8 @@ func TestThroughput(t *testing.T) {
 		require.NoError(t, r.stop())
 		var n int
 		for i := 1; i <= tables; i++ {
-			n += int(count(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
-			require.Equal(t, checksum(t, e.srcDB, fmt.Sprintf("sbtest.sbtest%d", i)), checksum(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
+			n += int(integration.TableCount(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
+			require.Equal(t, integration.TableChecksum(t, e.srcDB, fmt.Sprintf("sbtest.sbtest%d", i)), integration.TableChecksum(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
 		}
 		require.Equal(t, rows/tables*tables, n)
 		var batches uint64

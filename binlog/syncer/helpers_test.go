@@ -175,25 +175,8 @@ func (e *env) sameData(t testing.TB, tables ...string) {
 		if i := strings.Index(tbl, "=>"); i >= 0 {
 			src, tgt = tbl[:i], tbl[i+2:]
 		}
-		require.Equal(t, checksum(t, e.srcDB, src), checksum(t, e.tgtDB, tgt), "CHECKSUM TABLE %s", tbl)
-		require.Equal(t, count(t, e.srcDB, src), count(t, e.tgtDB, tgt), "rows of %s", tbl)
+		integration.RequireSameTable(t, e.srcDB, src, e.tgtDB, tgt)
 	}
-}
-
-func checksum(t testing.TB, db *sql.DB, table string) int64 {
-	t.Helper()
-	var name string
-	var sum sql.NullInt64
-	require.NoError(t, db.QueryRow("CHECKSUM TABLE "+table).Scan(&name, &sum))
-	require.True(t, sum.Valid, "CHECKSUM TABLE %s: no such table", table)
-	return sum.Int64
-}
-
-func count(t testing.TB, db *sql.DB, table string) int64 {
-	t.Helper()
-	var n int64
-	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM "+table).Scan(&n))
-	return n
 }
 
 func execAll(t testing.TB, db *sql.DB, stmts ...string) {

@@ -44,12 +44,12 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// NewRelay is a GTID relay of m into dir.
-func NewRelay(t *testing.T, m *integration.MariaDB, dir string, serverID uint32) *relay.Relay {
+// NewRelay is a GTID relay of m into dir that wakes the readers of hub (nil: none).
+func NewRelay(t *testing.T, m *integration.MariaDB, dir string, serverID uint32, hub *relay.Hub) *relay.Relay {
 	t.Helper()
 	r, err := relay.New(relay.Config{
 		Dir: dir, Upstream: UpstreamConfig(m), Flavor: binlog.FlavorMariaDB, ServerID: serverID,
-		EnableGTID: true, Logger: Logger(t),
+		EnableGTID: true, Hub: hub, Logger: Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -60,14 +60,19 @@ func NewRelay(t *testing.T, m *integration.MariaDB, dir string, serverID uint32)
 // Running is a Relay whose Run goes on in a goroutine.
 type Running struct {
 	*relay.Relay
+	// Hub is the relay's Hub when Start created it (nil after Run).
+	Hub    *relay.Hub
 	cancel context.CancelFunc
 	done   chan error
 }
 
-// Start runs NewRelay until Pause or the end of the test.
+// Start runs NewRelay, with a Hub of its own, until Pause or the end of the test.
 func Start(t *testing.T, m *integration.MariaDB, dir string, serverID uint32) *Running {
 	t.Helper()
-	return Run(t, NewRelay(t, m, dir, serverID))
+	hub := relay.NewHub()
+	rr := Run(t, NewRelay(t, m, dir, serverID, hub))
+	rr.Hub = hub
+	return rr
 }
 
 // Run runs r until Pause or the end of the test.
