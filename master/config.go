@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/internal/security"
 )
 
 // Config is dm-master's configuration: DM's dm-master.toml keys and flags, plus optional gossip
@@ -151,7 +151,7 @@ func (c Config) resolve() (resolved, error) {
 	}
 	r.gossipAdv = c.AdvertiseGossipAddr
 	if c.SecretKeyPath != "" {
-		if r.secretKey, err = peer.ReadSecretKey(c.SecretKeyPath); err != nil {
+		if r.secretKey, err = security.ReadSecretKey(c.SecretKeyPath); err != nil {
 			return r, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
@@ -38,7 +39,7 @@ type Server struct {
 	metrics *metrics
 	tls     *tls.Config // client side (forwarding, join); nil = plain HTTP
 	srvTLS  *tls.Config // server side
-	cipher  *peer.Cipher
+	cipher  *security.Cipher
 	workers *peer.Client // calls to workers (status)
 
 	schedWake chan struct{}
@@ -68,10 +69,10 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, res: res, logger: logger.With("master", cfg.Name)}
-	if s.srvTLS, s.tls, err = peer.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey); err != nil {
+	if s.srvTLS, s.tls, err = security.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey); err != nil {
 		return nil, fmt.Errorf("dm-master config: %w", err)
 	}
-	if s.cipher, err = peer.NewCipher(res.secretKey); err != nil {
+	if s.cipher, err = security.NewCipher(res.secretKey); err != nil {
 		return nil, fmt.Errorf("dm-master config: %w", err)
 	}
 	s.workers = peer.NewWorkerClient(s.tls)

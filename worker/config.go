@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/internal/security"
 )
 
 // Config is dm-worker's configuration with DM's dm-worker.toml keys and flags, plus optional
@@ -111,7 +111,7 @@ func (c Config) resolve() (resolved, error) {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
 	}
 	if c.SecretKeyPath != "" {
-		if r.secretKey, err = peer.ReadSecretKey(c.SecretKeyPath); err != nil {
+		if r.secretKey, err = security.ReadSecretKey(c.SecretKeyPath); err != nil {
 			return r, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dm-oss/dm/binlog/relay"
+	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
@@ -38,7 +39,7 @@ type Server struct {
 	listener net.Listener
 	httpSrv  *http.Server
 
-	cipher  *peer.Cipher
+	cipher  *security.Cipher
 	source  boundSource
 	relayR  relayRunner
 	desired atomic.Pointer[peer.DesiredState]
@@ -60,7 +61,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	srvTLS, cliTLS, err := peer.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey)
+	srvTLS, cliTLS, err := security.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey)
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: %w", err)
 	}
@@ -68,7 +69,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: join: %w", err)
 	}
-	cipher, err := peer.NewCipher(res.secretKey)
+	cipher, err := security.NewCipher(res.secretKey)
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/internal/security"
 )
 
 // StoredSource is a source's configuration as kept (opaque to the FSM) in fsm.Source.Config
@@ -61,7 +62,7 @@ func DecodeStoredSource(b []byte) (StoredSource, error) {
 }
 
 // UpstreamConfig turns the stored source into connection settings, decrypting its secrets.
-func (s StoredSource) UpstreamConfig(c *Cipher) (upstream.Config, error) {
+func (s StoredSource) UpstreamConfig(c *security.Cipher) (upstream.Config, error) {
 	pwd, err := c.Decrypt(s.PasswordEnc)
 	if err != nil {
 		return upstream.Config{}, fmt.Errorf("password: %w", err)

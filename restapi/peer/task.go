@@ -6,6 +6,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
+	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/restapi"
 )
 
@@ -141,7 +142,7 @@ type RelayStatus struct {
 }
 
 // UpstreamConfig turns the stored target into connection settings, decrypting its secrets.
-func (t StoredTarget) UpstreamConfig(c *Cipher) (upstream.Config, error) {
+func (t StoredTarget) UpstreamConfig(c *security.Cipher) (upstream.Config, error) {
 	return StoredSource{Host: t.Host, Port: t.Port, User: t.User, PasswordEnc: t.PasswordEnc, Security: t.Security}.UpstreamConfig(c)
 }
 

@@ -1,4 +1,4 @@
-package peer
+package security
 
 import (
 	"crypto/aes"
