@@ -3,8 +3,10 @@
 // It owns:
 //   - openapi.yaml, the API document (spec first), and openapi.gen.go, the models and
 //     chi routes generated from it (`go generate`, see oapi-codegen.yaml);
-//   - request validation against the document (kin-openapi), the error body
-//     {"error_msg", "error_code"} and its single writer (WriteError);
+//   - request validation against the document (kin-openapi);
+//   - the error body {"error_msg", "error_code"} under the names its handlers use (Error,
+//     Errorf, WriteError): the type and its single writer are restapi/apierr's, shared with the
+//     workers and restapi/peer, which must not link this package;
 //   - ForwardToLeader, the project's one path for forwarding a request from a
 //     follower master to the leader (a transparent reverse proxy);
 //   - the documentation routes /api/v1/dm.json and /api/v1/docs (Swagger UI served

@@ -1,129 +1,34 @@
 package restapi
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/apierr"
 )
 
+// The error template and its writer are restapi/apierr's; these are the same type, sentinel
+// and functions under the names restapi's handlers and the master (the Backend) use.
+
+// Error is an error with the HTTP status and the DM error code to answer with (apierr.Error).
+type Error = apierr.Error
+
 // ErrNoLeader says that no leader master is known (none was elected in time).
-var ErrNoLeader = errors.New("no leader")
+var ErrNoLeader = apierr.ErrNoLeader
 
-// Error is an error with the HTTP status and the DM error code to answer with.
-type Error struct {
-	Status int
-	Code   fsm.Code
-	Msg    string
-
-	// wrapped is the fmt.Errorf result Msg was made from, so that errors.Is/As
-	// see the errors given to Errorf with %w.
-	wrapped error
-}
-
-// Errorf builds an *Error. The message is formatted as by fmt.Errorf: errors passed with
-// %w are wrapped (errors.Is and errors.As find them).
+// Errorf builds an *Error; see apierr.Errorf.
 func Errorf(status int, code fsm.Code, format string, args ...any) *Error {
-	err := fmt.Errorf(format, args...)
-	return &Error{Status: status, Code: code, Msg: err.Error(), wrapped: err}
+	return apierr.Errorf(status, code, format, args...)
 }
+
+// WriteError answers with the error template; see apierr.WriteError.
+func WriteError(w http.ResponseWriter, err error) { apierr.WriteError(w, err) }
+
+// WriteJSON answers with status and v as compact JSON; see apierr.WriteJSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) { apierr.WriteJSON(w, status, v) }
 
 // NotImplemented is the error of an operation this master does not implement yet:
 // HTTP 501 with code fsm.CodeInternal.
 func NotImplemented(operation string) *Error {
 	return Errorf(http.StatusNotImplemented, fsm.CodeInternal, "%s is not implemented yet", operation)
-}
-
-// Error returns the message.
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns the errors given to Errorf with %w.
-func (e *Error) Unwrap() []error {
-	switch u := e.wrapped.(type) {
-	case interface{ Unwrap() []error }:
-		return u.Unwrap()
-	case interface{ Unwrap() error }:
-		if inner := u.Unwrap(); inner != nil {
-			return []error{inner}
-		}
-	}
-	return nil
-}
-
-// errorBody is the body of every error answer.
-type errorBody struct {
-	ErrorMsg  string   `json:"error_msg"`
-	ErrorCode fsm.Code `json:"error_code"`
-}
-
-// coder is implemented by DM errors that carry a numeric DM error code.
-type coder interface{ ErrorCode() int }
-
-// WriteError answers with the error template {"error_msg", "error_code"}. It is the only
-// place that maps errors to HTTP statuses:
-//   - an *Error (possibly wrapped): its status and code;
-//   - ErrNoLeader: 503 with fsm.CodeNoLeader;
-//   - an error with an ErrorCode() int method (DM error codes): 400 with that code;
-//   - context.DeadlineExceeded: 504 with fsm.CodeInternal;
-//   - anything else: 500 with fsm.CodeInternal.
-func WriteError(w http.ResponseWriter, err error) {
-	status, body := errorResponse(err)
-	WriteJSON(w, status, body)
-}
-
-func errorResponse(err error) (int, errorBody) {
-	if err == nil {
-		return http.StatusInternalServerError, errorBody{ErrorMsg: "unknown error (nil)", ErrorCode: fsm.CodeInternal}
-	}
-	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		msg := apiErr.Msg
-		if err != error(apiErr) {
-			msg = err.Error() // keep the context added by wrapping
-		}
-		return apiErr.Status, errorBody{ErrorMsg: msg, ErrorCode: apiErr.Code}
-	}
-	if errors.Is(err, ErrNoLeader) {
-		return http.StatusServiceUnavailable, errorBody{
-			ErrorMsg:  "no dm-master leader was elected within the timeout, retry later: " + err.Error(),
-			ErrorCode: fsm.CodeNoLeader,
-		}
-	}
-	var c coder
-	if errors.As(err, &c) {
-		return http.StatusBadRequest, errorBody{ErrorMsg: err.Error(), ErrorCode: fsm.Code(c.ErrorCode())}
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return http.StatusGatewayTimeout, errorBody{ErrorMsg: "timed out: " + err.Error(), ErrorCode: fsm.CodeInternal}
-	}
-	return http.StatusInternalServerError, errorBody{ErrorMsg: err.Error(), ErrorCode: fsm.CodeInternal}
-}
-
-// WriteJSON answers with status and v as compact JSON (Content-Type application/json).
-// A value that cannot be encoded, or an invalid status, becomes a 500 error answer.
-func WriteJSON(w http.ResponseWriter, status int, v any) {
-	if status < 100 || status > 999 {
-		v = errorBody{ErrorMsg: fmt.Sprintf("invalid HTTP status %d for the response", status), ErrorCode: fsm.CodeInternal}
-		status = http.StatusInternalServerError
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		buf.Reset()
-		_ = json.NewEncoder(&buf).Encode(errorBody{
-			ErrorMsg:  fmt.Sprintf("encoding the response: %v", err),
-			ErrorCode: fsm.CodeInternal,
-		})
-		status = http.StatusInternalServerError
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Del("Content-Length")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -29,13 +30,13 @@ func (s *Server) subtaskTracker(task string) (*runner, *tracker.Tracker, error) 
 	r, ok := s.runners[task]
 	s.runnersMu.Unlock()
 	if !ok {
-		return nil, nil, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerSubtaskNotFound, "worker %q runs no subtask of task %q", s.cfg.Name, task)
+		return nil, nil, apierr.Errorf(http.StatusBadRequest, fsm.CodeWorkerSubtaskNotFound, "worker %q runs no subtask of task %q", s.cfg.Name, task)
 	}
 	r.mu.Lock()
 	sy, unit := r.syncer, r.unit
 	r.mu.Unlock()
 	if sy == nil || sy.Tracker() == nil {
-		return nil, nil, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerSyncUnitOnly,
+		return nil, nil, apierr.Errorf(http.StatusBadRequest, fsm.CodeWorkerSyncUnitOnly,
 			"task %q has no schema tracker on worker %q yet: it is in the %s unit; the tracker starts with the Sync unit", task, s.cfg.Name, orNone(unit))
 	}
 	return r, sy.Tracker(), nil
@@ -51,7 +52,7 @@ func orNone(s string) string {
 func (s *Server) handleSchemas(w http.ResponseWriter, r *http.Request) {
 	_, tr, err := s.subtaskTracker(r.PathValue("task"))
 	if err != nil {
-		restapi.WriteError(w, err)
+		apierr.WriteError(w, err)
 		return
 	}
 	var names []string
@@ -63,54 +64,54 @@ func (s *Server) handleSchemas(w http.ResponseWriter, r *http.Request) {
 	if names == nil {
 		names = []string{}
 	}
-	restapi.WriteJSON(w, http.StatusOK, names)
+	apierr.WriteJSON(w, http.StatusOK, names)
 }
 
 func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 	task, schema, table := r.PathValue("task"), r.PathValue("schema"), r.PathValue("table")
 	run, tr, err := s.subtaskTracker(task)
 	if err != nil {
-		restapi.WriteError(w, err)
+		apierr.WriteError(w, err)
 		return
 	}
 	switch r.Method {
 	case http.MethodGet:
 		sql, ok := tr.CreateStatement(schema, table)
 		if !ok {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
 		}
-		restapi.WriteJSON(w, http.StatusOK, restapi.GetTaskTableStructureResponse{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
+		apierr.WriteJSON(w, http.StatusOK, restapi.GetTaskTableStructureResponse{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
 	case http.MethodPut:
 		var req restapi.OperateTaskTableStructureRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err))
+			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err))
 			return
 		}
 		if stage := run.currentStage(); stage != stagePaused {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotPaused,
+			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotPaused,
 				"task %q is %s on this source: pause it before changing the tracked schema of `%s`.`%s`", task, stage, schema, table))
 			return
 		}
 		// The path's schema.table wins over the name in the statement.
 		if err := tr.CreateTable(schema, table, req.SqlContent); err != nil {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "sql_content is not a usable CREATE TABLE: %v", err))
+			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "sql_content is not a usable CREATE TABLE: %v", err))
 			return
 		}
 		if req.Flush == nil || *req.Flush {
 			if err := run.saveTracker(r.Context(), tr); err != nil {
-				restapi.WriteError(w, err)
+				apierr.WriteError(w, err)
 				return
 			}
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodDelete:
 		if !tr.DropTable(schema, table) {
-			restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
+			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
 		}
 		if err := run.saveTracker(r.Context(), tr); err != nil {
-			restapi.WriteError(w, err)
+			apierr.WriteError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -133,7 +134,7 @@ func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
 	defer cancel()
 	db, err := upstream.Open(cctx, targetCfg)
 	if err != nil {
-		return restapi.Errorf(http.StatusBadRequest, fsm.CodeDBDriver, "target: %v", err)
+		return apierr.Errorf(http.StatusBadRequest, fsm.CodeDBDriver, "target: %v", err)
 	}
 	defer db.Close()
 	return syncer.SaveTracker(cctx, db, r.cfg.MetaSchema, r.task, r.source, tr)

@@ -19,7 +19,7 @@ import (
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/membership"
-	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -203,7 +203,7 @@ func (s *Server) register(ctx context.Context) error {
 		KeepaliveTTL: s.cfg.KeepaliveTTL, RelayKeepaliveTTL: s.cfg.RelayKeepaliveTTL,
 	})
 	if err != nil {
-		var apiErr *restapi.Error
+		var apiErr *apierr.Error
 		if errors.As(err, &apiErr) {
 			return fmt.Errorf("the masters refused the registration: %w", err)
 		}
@@ -259,7 +259,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	out.BoundSource, out.SourceError = s.sourceState()
 	out.Subtasks = s.subtaskStatuses()
 	out.Relay = s.relayStatus(r.Context())
-	restapi.WriteJSON(w, http.StatusOK, out)
+	apierr.WriteJSON(w, http.StatusOK, out)
 }
 
 // backoff doubles a wait from 200 ms up to 5 s.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/dm-oss/dm/binlog/syncer"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -59,7 +59,7 @@ func retryMasters(ctx context.Context, f func() error) error {
 		if err == nil {
 			return nil
 		}
-		var apiErr *restapi.Error
+		var apiErr *apierr.Error
 		if errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusRequestTimeout {
 			return err
 		}

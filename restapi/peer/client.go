@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 )
 
 // Client talks to any of a list of masters, moving to the next one when a master can't be
@@ -134,7 +134,7 @@ func (c *Client) WatchDesired(ctx context.Context, worker string, index uint64, 
 }
 
 // do sends one request, trying each master once starting from the last one that worked.
-// An answer with the error template is returned as *restapi.Error without trying others:
+// An answer with the error template is returned as *apierr.Error without trying others:
 // the cluster has spoken. Transport failures and 503s move on to the next master.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var payload []byte
@@ -159,7 +159,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 			c.mu.Unlock()
 			return nil
 		}
-		var apiErr *restapi.Error
+		var apiErr *apierr.Error
 		if errors.As(err, &apiErr) && apiErr.Status != http.StatusServiceUnavailable {
 			return err
 		}
@@ -198,9 +198,9 @@ func (c *Client) once(ctx context.Context, method, target string, payload []byte
 			Code fsm.Code `json:"error_code"`
 		}
 		if json.Unmarshal(data, &tmpl) == nil && tmpl.Msg != "" {
-			return &restapi.Error{Status: resp.StatusCode, Code: tmpl.Code, Msg: tmpl.Msg}
+			return &apierr.Error{Status: resp.StatusCode, Code: tmpl.Code, Msg: tmpl.Msg}
 		}
-		return &restapi.Error{Status: resp.StatusCode, Msg: fmt.Sprintf("%s %s: HTTP %d: %s", method, target, resp.StatusCode, bytes.TrimSpace(data))}
+		return &apierr.Error{Status: resp.StatusCode, Msg: fmt.Sprintf("%s %s: HTTP %d: %s", method, target, resp.StatusCode, bytes.TrimSpace(data))}
 	}
 	if out == nil || len(data) == 0 {
 		return nil

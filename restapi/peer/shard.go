@@ -60,7 +60,7 @@ type ShardColumnClaim struct {
 }
 
 // ReportShardDDL joins (or creates) the pessimistic lock of the report and returns the lock.
-// A refusal, such as a conflict (36069), comes back as *restapi.Error with the master's code.
+// A refusal, such as a conflict (36069), comes back as *apierr.Error with the master's code.
 func (c *Client) ReportShardDDL(ctx context.Context, r ShardDDLReport) (ShardLockState, error) {
 	var st ShardLockState
 	err := c.do(ctx, http.MethodPost, PathShardDDL, r, &st)
@@ -72,7 +72,7 @@ func (c *Client) ShardDDLDone(ctx context.Context, r ShardDDLDoneRequest) error 
 	return c.do(ctx, http.MethodPost, PathShardDDLDone, r, nil)
 }
 
-// ClaimShardColumns claims the columns a shard adds. A conflict comes back as *restapi.Error with
+// ClaimShardColumns claims the columns a shard adds. A conflict comes back as *apierr.Error with
 // Code 36069 and the master's message.
 func (c *Client) ClaimShardColumns(ctx context.Context, r ShardColumnClaim) error {
 	return c.do(ctx, http.MethodPost, PathShardColumns, r, nil)
