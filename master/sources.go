@@ -280,7 +280,7 @@ func (s *Server) workerSourceStatus(ctx context.Context, worker, source string) 
 		return fail("%v", err)
 	}
 	if r := st.Relay; r != nil && r.Source == source {
-		rs := r.Status
+		rs := restapi.RelayStatus(r.Status)
 		out.RelayStatus = &rs
 		if r.Error != "" {
 			return fail("relay: %s", r.Error)

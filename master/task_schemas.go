@@ -7,6 +7,7 @@ import (
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // subtaskWorker finds the worker running the task's subtask on source.
@@ -59,14 +60,14 @@ func (s *Server) TaskTables(ctx context.Context, task, source, schema string) ([
 
 // TaskTable returns the tracked CREATE TABLE of a table.
 func (s *Server) TaskTable(ctx context.Context, task, source, schema, table string) (restapi.GetTaskTableStructureResponse, error) {
-	var out restapi.GetTaskTableStructureResponse
+	var out peer.TableStructure
 	err := s.callSubtask(ctx, http.MethodGet, task, source, []string{schema, table}, nil, &out)
-	return out, err
+	return restapi.GetTaskTableStructureResponse(out), err
 }
 
 // SetTaskTable replaces a tracked table; the worker insists the subtask is paused.
 func (s *Server) SetTaskTable(ctx context.Context, task, source, schema, table string, req restapi.OperateTaskTableStructureRequest) error {
-	return s.callSubtask(ctx, http.MethodPut, task, source, []string{schema, table}, req, nil)
+	return s.callSubtask(ctx, http.MethodPut, task, source, []string{schema, table}, peer.SetTableStructure(req), nil)
 }
 
 // DeleteTaskTable forgets a tracked table.

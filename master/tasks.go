@@ -578,7 +578,9 @@ func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task
 			msg := st.ErrorMsg
 			entry.ErrorMsg = &msg
 		}
-		entry.DumpStatus, entry.LoadStatus, entry.SyncStatus = st.Dump, st.Load, st.Sync
+		entry.DumpStatus = (*restapi.DumpStatus)(st.Dump)
+		entry.LoadStatus = (*restapi.LoadStatus)(st.Load)
+		entry.SyncStatus = apiSyncStatus(st.Sync)
 		lockID := st.UnresolvedDDLLockID
 		entry.UnresolvedDdlLockId = &lockID
 		return
@@ -588,4 +590,23 @@ func fillSubtaskStatus(entry *restapi.SubTaskStatus, rep peer.WorkerStatus, task
 		// The worker has not picked the subtask up yet.
 		entry.Stage = string(fsm.StageNew)
 	}
+}
+
+// apiSyncStatus is the worker's sync status as DM's sync_status.
+func apiSyncStatus(st *peer.SyncStatus) *restapi.SyncStatus {
+	if st == nil {
+		return nil
+	}
+	out := &restapi.SyncStatus{
+		BinlogType: st.BinlogType, BlockingDdls: st.BlockingDdls, MasterBinlog: st.MasterBinlog, MasterBinlogGtid: st.MasterBinlogGtid,
+		RecentTps: st.RecentTps, SecondsBehindMaster: st.SecondsBehindMaster, Synced: st.Synced,
+		SyncerBinlog: st.SyncerBinlog, SyncerBinlogGtid: st.SyncerBinlogGtid, TotalEvents: st.TotalEvents, TotalTps: st.TotalTps,
+	}
+	if st.UnresolvedGroups != nil {
+		out.UnresolvedGroups = make([]restapi.ShardingGroup, len(st.UnresolvedGroups))
+		for i, g := range st.UnresolvedGroups {
+			out.UnresolvedGroups[i] = restapi.ShardingGroup(g)
+		}
+	}
+	return out
 }

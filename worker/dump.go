@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/dm-oss/dm/binlog/dump"
-	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -75,8 +74,8 @@ func (s *Server) forgetSubtask(r *runner, deleted bool) {
 }
 
 // dumpStatus is DM's dump_status.
-func dumpStatus(p dump.Progress) *restapi.DumpStatus {
-	return &restapi.DumpStatus{
+func dumpStatus(p dump.Progress) *peer.DumpStatus {
+	return &peer.DumpStatus{
 		TotalTables: p.TotalTables, CompletedTables: float64(p.CompletedTables),
 		FinishedBytes: float64(p.FinishedBytes), FinishedRows: float64(p.FinishedRows),
 		EstimateTotalRows: float64(p.EstimateTotalRows), Bps: p.BPS,

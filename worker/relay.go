@@ -9,7 +9,6 @@ import (
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -208,7 +207,7 @@ func (s *Server) relayStatus(ctx context.Context) *peer.RelayStatus {
 	out := &peer.RelayStatus{Source: source, Error: lastErr}
 	if rl != nil {
 		st := rl.Status(ctx)
-		out.Status = restapi.RelayStatus{
+		out.Status = peer.RelayLogStatus{
 			MasterBinlog: st.MasterBinlog, MasterBinlogGtid: st.MasterBinlogGTID,
 			RelayBinlogGtid: st.RelayBinlogGTID, RelayCatchUpMaster: st.CatchUp, RelayDir: dir, Stage: stage,
 		}

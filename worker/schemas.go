@@ -10,7 +10,6 @@ import (
 	"github.com/dm-oss/dm/binlog/tracker"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
@@ -81,9 +80,9 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
 		}
-		apierr.WriteJSON(w, http.StatusOK, restapi.GetTaskTableStructureResponse{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
+		apierr.WriteJSON(w, http.StatusOK, peer.TableStructure{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
 	case http.MethodPut:
-		var req restapi.OperateTaskTableStructureRequest
+		var req peer.SetTableStructure
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err))
 			return

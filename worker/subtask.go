@@ -19,7 +19,6 @@ import (
 	"github.com/dm-oss/dm/binlog/tracker"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -431,7 +430,7 @@ func (r *runner) status() peer.SubtaskStatus {
 		if p.TotalBytes > 0 {
 			pct = float64(p.FinishedBytes) * 100 / float64(p.TotalBytes)
 		}
-		out.Load = &restapi.LoadStatus{
+		out.Load = &peer.LoadStatus{
 			FinishedBytes: p.FinishedBytes, TotalBytes: p.TotalBytes, Progress: fmt.Sprintf("%.2f %%", pct),
 			MetaBinlog: r.dumpLoc.String(), MetaBinlogGtid: r.dumpLoc.GTIDSet,
 		}
@@ -439,15 +438,15 @@ func (r *runner) status() peer.SubtaskStatus {
 	if r.syncer != nil {
 		ss := r.syncer.Status()
 		retrying = ss.Retrying
-		out.Sync = &restapi.SyncStatus{
+		out.Sync = &peer.SyncStatus{
 			TotalEvents: ss.TotalEvents, TotalTps: ss.TotalTPS, RecentTps: ss.RecentTPS,
 			MasterBinlog: ss.MasterBinlog, MasterBinlogGtid: ss.MasterBinlogGTID,
 			SyncerBinlog: ss.SyncerBinlog, SyncerBinlogGtid: ss.SyncerBinlogGTID,
-			BlockingDdls: ss.BlockingDDLs, UnresolvedGroups: []restapi.ShardingGroup{},
+			BlockingDdls: ss.BlockingDDLs, UnresolvedGroups: []peer.ShardingGroup{},
 			Synced: ss.Synced, BinlogType: ss.BinlogType, SecondsBehindMaster: ss.SecondsBehindMaster,
 		}
 		for _, g := range ss.UnresolvedGroups {
-			out.Sync.UnresolvedGroups = append(out.Sync.UnresolvedGroups, restapi.ShardingGroup{
+			out.Sync.UnresolvedGroups = append(out.Sync.UnresolvedGroups, peer.ShardingGroup{
 				Target: g.Target, DdlList: g.DDLs, FirstLocation: g.FirstLocation, Synced: g.Synced, Unsynced: g.Unsynced,
 			})
 		}

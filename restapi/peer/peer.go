@@ -63,26 +63,3 @@ type DesiredState struct {
 	View        fsm.WorkerView `json:"view"`
 	GossipSeeds []string       `json:"gossip_seeds"`
 }
-
-// PathWorkerStatus is served by every worker: what it runs and how it is doing.
-const PathWorkerStatus = "/internal/v1/status"
-
-// WorkerStatus is a worker's own report, read by the leader for source and task status.
-type WorkerStatus struct {
-	Name  string `json:"name"`
-	Index uint64 `json:"index"` // FSM index of the desired state it acts on
-	// Registered is false until the masters have accepted the worker.
-	Registered bool `json:"registered"`
-	// BoundSource is the source bound to it ("" when free).
-	BoundSource string `json:"bound_source,omitempty"`
-	// SourceError says why the bound source could not be opened ("" when fine).
-	SourceError string `json:"source_error,omitempty"`
-	// Subtasks reports every subtask the worker runs or ran for its bound source.
-	Subtasks []SubtaskStatus `json:"subtasks"`
-	// Relay reports the relay log it pulls, if any.
-	Relay *RelayStatus `json:"relay,omitempty"`
-}
-
-// PathSubtaskPrefix + <task> + "/schemas[/<schema>[/<table>]]" is a worker's route on the schema
-// tracker of one of its subtasks (GET lists or reads, PUT replaces a table, DELETE forgets it).
-const PathSubtaskPrefix = "/internal/v1/subtasks/"

@@ -7,7 +7,6 @@ import (
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/internal/security"
-	"github.com/dm-oss/dm/restapi"
 )
 
 // StoredTask is a task's configuration as kept (opaque to the FSM) in fsm.Task.Config: the
@@ -37,23 +36,6 @@ type StoredTask struct {
 	// KeepDumpFiles is clean_dump_file: false: the dump stays after the load (until the task
 	// is deleted).
 	KeepDumpFiles bool `json:"keep_dump_files,omitempty"`
-}
-
-// Units of a subtask, as DM names them in status.
-const (
-	UnitDump = "Dump"
-	UnitLoad = "Load"
-	UnitSync = "Sync"
-	// UnitInvalid is DM's word for a unit nobody can tell (the subtask's worker is unreachable).
-	UnitInvalid = "InvalidUnit"
-)
-
-// FirstUnit is the unit a subtask of the task runs first: Sync for an incremental task, else Dump.
-func (t StoredTask) FirstUnit() string {
-	if t.Mode == "incremental" {
-		return UnitSync
-	}
-	return UnitDump
 }
 
 // StoredTarget is the downstream database.
@@ -118,27 +100,6 @@ func DecodeStoredTask(b []byte) (StoredTask, error) {
 		return t, fmt.Errorf("decode task config: %w", err)
 	}
 	return t, nil
-}
-
-// SubtaskStatus is a worker's report on one subtask.
-type SubtaskStatus struct {
-	Task     string              `json:"task"`
-	Source   string              `json:"source"`
-	Stage    string              `json:"stage"` // New | Running | Paused | Stopped | Finished
-	Unit     string              `json:"unit"`  // Dump | Load | Sync
-	ErrorMsg string              `json:"error_msg,omitempty"`
-	Dump     *restapi.DumpStatus `json:"dump,omitempty"`
-	Load     *restapi.LoadStatus `json:"load,omitempty"`
-	Sync     *restapi.SyncStatus `json:"sync,omitempty"`
-	// UnresolvedDDLLockID is the shard-DDL lock the subtask waits on ("" when none).
-	UnresolvedDDLLockID string `json:"unresolved_ddl_lock_id,omitempty"`
-}
-
-// RelayStatus is a worker's report on the relay log it pulls.
-type RelayStatus struct {
-	Source string              `json:"source"`
-	Status restapi.RelayStatus `json:"status"`
-	Error  string              `json:"error,omitempty"`
 }
 
 // UpstreamConfig turns the stored target into connection settings, decrypting its secrets.
