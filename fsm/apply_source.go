@@ -10,6 +10,9 @@ func applyAddSource(s *state, c *AddSource) *Error {
 	if _, ok := s.sources[name]; ok {
 		return errorf(CodeSourceExist, "source %q already exists", name)
 	}
+	if err := checkSourceSpec(name, c.Source.Spec); err != nil {
+		return err
+	}
 	s.sources[name] = c.Source
 	return nil
 }

@@ -13,19 +13,28 @@ func TestAddSource(t *testing.T) {
 	srcs := h.f.Sources()
 	require.Len(t, srcs, 2)
 	assert.Equal(t, "s1", srcs[0].Name)
-	assert.Equal(t, []byte(`{"source-id":"s1"}`), srcs[0].Config)
+	assert.Equal(t, sourceSpec("s1"), srcs[0].Spec)
 
 	// Reads are copies: changing one must not reach the FSM.
-	srcs[0].Config[0] = 'X'
+	srcs[0].Spec.Security.CertAllowedCN[0] = "X"
+	srcs[0].Spec.Security.SSLCA = "X"
 	got, ok := h.f.Source("s1")
 	require.True(t, ok)
-	assert.Equal(t, []byte(`{"source-id":"s1"}`), got.Config)
+	assert.Equal(t, sourceSpec("s1"), got.Spec)
 	_, bound := h.f.BoundWorker("s1")
 	assert.False(t, bound)
 
 	e := h.reject(source("s1"), CodeSourceExist)
 	assert.Equal(t, `source "s1" already exists`, e.Msg)
-	h.reject(&AddSource{Source: Source{Config: []byte("x")}}, CodeRequestInvalid)
+	h.reject(&AddSource{Source: Source{Spec: sourceSpec("x")}}, CodeRequestInvalid)
+
+	// A spec this build cannot read is refused.
+	for _, version := range []int{0, SourceSpecVersion + 1} {
+		spec := sourceSpec("s3")
+		spec.Version = version
+		e := h.reject(&AddSource{Source: Source{Name: "s3", Spec: spec}}, CodeRequestInvalid)
+		assert.Contains(t, e.Msg, "version")
+	}
 }
 
 func TestDeleteSource(t *testing.T) {

@@ -32,10 +32,19 @@ func applyAddTask(s *state, c *AddTask) *Error {
 			return errorf(CodeTaskSourceNotFound, "source %q of task %q does not exist", source, t.Name)
 		}
 	}
+	if err := checkTaskSpec(t.Name, t.Spec); err != nil {
+		return err
+	}
 
 	existing, ok := s.tasks[t.Name]
 	if !ok {
-		existing = &Task{Name: t.Name, Config: t.Config, Subtasks: map[string]*Subtask{}}
+		// A new task's spec says what each of its subtasks migrates.
+		for _, source := range sources {
+			if _, ok := t.Spec.Sources[source]; !ok {
+				return invalidf("the spec of task %q has no settings for its source %q", t.Name, source)
+			}
+		}
+		existing = &Task{Name: t.Name, Spec: t.Spec, Subtasks: map[string]*Subtask{}}
 	} else {
 		sources = slices.DeleteFunc(sources, func(src string) bool { return existing.Subtasks[src] != nil })
 		if len(sources) == 0 {

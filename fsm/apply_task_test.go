@@ -9,14 +9,14 @@ import (
 
 func TestAddTask(t *testing.T) {
 	h := seeded(t)
-	at := task("t1", "s1", "s2")
+	at := task("t1", "s1", "s2", "s3")
 	at.Task.Subtasks["s2"].Stage = StagePaused
 	at.Task.Subtasks["s3"] = &Subtask{} // Source may be left to the map key
 	h.ok(at)
 
 	got, ok := h.f.Task("t1")
 	require.True(t, ok)
-	assert.Equal(t, Task{Name: "t1", Config: []byte("cfg-t1"), Subtasks: map[string]*Subtask{
+	assert.Equal(t, Task{Name: "t1", Spec: taskSpec("t1", "s1", "s2", "s3"), Subtasks: map[string]*Subtask{
 		"s1": {Source: "s1", Stage: StageRunning},
 		"s2": {Source: "s2", Stage: StagePaused},
 		"s3": {Source: "s3", Stage: StageRunning},
@@ -24,10 +24,12 @@ func TestAddTask(t *testing.T) {
 
 	// Reads are deep copies.
 	got.Subtasks["s1"].Stage = StageStopped
-	got.Config[0] = 'X'
+	got.Spec.API[0] = 'X'
+	got.Spec.Sources["s1"].Rules[0].FilterRules[0] = "X"
+	got.Spec.Filters["f"].IgnoreEvents[0] = "X"
 	again, _ := h.f.Task("t1")
 	assert.Equal(t, StageRunning, again.Subtasks["s1"].Stage)
-	assert.Equal(t, []byte("cfg-t1"), again.Config)
+	assert.Equal(t, taskSpec("t1", "s1", "s2", "s3"), again.Spec)
 
 	h.ok(task("t0", "s1"))
 	tasks := h.f.Tasks()
@@ -43,10 +45,10 @@ func TestAddTaskMergesIntoExistingTask(t *testing.T) {
 	h.ok(task("t1", "s1"), &SetSubtaskStage{Task: "t1", Stage: StagePaused})
 
 	more := task("t1", "s1", "s2")
-	more.Task.Config = []byte("other config")
+	more.Task.Spec.MetaSchema = "other"
 	h.ok(more)
 	got, _ := h.f.Task("t1")
-	assert.Equal(t, []byte("cfg-t1"), got.Config, "the existing config is kept")
+	assert.Equal(t, taskSpec("t1", "s1"), got.Spec, "the existing spec is kept")
 	assert.Equal(t, StagePaused, got.Subtasks["s1"].Stage, "existing subtasks are untouched")
 	assert.Equal(t, StageRunning, got.Subtasks["s2"].Stage)
 
@@ -72,6 +74,22 @@ func TestAddTaskRejects(t *testing.T) {
 	badStage := task("t1", "s1")
 	badStage.Task.Subtasks["s1"].Stage = "Sleeping"
 	h.reject(badStage, CodeSubtaskStageInvalid)
+
+	// The spec must be readable, be the task's own, and say what each subtask migrates.
+	for _, version := range []int{0, TaskSpecVersion + 1} {
+		badVersion := task("t1", "s1")
+		badVersion.Task.Spec.Version = version
+		e := h.reject(badVersion, CodeRequestInvalid)
+		assert.Contains(t, e.Msg, "version")
+	}
+	foreign := task("t1", "s1")
+	foreign.Task.Spec.Name = "t2"
+	e = h.reject(foreign, CodeRequestInvalid)
+	assert.Equal(t, `task "t1" has the spec of task "t2"`, e.Msg)
+	uncovered := task("t1", "s1", "s2")
+	delete(uncovered.Task.Spec.Sources, "s2")
+	e = h.reject(uncovered, CodeRequestInvalid)
+	assert.Equal(t, `the spec of task "t1" has no settings for its source "s2"`, e.Msg)
 }
 
 func TestDeleteSubtasks(t *testing.T) {

@@ -1,6 +1,9 @@
 package fsm
 
 import (
+	"encoding/json"
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,14 +17,16 @@ func sampleCommands() []Command {
 		&RemoveMaster{Name: "m1"},
 		&RegisterWorker{Name: "w1", Addr: "w:8262", GossipAddr: "w:7946", KeepaliveTTL: 60, RelayKeepaliveTTL: 1800},
 		&DeleteWorker{Name: "w1"},
-		&AddSource{Source: Source{Name: "s1", Config: []byte{0, 1, 2}, RelayBinlogName: "b.000001", RelayBinlogGTID: "0-1-2", RelayDir: "/r", LastWorker: "w0"}},
+		&AddSource{Source: Source{Name: "s1", Spec: SourceSpec{Version: 1, Host: "h", Port: 3306, User: "u", PasswordEnc: "p", EnableGTID: true,
+			Security: &TLSSpec{SSLCA: "ca", SSLCert: "cert", SSLKeyEnc: "key", CertAllowedCN: []string{"cn"}}, Purge: PurgeSpec{Interval: 1, Expires: 2, RemainSpace: 3},
+			Flavor: "mariadb", ServerID: 7, CaseSensitive: true}, RelayBinlogName: "b.000001", RelayBinlogGTID: "0-1-2", RelayDir: "/r", LastWorker: "w0"}},
 		&DeleteSource{Name: "s1"},
 		&BindSource{Source: "s1", Worker: "w1", Rebind: true},
 		&UnbindSource{Source: "s1"},
 		&StartRelay{Source: "s1", Workers: []string{"w1", "w2"}, BinlogName: "b.000002", BinlogGTID: "0-1-3", RelayDir: "/d"},
 		&StopRelay{Source: "s1", Workers: []string{"w2"}},
 		&SetRelayStage{Source: "s1", Stage: StagePaused},
-		&AddTask{Task: Task{Name: "t1", Config: []byte("c"), Subtasks: map[string]*Subtask{"s1": {Source: "s1", Stage: StagePaused}}}},
+		&AddTask{Task: Task{Name: "t1", Spec: fullTaskSpec(), Subtasks: map[string]*Subtask{"s1": {Source: "s1", Stage: StagePaused}}}},
 		&DeleteSubtasks{Task: "t1", Sources: []string{"s1"}},
 		&SetSubtaskStage{Task: "t1", Sources: []string{"s1"}, Stage: StageStopped},
 		&SetLoadWorker{Task: "t1", Source: "s1", Worker: "w1"},
@@ -29,6 +34,20 @@ func sampleCommands() []Command {
 		&ShardDDLDone{ID: "t1-`db`.`t`", Source: "s1"},
 		&UnlockShardDDL{ID: "t1-`db`.`t`", Owner: "s2", Action: ShardActionSkip},
 		&ClaimShardColumns{Task: "t1", Target: "`db`.`t`", Source: "s1", Table: "`db`.`t1`", Columns: []ColumnDef{{Name: "c", Def: "int(11)"}}},
+	}
+}
+
+// fullTaskSpec is a task spec with every field set.
+func fullTaskSpec() TaskSpec {
+	return TaskSpec{Version: 1, API: json.RawMessage(`{"name":"t1","task_mode":"all"}`), Name: "t1", Mode: TaskModeAll,
+		ShardMode: "optimistic", MetaSchema: "dm_meta", OnDuplicate: "replace", EnhanceOnlineSchemaChange: true, Collation: "loose",
+		Target:  TargetSpec{Host: "t", Port: 4000, User: "root", PasswordEnc: "p", Security: &TLSSpec{SSLCA: "ca", CertAllowedCN: []string{"cn"}}},
+		Filters: map[string]FilterSpec{"f": {IgnoreEvents: []string{"drop table"}, IgnoreSQL: []string{"^DROP"}}},
+		Full:    FullSpec{ExportThreads: 1, ImportThreads: 2, DataDir: "d", Consistency: "none"},
+		Incr:    IncrSpec{ReplThreads: 3, ReplBatch: 4},
+		Sources: map[string]SubtaskSpec{"s1": {Rules: []RuleSpec{{Schema: "a", Table: "b", TargetSchema: "c", TargetTable: "d", FilterRules: []string{"f"}}},
+			BinlogName: "b.000001", BinlogPos: 4, BinlogGTID: "0-1-2"}},
+		PrecheckWarnings: map[string][]string{"s1": {"w"}}, KeepDumpFiles: true,
 	}
 }
 
@@ -48,7 +67,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 func TestEnvelopeFormat(t *testing.T) {
 	data, err := Encode(&RemoveMaster{Name: "m1"})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"v":1,"t":2,"b":{"name":"m1"}}`, string(data))
+	assert.JSONEq(t, `{"v":2,"t":2,"b":{"name":"m1"}}`, string(data))
 
 	// A value, not only a pointer, is a Command; Decode always hands back a pointer.
 	data, err = Encode(DeleteWorker{Name: "w1"})
@@ -105,11 +124,11 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 }
 
 func TestDecodeRejects(t *testing.T) {
-	for name, data := range map[string]string{
+	cases := map[string]string{
 		"garbage":          `not json`,
 		"empty":            ``,
 		"no version":       `{"t":2,"b":{"name":"m"}}`,
-		"unknown version":  `{"v":2,"t":2,"b":{"name":"m"}}`,
+		"unknown version":  `{"v":3,"t":2,"b":{"name":"m"}}`,
 		"unknown type":     `{"v":1,"t":99,"b":{}}`,
 		"type zero":        `{"v":1,"t":0,"b":{}}`,
 		"no body":          `{"v":1,"t":2}`,
@@ -121,7 +140,24 @@ func TestDecodeRejects(t *testing.T) {
 		"body not object":  `{"v":1,"t":2,"b":[1]}`,
 		"truncated":        `{"v":1,"t":2,"b":{"name":"m"`,
 		"stage wrong type": `{"v":1,"t":11,"b":{"source":"s","stage":3}}`,
-	} {
+		// Version 1 carried configs, version 2 specs; neither reads the other's.
+		"v1 source with a spec":   `{"v":1,"t":5,"b":{"source":{"name":"s","spec":{"version":1}}}}`,
+		"v2 source with a config": `{"v":2,"t":5,"b":{"source":{"name":"s","config":"e30="}}}`,
+		"v1 task with a spec":     `{"v":1,"t":12,"b":{"task":{"name":"t","spec":{"version":1}}}}`,
+		"v2 task with a config":   `{"v":2,"t":12,"b":{"task":{"name":"t","config":"e30="}}}`,
+		"v1 config not JSON":      `{"v":1,"t":5,"b":{"source":{"name":"s","config":"bm90IGpzb24="}}}`,
+		"v1 config not base64":    `{"v":1,"t":12,"b":{"task":{"name":"t","config":"{}"}}}`,
+		"v2 spec unknown field":   `{"v":2,"t":5,"b":{"source":{"name":"s","spec":{"version":1,"future":true}}}}`,
+	}
+	// The rules of the envelope hold in both versions.
+	v2 := map[string]string{}
+	for name, data := range cases {
+		if strings.HasPrefix(data, `{"v":1,`) && !strings.HasPrefix(name, "v1 ") {
+			v2[name+" (v2)"] = strings.Replace(data, `"v":1`, `"v":2`, 1)
+		}
+	}
+	maps.Copy(cases, v2)
+	for name, data := range cases {
 		_, err := Decode([]byte(data))
 		assert.Error(t, err, name)
 	}

@@ -3,6 +3,14 @@
 // tasks with the expected stage of each of their subtasks, and the shard-merge DDL coordination of
 // those tasks (pessimistic shard locks and optimistic column claims).
 //
+// Sources and tasks carry their settings as typed, versioned specs (SourceSpec, TaskSpec): plain
+// data that the snapshot writes as records and the desired-state feed hands to workers. The FSM
+// keeps the invariants of the model (a spec it can read, a task's spec is its own, a new task's
+// spec covers every source of its subtasks, the sources of a task exist) and nothing else of
+// them: secrets stay encrypted, and turning a spec into the settings of the binlog library is
+// worker/settings' job. Logs and snapshots written before specs were typed (version 1, configs
+// as opaque bytes) are still read: see legacy.go.
+//
 // Every replica applies the same log entries in the same order and must reach the same state, so
 // the package is pure state: no clock, no randomness, no I/O, no goroutines, and no knowledge of
 // Raft (the master package adapts FSM to hashicorp/raft). Log entries are Commands wrapped by

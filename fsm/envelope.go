@@ -8,8 +8,9 @@ import (
 	"io"
 )
 
-// EnvelopeVersion is the version of the log entry format that Encode writes and Apply accepts.
-const EnvelopeVersion = 1
+// EnvelopeVersion is the version of the log entry format that Encode writes. Apply also accepts
+// version 1, whose AddSource and AddTask carried opaque configs instead of specs (legacy.go).
+const EnvelopeVersion = 2
 
 // envelope keeps the body opaque until the type is known, so each command decodes into its own
 // struct and unknown fields can be refused.
@@ -51,8 +52,8 @@ func Decode(data []byte) (Command, error) {
 	if err := unmarshalStrict(data, &env); err != nil {
 		return nil, fmt.Errorf("fsm: decode envelope: %w", err)
 	}
-	if env.V != EnvelopeVersion {
-		return nil, fmt.Errorf("fsm: unsupported envelope version %d (this build reads %d)", env.V, EnvelopeVersion)
+	if env.V != EnvelopeVersion && env.V != legacyVersion {
+		return nil, fmt.Errorf("fsm: unsupported envelope version %d (this build reads %d and %d)", env.V, legacyVersion, EnvelopeVersion)
 	}
 	c, ok := newCommand(env.T)
 	if !ok {
@@ -61,7 +62,13 @@ func Decode(data []byte) (Command, error) {
 	if len(env.B) == 0 || bytes.Equal(env.B, []byte("null")) {
 		return nil, fmt.Errorf("fsm: %s entry has no body", env.T)
 	}
-	if err := unmarshalStrict(env.B, c); err != nil {
+	var err error
+	if env.V == legacyVersion {
+		err = decodeLegacyBody(env.B, c)
+	} else {
+		err = unmarshalStrict(env.B, c)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("fsm: decode %s body: %w", env.T, err)
 	}
 	return c, nil

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -73,12 +74,28 @@ func worker(name string) *RegisterWorker {
 	return &RegisterWorker{Name: name, Addr: name + ":8262", GossipAddr: name + ":7946", KeepaliveTTL: 60, RelayKeepaliveTTL: 1800}
 }
 
+func sourceSpec(name string) SourceSpec {
+	return SourceSpec{Version: SourceSpecVersion, Host: name + ".db", Port: 3306, User: "dm", PasswordEnc: "enc-" + name,
+		Security: &TLSSpec{SSLCA: "ca", CertAllowedCN: []string{name}}, Purge: PurgeSpec{Interval: 3600, RemainSpace: 15}}
+}
+
 func source(name string) *AddSource {
-	return &AddSource{Source: Source{Name: name, Config: []byte(`{"source-id":"` + name + `"}`)}}
+	return &AddSource{Source: Source{Name: name, Spec: sourceSpec(name)}}
+}
+
+// taskSpec is a task's spec with settings for each of the sources.
+func taskSpec(name string, sources ...string) TaskSpec {
+	t := TaskSpec{Version: TaskSpecVersion, API: json.RawMessage(`{"name":"` + name + `"}`), Name: name, Mode: TaskModeAll,
+		MetaSchema: "dm_meta", Target: TargetSpec{Host: "tidb", Port: 4000, User: "root"},
+		Filters: map[string]FilterSpec{"f": {IgnoreEvents: []string{"drop table"}}}, Sources: map[string]SubtaskSpec{}}
+	for _, s := range sources {
+		t.Sources[s] = SubtaskSpec{Rules: []RuleSpec{{Schema: "db", Table: "*", FilterRules: []string{"f"}}}}
+	}
+	return t
 }
 
 func task(name string, sources ...string) *AddTask {
-	t := Task{Name: name, Config: []byte("cfg-" + name), Subtasks: map[string]*Subtask{}}
+	t := Task{Name: name, Spec: taskSpec(name, sources...), Subtasks: map[string]*Subtask{}}
 	for _, s := range sources {
 		t.Subtasks[s] = &Subtask{Source: s}
 	}

@@ -23,6 +23,9 @@ func (s *state) check() error {
 		if k == "" || src.Name != k {
 			return fmt.Errorf("source recorded as %q is named %q", k, src.Name)
 		}
+		if err := checkSourceSpec(k, src.Spec); err != nil {
+			return err
+		}
 	}
 	if err := s.checkBindings(); err != nil {
 		return err
@@ -99,6 +102,9 @@ func (s *state) checkTasks() error {
 		}
 		if len(t.Subtasks) == 0 {
 			return fmt.Errorf("task %q has no subtasks", name)
+		}
+		if err := checkTaskSpec(name, t.Spec); err != nil {
+			return err
 		}
 		for source, st := range t.Subtasks {
 			if st == nil || st.Source != source {

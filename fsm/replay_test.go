@@ -70,7 +70,11 @@ func (g commandGen) next() Command {
 	case TypeDeleteWorker:
 		return &DeleteWorker{Name: g.worker()}
 	case TypeAddSource:
-		return &AddSource{Source: Source{Name: g.source(), Config: []byte(g.text()), RelayDir: g.text()}}
+		spec := SourceSpec{Version: SourceSpecVersion, Host: g.text()}
+		if g.r.Intn(10) == 0 {
+			spec.Version = g.r.Intn(2) * 2 // 0 or 2: unknown
+		}
+		return &AddSource{Source: Source{Name: g.source(), Spec: spec, RelayDir: g.text()}}
 	case TypeDeleteSource:
 		return &DeleteSource{Name: g.source()}
 	case TypeBindSource:
@@ -84,9 +88,18 @@ func (g commandGen) next() Command {
 	case TypeSetRelayStage:
 		return &SetRelayStage{Source: g.source(), Stage: g.stage()}
 	case TypeAddTask:
-		t := Task{Name: g.task(), Config: []byte(g.text()), Subtasks: map[string]*Subtask{}}
-		for _, s := range g.list(g.source, 0) {
+		sources := g.list(g.source, 0)
+		t := Task{Name: g.task(), Subtasks: map[string]*Subtask{}}
+		t.Spec = taskSpec(t.Name, sources...)
+		t.Spec.MetaSchema = g.text()
+		for _, s := range sources {
 			t.Subtasks[s] = &Subtask{Source: s, Stage: g.stage()}
+		}
+		switch g.r.Intn(20) {
+		case 0:
+			t.Spec.Name = g.task() // often another task's
+		case 1:
+			t.Spec.Sources = nil
 		}
 		return &AddTask{Task: t}
 	case TypeDeleteSubtasks:

@@ -11,8 +11,9 @@ import (
 	"slices"
 )
 
-// SnapshotVersion is the version of the snapshot stream that WriteTo writes and Restore reads.
-const SnapshotVersion = 1
+// SnapshotVersion is the version of the snapshot stream that WriteTo writes. Restore also reads
+// version 1, whose source and task records carried opaque configs instead of specs (legacy.go).
+const SnapshotVersion = 2
 
 // Record kinds of the snapshot stream. The stream is one JSON record per line: the header first,
 // then masters, workers, sources, bindings, relays, tasks and shard locks, each kind sorted by
@@ -206,8 +207,8 @@ func readSnapshot(r io.Reader) (*state, uint64, error) {
 	if err := unmarshalStrict(rec.Data, &hdr); err != nil {
 		return nil, 0, fmt.Errorf("decode header: %w", err)
 	}
-	if hdr.Version != SnapshotVersion {
-		return nil, 0, fmt.Errorf("unsupported snapshot version %d (this build reads %d)", hdr.Version, SnapshotVersion)
+	if hdr.Version != SnapshotVersion && hdr.Version != legacyVersion {
+		return nil, 0, fmt.Errorf("unsupported snapshot version %d (this build reads %d and %d)", hdr.Version, legacyVersion, SnapshotVersion)
 	}
 
 	st := newState()
@@ -226,7 +227,7 @@ func readSnapshot(r io.Reader) (*state, uint64, error) {
 			}
 			break
 		}
-		if err := st.restoreRecord(rec); err != nil {
+		if err := st.restoreRecord(rec, hdr.Version); err != nil {
 			return nil, 0, fmt.Errorf("record %d (%s): %w", records+1, rec.Kind, err)
 		}
 	}
@@ -239,11 +240,20 @@ func readSnapshot(r io.Reader) (*state, uint64, error) {
 	return st, hdr.Index, nil
 }
 
-// restoreRecord adds one record to a state being restored. It refuses duplicates, which the
-// maps would otherwise silently collapse; check verifies the rest once all records are in.
-func (s *state) restoreRecord(rec snapshotRecord) error {
+// restoreRecord adds one record of a snapshot of the given version to a state being restored.
+// It refuses duplicates, which the maps would otherwise silently collapse; check verifies the
+// rest once all records are in.
+func (s *state) restoreRecord(rec snapshotRecord, version int) error {
 	if len(rec.Data) == 0 || bytes.Equal(rec.Data, []byte("null")) {
 		return errors.New("record has no data")
+	}
+	if version == legacyVersion {
+		switch rec.Kind {
+		case kindSource:
+			return restoreUpgraded(rec.Data, s.sources, legacySource.upgrade, func(src Source) string { return src.Name })
+		case kindTask:
+			return restoreUpgraded(rec.Data, s.tasks, legacyTask.upgrade, func(t *Task) string { return t.Name })
+		}
 	}
 	switch rec.Kind {
 	case kindMaster:

@@ -16,8 +16,8 @@ func richState(t *testing.T) *harness {
 	h.ok(
 		&RegisterMaster{Name: "m2", APIAddr: "b:8261", PeerAddr: "b:8291", GossipAddr: "b:7946"},
 		&RegisterMaster{Name: "m1", APIAddr: "a:8261", PeerAddr: "a:8291", GossipAddr: "a:7946"},
-		&AddSource{Source: Source{Name: "s4", Config: []byte{}, LastWorker: "w9"}}, // empty, not nil, config
-		&AddSource{Source: Source{Name: "s5"}},                                     // nil config
+		&AddSource{Source: Source{Name: "s4", Spec: SourceSpec{Version: SourceSpecVersion}, LastWorker: "w9"}},     // nothing but the version
+		&AddSource{Source: Source{Name: "s5", Spec: SourceSpec{Version: SourceSpecVersion, Security: &TLSSpec{}}}}, // an empty TLS block, not none
 		&BindSource{Source: "s2", Worker: "w2"},
 		&BindSource{Source: "s1", Worker: "w1"},
 		&UnbindSource{Source: "s2"},
@@ -91,9 +91,11 @@ func TestSnapshotFormat(t *testing.T) {
 	h.ok(worker("w1"), source("s1"), &BindSource{Source: "s1", Worker: "w1"})
 	lines := strings.Split(strings.TrimSuffix(string(snapshotBytes(t, h.f.Snapshot())), "\n"), "\n")
 	assert.Equal(t, []string{
-		`{"kind":"header","data":{"version":1,"index":3}}`,
+		`{"kind":"header","data":{"version":2,"index":3}}`,
 		`{"kind":"worker","data":{"name":"w1","addr":"w1:8262","gossip_addr":"w1:7946","keepalive_ttl":60,"relay_keepalive_ttl":1800}}`,
-		`{"kind":"source","data":{"name":"s1","config":"eyJzb3VyY2UtaWQiOiJzMSJ9","relay_binlog_name":"","relay_binlog_gtid":"","relay_dir":"","last_worker":""}}`,
+		`{"kind":"source","data":{"name":"s1","spec":{"version":1,"host":"s1.db","port":3306,"user":"dm","password_enc":"enc-s1","enable_gtid":false,` +
+			`"security":{"ssl_ca":"ca","cert_allowed_cn":["s1"]},"purge":{"interval":3600,"expires":0,"remain_space":15}},` +
+			`"relay_binlog_name":"","relay_binlog_gtid":"","relay_dir":"","last_worker":""}}`,
 		`{"kind":"binding","data":{"source":"s1","worker":"w1"}}`,
 		`{"kind":"end","data":{"records":3}}`,
 	}, lines)
@@ -148,15 +150,17 @@ func TestRestoreTruncatedKeepsOldState(t *testing.T) {
 
 func TestRestoreRejectsCorruptStreams(t *testing.T) {
 	const (
-		hdr = `{"kind":"header","data":{"version":1,"index":5}}` + "\n"
+		hdr = `{"kind":"header","data":{"version":2,"index":5}}` + "\n"
 		w1  = `{"kind":"worker","data":{"name":"w1"}}` + "\n"
 		w2  = `{"kind":"worker","data":{"name":"w2"}}` + "\n"
-		s1  = `{"kind":"source","data":{"name":"s1"}}` + "\n"
-		s2  = `{"kind":"source","data":{"name":"s2"}}` + "\n"
+		s1  = `{"kind":"source","data":{"name":"s1","spec":{"version":1}}}` + "\n"
+		s2  = `{"kind":"source","data":{"name":"s2","spec":{"version":1}}}` + "\n"
+		// tspec is the spec of task t.
+		tspec = `"spec":{"version":1,"name":"t"}`
 	)
 	end := func(n int) string { return `{"kind":"end","data":{"records":` + strconv.Itoa(n) + `}}` + "\n" }
 	// Task t on s1 and s2, with a lock that heard from the given sources only.
-	const t1 = `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"},"s2":{"source":"s2","stage":"Running"}}}}` + "\n"
+	const t1 = `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":{"source":"s1","stage":"Running"},"s2":{"source":"s2","stage":"Running"}}}}` + "\n"
 	lock := func(task, synced, owner string) string {
 		return `{"kind":"shard_lock","data":{"id":"t-x","task":` + task + `,"target":"x","ddls":["D"],"owner":` + owner +
 			`,"sources":["s1","s2"],"synced":` + synced + `,"resolved":false,"done":false,"acked":[]}}` + "\n"
@@ -179,7 +183,17 @@ func TestRestoreRejectsCorruptStreams(t *testing.T) {
 		"empty":                  ``,
 		"no header":              w1 + end(1),
 		"header twice":           hdr + hdr + end(1),
-		"bad version":            `{"kind":"header","data":{"version":2,"index":5}}` + "\n" + end(0),
+		"bad version":            `{"kind":"header","data":{"version":3,"index":5}}` + "\n" + end(0),
+		"source spec version 0":  hdr + `{"kind":"source","data":{"name":"s1","spec":{"version":0}}}` + "\n" + end(1),
+		"source spec version 2":  hdr + `{"kind":"source","data":{"name":"s1","spec":{"version":2}}}` + "\n" + end(1),
+		"source without spec":    hdr + `{"kind":"source","data":{"name":"s1"}}` + "\n" + end(1),
+		"source with config":     hdr + `{"kind":"source","data":{"name":"s1","config":"e30="}}` + "\n" + end(1),
+		"source spec unknown":    hdr + `{"kind":"source","data":{"name":"s1","spec":{"version":1,"x":1}}}` + "\n" + end(1),
+		"task spec of another":   hdr + s1 + `{"kind":"task","data":{"name":"t","spec":{"version":1,"name":"u"},"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(2),
+		"task spec version 0":    hdr + s1 + `{"kind":"task","data":{"name":"t","spec":{"name":"t"},"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(2),
+		"v1 source empty config": `{"kind":"header","data":{"version":1,"index":5}}` + "\n" + `{"kind":"source","data":{"name":"s1","config":""}}` + "\n" + end(1),
+		"v1 source bad config":   `{"kind":"header","data":{"version":1,"index":5}}` + "\n" + `{"kind":"source","data":{"name":"s1","config":"bm90IGpzb24="}}` + "\n" + end(1),
+		"v1 source with spec":    `{"kind":"header","data":{"version":1,"index":5}}` + "\n" + s1 + end(1),
 		"unknown kind":           hdr + `{"kind":"gizmo","data":{}}` + "\n" + end(1),
 		"unknown field":          hdr + `{"kind":"worker","data":{"name":"w1","x":1}}` + "\n" + end(1),
 		"unknown record field":   hdr + `{"kind":"worker","data":{"name":"w1"},"x":1}` + "\n" + end(1),
@@ -201,18 +215,18 @@ func TestRestoreRejectsCorruptStreams(t *testing.T) {
 			`{"kind":"relay","data":{"source":"s1","workers":["w1"],"stage":"Running"}}` + "\n" + end(5),
 		"null task":               hdr + `{"kind":"task","data":null}` + "\n" + end(1),
 		"no data":                 hdr + `{"kind":"worker"}` + "\n" + end(1),
-		"task unknown source":     hdr + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(1),
-		"task no subtasks":        hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{}}}` + "\n" + end(2),
-		"task null subtask":       hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":null}}}` + "\n" + end(2),
-		"subtask wrong source":    hdr + s1 + s2 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s2","stage":"Running"}}}}` + "\n" + end(3),
-		"subtask bad stage":       hdr + s1 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Nope"}}}}` + "\n" + end(2),
+		"task unknown source":     hdr + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" + end(1),
+		"task no subtasks":        hdr + s1 + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{}}}` + "\n" + end(2),
+		"task null subtask":       hdr + s1 + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":null}}}` + "\n" + end(2),
+		"subtask wrong source":    hdr + s1 + s2 + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":{"source":"s2","stage":"Running"}}}}` + "\n" + end(3),
+		"subtask bad stage":       hdr + s1 + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":{"source":"s1","stage":"Nope"}}}}` + "\n" + end(2),
 		"shard lock unknown task": hdr + s1 + lock(`"t"`, `["s1"]`, `"s1"`) + end(2),
 		"shard lock wrong id":     hdr + s1 + s2 + t1 + strings.Replace(lock(`"t"`, `["s1"]`, `"s1"`), `"id":"t-x"`, `"id":"t-y"`, 1) + end(4),
 		"shard lock twice":        hdr + s1 + s2 + t1 + lock(`"t"`, `["s1"]`, `"s1"`) + lock(`"t"`, `["s1"]`, `"s1"`) + end(5),
 		"shard lock not synced":   hdr + s1 + s2 + t1 + lock(`"t"`, `[]`, `"s1"`) + end(4),
 		"shard lock unsorted":     hdr + s1 + s2 + t1 + lock(`"t"`, `["s2","s1"]`, `"s1"`) + end(4),
 		"shard lock bad owner":    hdr + s1 + s2 + t1 + lock(`"t"`, `["s1"]`, `"s2"`) + end(4),
-		"shard lock foreign src": hdr + s1 + s2 + `{"kind":"task","data":{"name":"t","config":null,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" +
+		"shard lock foreign src": hdr + s1 + s2 + `{"kind":"task","data":{"name":"t",` + tspec + `,"subtasks":{"s1":{"source":"s1","stage":"Running"}}}}` + "\n" +
 			lock(`"t"`, `["s1"]`, `"s1"`) + end(4),
 		"shard lock all synced": hdr + s1 + s2 + t1 + lock(`"t"`, `["s1","s2"]`, `"s1"`) + end(4),
 		"shard lock no action":  hdr + s1 + s2 + t1 + strings.Replace(lock(`"t"`, `["s1"]`, `"s1"`), `"resolved":false`, `"resolved":true`, 1) + end(4),

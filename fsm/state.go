@@ -51,12 +51,12 @@ type Worker struct {
 // Source is an upstream database.
 type Source struct {
 	Name string `json:"name"`
-	// Config is opaque here; the master stores the encrypted source configuration in it. It is
-	// never modified in place, which lets snapshots share it.
-	Config          []byte `json:"config"`
-	RelayBinlogName string `json:"relay_binlog_name"`
-	RelayBinlogGTID string `json:"relay_binlog_gtid"`
-	RelayDir        string `json:"relay_dir"`
+	// Spec is how the source is reached. It is never modified in place, which lets snapshots
+	// share it.
+	Spec            SourceSpec `json:"spec"`
+	RelayBinlogName string     `json:"relay_binlog_name"`
+	RelayBinlogGTID string     `json:"relay_binlog_gtid"`
+	RelayDir        string     `json:"relay_dir"`
 	// LastWorker is the worker whose binding to this source ended most recently, so the scheduler
 	// can prefer it (its relay log and dump files are likely there). The FSM sets it whenever a
 	// binding ends.
@@ -74,7 +74,7 @@ type Relay struct {
 // Task is a migration task: one subtask per source it reads from.
 type Task struct {
 	Name     string              `json:"name"`
-	Config   []byte              `json:"config"`   // opaque; never modified in place
+	Spec     TaskSpec            `json:"spec"`     // never modified in place
 	Subtasks map[string]*Subtask `json:"subtasks"` // by source name
 }
 
@@ -89,16 +89,8 @@ type Subtask struct {
 	LoadWorker string `json:"load_worker,omitempty"`
 }
 
-// cloneBytes keeps nil and empty apart so that a copy encodes exactly like the original.
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte{}, b...)
-}
-
 func (s Source) clone() Source {
-	s.Config = cloneBytes(s.Config)
+	s.Spec = s.Spec.clone()
 	return s
 }
 
@@ -107,12 +99,12 @@ func (r Relay) clone() Relay {
 	return r
 }
 
-// clone copies the task deeply except for Config when shareConfig is set, which internal copies
-// may do because Config is never modified in place.
-func (t *Task) clone(shareConfig bool) Task {
-	c := Task{Name: t.Name, Config: t.Config, Subtasks: make(map[string]*Subtask, len(t.Subtasks))}
-	if !shareConfig {
-		c.Config = cloneBytes(t.Config)
+// clone copies the task deeply except for Spec when shareSpec is set, which internal copies
+// may do because Spec is never modified in place.
+func (t *Task) clone(shareSpec bool) Task {
+	c := Task{Name: t.Name, Spec: t.Spec, Subtasks: make(map[string]*Subtask, len(t.Subtasks))}
+	if !shareSpec {
+		c.Spec = t.Spec.clone()
 	}
 	for k, st := range t.Subtasks {
 		cp := *st
@@ -151,7 +143,7 @@ func newState() *state {
 	}
 }
 
-// clone copies the state for a snapshot; opaque configs are shared (see Source.Config).
+// clone copies the state for a snapshot; specs are shared (see Source.Spec).
 func (s *state) clone() *state {
 	c := &state{
 		masters:     maps.Clone(s.masters),

@@ -133,13 +133,13 @@ type WorkerView struct {
 	Subtasks    []SubtaskView `json:"subtasks"` // of the bound source, sorted by task name
 }
 
-// SubtaskView is one subtask with the config of its task, ready for a worker to run.
+// SubtaskView is one subtask with the spec of its task, ready for a worker to run.
 type SubtaskView struct {
-	Task    string `json:"task"`
-	Source  string `json:"source"`
-	Config  []byte `json:"config"`
-	Stage   Stage  `json:"stage"`
-	Resumes uint64 `json:"resumes,omitempty"`
+	Task    string   `json:"task"`
+	Source  string   `json:"source"`
+	Spec    TaskSpec `json:"spec"`
+	Stage   Stage    `json:"stage"`
+	Resumes uint64   `json:"resumes,omitempty"`
 }
 
 // WorkerView returns the view of the named worker; an unregistered worker gets an empty view
@@ -162,7 +162,7 @@ func (f *FSM) WorkerView(name string) WorkerView {
 			v.Subtasks = append(v.Subtasks, SubtaskView{
 				Task:    task,
 				Source:  source,
-				Config:  cloneBytes(t.Config),
+				Spec:    t.Spec.clone(),
 				Stage:   t.Subtasks[source].Stage,
 				Resumes: t.Subtasks[source].Resumes,
 			})

@@ -33,13 +33,14 @@ func TestWorkerView(t *testing.T) {
 		require.NotNil(t, v.RelaySource)
 		assert.Equal(t, "b.000001", v.RelaySource.RelayBinlogName)
 		assert.Equal(t, []SubtaskView{
-			{Task: "ta", Source: "s1", Config: []byte("cfg-ta"), Stage: StageRunning},
-			{Task: "tb", Source: "s1", Config: []byte("cfg-tb"), Stage: StagePaused},
+			{Task: "ta", Source: "s1", Spec: taskSpec("ta", "s1"), Stage: StageRunning},
+			{Task: "tb", Source: "s1", Spec: taskSpec("tb", "s1", "s2"), Stage: StagePaused},
 		}, v.Subtasks)
 
-		v.Subtasks[0].Config[0] = 'X'
-		v.Bound.Config[0] = 'X'
-		assert.Equal(t, []byte("cfg-ta"), h.f.WorkerView("w1").Subtasks[0].Config, "views are copies")
+		v.Subtasks[0].Spec.Sources["s1"].Rules[0].Schema = "X"
+		v.Subtasks[0].Spec.API[0] = 'X'
+		v.Bound.Spec.Security.CertAllowedCN[0] = "X"
+		assert.Equal(t, taskSpec("ta", "s1"), h.f.WorkerView("w1").Subtasks[0].Spec, "views are copies")
 		again, _ := h.f.Source("s1")
 		assert.Equal(t, s1, again)
 	})

@@ -130,7 +130,7 @@ func TestRaftReplicatesFSM(t *testing.T) {
 
 	_, err := applyCmd(t, leader, fsm.RegisterWorker{Name: "w1", Addr: "127.0.0.1:8262", KeepaliveTTL: 60})
 	require.NoError(t, err)
-	_, err = applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: "s1", Config: []byte(`{}`)}})
+	_, err = applyCmd(t, leader, fsm.AddSource{Source: testSource("s1")})
 	require.NoError(t, err)
 	idx, err := applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: "s1"}})
 	code, ok := fsm.CodeOf(err)
@@ -182,10 +182,10 @@ func TestRaftReplicatesFSM(t *testing.T) {
 func TestShardLockSurvivesLeaderChange(t *testing.T) {
 	nodes, leader := startInmemCluster(t)
 	for _, s := range []string{"s1", "s2"} {
-		_, err := applyCmd(t, leader, fsm.AddSource{Source: fsm.Source{Name: s, Config: []byte(`{}`)}})
+		_, err := applyCmd(t, leader, fsm.AddSource{Source: testSource(s)})
 		require.NoError(t, err)
 	}
-	_, err := applyCmd(t, leader, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"s1": {}, "s2": {}}}})
+	_, err := applyCmd(t, leader, fsm.AddTask{Task: testTask("t", map[string]*fsm.Subtask{"s1": {}, "s2": {}})})
 	require.NoError(t, err)
 	ddls := []string{"ALTER TABLE `db`.`t` ADD COLUMN c INT"}
 	_, err = applyCmd(t, leader, fsm.ReportShardDDL{Task: "t", Source: "s1", Target: "`db`.`t`", DDLs: ddls})

@@ -16,7 +16,6 @@ import (
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/integration"
-	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // startTestMaster runs a real single-node master in process (Raft over TCP on 127.0.0.1).
@@ -94,6 +93,21 @@ func mustApply(t *testing.T, s *Server, cmd fsm.Command) {
 	require.NoError(t, err)
 }
 
+// testSource is the least a source needs to be in the state: a spec of the current version.
+func testSource(name string) fsm.Source {
+	return fsm.Source{Name: name, Spec: fsm.SourceSpec{Version: fsm.SourceSpecVersion}}
+}
+
+// testTask is the least a task with these subtasks needs to be in the state: a spec of the
+// current version with (empty) settings for each of its sources.
+func testTask(name string, subtasks map[string]*fsm.Subtask) fsm.Task {
+	spec := fsm.TaskSpec{Version: fsm.TaskSpecVersion, Name: name, Sources: map[string]fsm.SubtaskSpec{}}
+	for source := range subtasks {
+		spec.Sources[source] = fsm.SubtaskSpec{}
+	}
+	return fsm.Task{Name: name, Spec: spec, Subtasks: subtasks}
+}
+
 // TestSourceRoutesAgainstTasksAndRelay covers the source error codes that depend on tasks and
 // relay, whose own routes come later: the state is written straight into the FSM.
 func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
@@ -116,7 +130,7 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	require.Eventually(t, func() bool { return len(s.state.Bindings()) == 2 }, 10*time.Second, 20*time.Millisecond)
 	w1, _ := s.state.BoundWorker("s1")
 
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t1", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.AddTask{Task: testTask("t1", map[string]*fsm.Subtask{"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}})})
 
 	// Transfer with a running task → 46019; pausing it makes the transfer possible.
 	free := ""
@@ -165,9 +179,10 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	// Secrets are stored encrypted: the Raft state holds only ciphertext.
 	stored, ok := s.state.Source("s2")
 	require.True(t, ok)
-	require.NotContains(t, string(stored.Config), db.Password())
-	st, err := peer.DecodeStoredSource(stored.Config)
+	spec, err := json.Marshal(stored.Spec)
 	require.NoError(t, err)
+	require.NotContains(t, string(spec), db.Password())
+	st := stored.Spec
 	require.NotEmpty(t, st.PasswordEnc)
 	require.NotContains(t, st.PasswordEnc, db.Password())
 	plain, err := s.cipher.Decrypt(st.PasswordEnc)
@@ -180,8 +195,8 @@ func TestPickWorkerPriority(t *testing.T) {
 	for _, w := range []string{"a", "b", "c", "d"} {
 		mustApply(t, s, fsm.RegisterWorker{Name: w, Addr: "127.0.0.1:1", KeepaliveTTL: 600})
 	}
-	mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: "src", Config: []byte(`{}`)}})
-	mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: "other", Config: []byte(`{}`)}})
+	mustApply(t, s, fsm.AddSource{Source: testSource("src")})
+	mustApply(t, s, fsm.AddSource{Source: testSource("other")})
 	online := []string{"a", "b", "c", "d"}
 	src, _ := s.state.Source("src")
 	require.Equal(t, "a", s.pickWorker(src, online), "any free worker, in name order")
@@ -201,7 +216,7 @@ func TestPickWorkerPriority(t *testing.T) {
 	mustApply(t, s, fsm.StartRelay{Source: "src", Workers: []string{"c"}})
 	require.Equal(t, "c", s.pickWorker(src, online), "the previous worker with the relay log first")
 
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"src": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.AddTask{Task: testTask("t", map[string]*fsm.Subtask{"src": {Stage: fsm.StageRunning}})})
 	mustApply(t, s, fsm.SetLoadWorker{Task: "t", Source: "src", Worker: "b"})
 	require.Equal(t, "b", s.pickWorker(src, online), "the worker holding an unfinished load comes first")
 	require.Equal(t, "c", s.pickWorker(src, []string{"a", "c", "d"}), "unless it is not online")
@@ -211,8 +226,8 @@ func TestPickWorkerPriority(t *testing.T) {
 // TestTaskSchemaRoutesNeedABoundWorker: 40070 when no worker serves the source.
 func TestTaskSchemaRoutesNeedABoundWorker(t *testing.T) {
 	s := startTestMaster(t)
-	mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: "lonely", Config: []byte(`{}`)}})
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{"lonely": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.AddSource{Source: testSource("lonely")})
+	mustApply(t, s, fsm.AddTask{Task: testTask("t", map[string]*fsm.Subtask{"lonely": {Stage: fsm.StageRunning}})})
 	a := do(t, s, http.MethodGet, "/api/v1/tasks/t/sources/lonely/schemas", nil)
 	require.Equal(t, 400, a.status, "%s", a.body)
 	require.Equal(t, fsm.CodeWorkerNoStart, a.code(t))

@@ -65,10 +65,10 @@ func startShardMaster(t *testing.T) (*Server, *peer.Client) {
 	t.Helper()
 	s := startTestMaster(t)
 	for _, src := range []string{"s1", "s2", "s3"} {
-		mustApply(t, s, fsm.AddSource{Source: fsm.Source{Name: src, Config: []byte(`{}`)}})
+		mustApply(t, s, fsm.AddSource{Source: testSource(src)})
 	}
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t1", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
-		"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.AddTask{Task: testTask("t1", map[string]*fsm.Subtask{
+		"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}})})
 	c, err := peer.NewClient([]string{s.APIAddr()}, nil)
 	require.NoError(t, err)
 	return s, c
@@ -79,8 +79,8 @@ func startShardMaster(t *testing.T) (*Server, *peer.Client) {
 func TestShardDDLLocks(t *testing.T) {
 	s, c := startShardMaster(t)
 	ctx := context.Background()
-	mustApply(t, s, fsm.AddTask{Task: fsm.Task{Name: "t2", Config: []byte(`{}`), Subtasks: map[string]*fsm.Subtask{
-		"s3": {Stage: fsm.StageRunning}}}})
+	mustApply(t, s, fsm.AddTask{Task: testTask("t2", map[string]*fsm.Subtask{
+		"s3": {Stage: fsm.StageRunning}})})
 
 	target := "`db`.`tbl`"
 	id := fsm.ShardLockID("t1", target)

@@ -14,7 +14,7 @@ import (
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
-	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 // maskedPassword replaces every password in every answer.
@@ -111,35 +111,35 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 		return restapi.Source{}, badRequest(fsm.CodeCheckFail, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
 	}
 
-	stored, err := s.storeSource(src, info)
+	spec, err := s.sourceSpec(src, info)
 	if err != nil {
 		return restapi.Source{}, err
 	}
-	cfg, err := stored.Encode()
-	if err != nil {
-		return restapi.Source{}, err
-	}
-	if _, err := s.apply(ctx, fsm.AddSource{Source: fsm.Source{Name: src.SourceName, Config: cfg}}); err != nil {
+	if _, err := s.apply(ctx, fsm.AddSource{Source: fsm.Source{Name: src.SourceName, Spec: spec}}); err != nil {
 		return restapi.Source{}, err
 	}
 	s.logger.Info("source created", "source", src.SourceName, "host", src.Host, "port", src.Port, "flavor", info.Flavor, "server_id", info.ServerID)
 	// Bound before the answer when a worker is free, as in DM: a task can be created right
 	// after its source.
 	s.schedule(ctx)
-	return s.sourceView(fsm.Source{Name: src.SourceName}, stored), nil
+	return sourceView(fsm.Source{Name: src.SourceName, Spec: spec}), nil
 }
 
 // gtidEnabled is enable_gtid with its documented default, false.
 func gtidEnabled(src restapi.Source) bool { return src.EnableGtid != nil && *src.EnableGtid }
 
-func (s *Server) storeSource(src restapi.Source, info upstream.Info) (peer.StoredSource, error) {
+// defaultPurge is DM's relay-log purge policy: every 3600 s, never by age, keep 15 GB free.
+func defaultPurge() fsm.PurgeSpec { return fsm.PurgeSpec{Interval: 3600, Expires: 0, RemainSpace: 15} }
+
+// sourceSpec is the spec of a new source, its secrets encrypted.
+func (s *Server) sourceSpec(src restapi.Source, info upstream.Info) (fsm.SourceSpec, error) {
 	pwd, err := s.cipher.Encrypt(src.Password)
 	if err != nil {
-		return peer.StoredSource{}, fmt.Errorf("encrypt password: %w", err)
+		return fsm.SourceSpec{}, fmt.Errorf("encrypt password: %w", err)
 	}
-	st := peer.StoredSource{
-		Host: src.Host, Port: src.Port, User: src.User, PasswordEnc: pwd, EnableGTID: gtidEnabled(src),
-		Purge: peer.DefaultPurge(), Flavor: string(info.Flavor), ServerID: info.ServerID,
+	st := fsm.SourceSpec{
+		Version: fsm.SourceSpecVersion, Host: src.Host, Port: src.Port, User: src.User, PasswordEnc: pwd, EnableGTID: gtidEnabled(src),
+		Purge: defaultPurge(), Flavor: string(info.Flavor), ServerID: info.ServerID,
 	}
 	if p := src.Purge; p != nil {
 		if p.Interval != nil {
@@ -155,9 +155,9 @@ func (s *Server) storeSource(src restapi.Source, info upstream.Info) (peer.Store
 	if sec := src.Security; sec != nil && (sec.SslCaContent != "" || sec.SslCertContent != "") {
 		key, err := s.cipher.Encrypt(sec.SslKeyContent)
 		if err != nil {
-			return peer.StoredSource{}, fmt.Errorf("encrypt TLS key: %w", err)
+			return fsm.SourceSpec{}, fmt.Errorf("encrypt TLS key: %w", err)
 		}
-		st.Security = &peer.StoredSecurity{SSLCA: sec.SslCaContent, SSLCert: sec.SslCertContent, SSLKeyEnc: key}
+		st.Security = &fsm.TLSSpec{SSLCA: sec.SslCaContent, SSLCert: sec.SslCertContent, SSLKeyEnc: key}
 		if sec.CertAllowedCn != nil {
 			st.Security.CertAllowedCN = *sec.CertAllowedCn
 		}
@@ -165,8 +165,9 @@ func (s *Server) storeSource(src restapi.Source, info upstream.Info) (peer.Store
 	return st, nil
 }
 
-// sourceView is the API form of a stored source: password masked, TLS contents left out.
-func (s *Server) sourceView(src fsm.Source, st peer.StoredSource) restapi.Source {
+// sourceView is the API form of a source: password masked, TLS contents left out.
+func sourceView(src fsm.Source) restapi.Source {
+	st := src.Spec
 	interval, expires, remain := st.Purge.Interval, st.Purge.Expires, st.Purge.RemainSpace
 	gtid := st.EnableGTID
 	out := restapi.Source{
@@ -181,27 +182,19 @@ func (s *Server) sourceView(src fsm.Source, st peer.StoredSource) restapi.Source
 	return out
 }
 
-func (s *Server) loadSource(name string) (fsm.Source, peer.StoredSource, error) {
+func (s *Server) loadSource(name string) (fsm.Source, error) {
 	src, ok := s.state.Source(name)
 	if !ok {
-		return fsm.Source{}, peer.StoredSource{}, badRequest(fsm.CodeSourceNotExist, "source %q does not exist", name)
+		return fsm.Source{}, badRequest(fsm.CodeSourceNotExist, "source %q does not exist", name)
 	}
-	st, err := peer.DecodeStoredSource(src.Config)
-	if err != nil {
-		return fsm.Source{}, peer.StoredSource{}, fmt.Errorf("source %q: %w", name, err)
-	}
-	return src, st, nil
+	return src, nil
 }
 
 // ListSources lists every source, sorted and masked.
 func (s *Server) ListSources(ctx context.Context, withStatus bool) ([]restapi.Source, error) {
 	var out []restapi.Source
 	for _, src := range s.state.Sources() {
-		st, err := peer.DecodeStoredSource(src.Config)
-		if err != nil {
-			return nil, fmt.Errorf("source %q: %w", src.Name, err)
-		}
-		view := s.sourceView(src, st)
+		view := sourceView(src)
 		if withStatus {
 			list, err := s.SourceStatus(ctx, src.Name)
 			if err != nil {
@@ -335,11 +328,11 @@ func (s *Server) TransferSource(ctx context.Context, name, worker string) error 
 
 // openUpstream connects to a stored source with its decrypted credentials.
 func (s *Server) openUpstream(ctx context.Context, name string) (*sql.DB, error) {
-	_, st, err := s.loadSource(name)
+	src, err := s.loadSource(name)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := st.UpstreamConfig(s.cipher)
+	cfg, err := settings.Upstream(src.Spec, s.cipher)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", name, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // refuseExistingTask answers DM's 46014 when the task exists and every subtask the request
@@ -40,7 +39,7 @@ func (s *Server) refuseExistingTask(name string, sources []string, removeMeta bo
 // unmatchedRuleWarnings names the source's table_migrate_rules whose schema pattern matches
 // none of the databases the source's user can see. It is a warning, not an error: the
 // database may be created later. A failure to list the databases only skips the check.
-func (s *Server) unmatchedRuleWarnings(ctx context.Context, db *sql.DB, t peer.StoredTask, source string) []string {
+func (s *Server) unmatchedRuleWarnings(ctx context.Context, db *sql.DB, t fsm.TaskSpec, source string) []string {
 	schemas, err := upstream.ListSchemas(ctx, db)
 	if err != nil {
 		s.logger.Warn("precheck: cannot list the upstream databases; rules that match none are not reported",
@@ -48,7 +47,7 @@ func (s *Server) unmatchedRuleWarnings(ctx context.Context, db *sql.DB, t peer.S
 		return nil
 	}
 	tail := "a matching database created later is replicated"
-	if t.Mode == "full" {
+	if t.Mode == fsm.TaskModeFull {
 		tail = "the task copies nothing for it"
 	}
 	var out []string

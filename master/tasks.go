@@ -17,6 +17,7 @@ import (
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 // DM's defaults for a task's tuning knobs.
@@ -35,7 +36,7 @@ var identPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$`)
 
 // taskPlan is a validated CreateTaskRequest.
 type taskPlan struct {
-	stored  peer.StoredTask
+	spec    fsm.TaskSpec
 	sources []string // the subtasks to start
 }
 
@@ -49,52 +50,48 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 	// Creates of one task run one after the other, so that concurrent ones neither race on
 	// the target's probe table nor drop the checkpoints of the one that won: the first
 	// creates the task, the others find it and answer 46014.
-	unlock, err := s.taskCreates.lock(ctx, plan.stored.Name)
+	unlock, err := s.taskCreates.lock(ctx, plan.spec.Name)
 	if err != nil {
-		return restapi.Task{}, nil, fmt.Errorf("wait for another create of task %q: %w", plan.stored.Name, err)
+		return restapi.Task{}, nil, fmt.Errorf("wait for another create of task %q: %w", plan.spec.Name, err)
 	}
 	defer unlock()
 	removeMeta := req.RemoveMeta != nil && *req.RemoveMeta
-	if err := s.refuseExistingTask(plan.stored.Name, plan.sources, removeMeta); err != nil {
+	if err := s.refuseExistingTask(plan.spec.Name, plan.sources, removeMeta); err != nil {
 		return restapi.Task{}, nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
 	defer cancel()
-	if err := s.precheckTarget(cctx, plan.stored); err != nil {
+	if err := s.precheckTarget(cctx, plan.spec); err != nil {
 		return restapi.Task{}, nil, err
 	}
 	var warnings []string
 	for _, src := range plan.sources {
-		warn, err := s.precheckUpstream(cctx, plan.stored, src)
+		warn, err := s.precheckUpstream(cctx, plan.spec, src)
 		if err != nil {
 			return restapi.Task{}, nil, err
 		}
 		warnings = append(warnings, warn...)
 		if len(warn) > 0 {
-			if plan.stored.PrecheckWarnings == nil {
-				plan.stored.PrecheckWarnings = map[string][]string{}
+			if plan.spec.PrecheckWarnings == nil {
+				plan.spec.PrecheckWarnings = map[string][]string{}
 			}
-			plan.stored.PrecheckWarnings[src] = warn
+			plan.spec.PrecheckWarnings[src] = warn
 		}
 	}
 	if removeMeta {
-		if err := s.removeTaskMeta(cctx, plan.stored); err != nil {
+		if err := s.removeTaskMeta(cctx, plan.spec); err != nil {
 			return restapi.Task{}, nil, err
 		}
-	}
-	cfg, err := plan.stored.Encode()
-	if err != nil {
-		return restapi.Task{}, nil, err
 	}
 	subtasks := map[string]*fsm.Subtask{}
 	for _, src := range plan.sources {
 		subtasks[src] = &fsm.Subtask{Source: src, Stage: fsm.StageRunning}
 	}
-	if _, err := s.apply(ctx, fsm.AddTask{Task: fsm.Task{Name: plan.stored.Name, Config: cfg, Subtasks: subtasks}}); err != nil {
+	if _, err := s.apply(ctx, fsm.AddTask{Task: fsm.Task{Name: plan.spec.Name, Spec: plan.spec, Subtasks: subtasks}}); err != nil {
 		return restapi.Task{}, nil, err
 	}
-	s.logger.Info("task started", "task", plan.stored.Name, "mode", plan.stored.Mode, "sources", plan.sources)
-	task, err := maskedTask(plan.stored)
+	s.logger.Info("task started", "task", plan.spec.Name, "mode", plan.spec.Mode, "sources", plan.sources)
+	task, err := maskedTask(plan.spec)
 	return task, warnings, err
 }
 
@@ -144,8 +141,8 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		add("target_config.user is required")
 	}
 
-	full := peer.FullConf{ExportThreads: defaultExportThreads, ImportThreads: defaultImportThreads, DataDir: defaultDataDir, Consistency: defaultConsistency}
-	incr := peer.IncrConf{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}
+	full := fsm.FullSpec{ExportThreads: defaultExportThreads, ImportThreads: defaultImportThreads, DataDir: defaultDataDir, Consistency: defaultConsistency}
+	incr := fsm.IncrSpec{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}
 	positive := func(name string, v *int, dst *int) {
 		if v == nil {
 			return
@@ -187,7 +184,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	if len(t.SourceConfig.SourceConf) == 0 {
 		return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: source_config.source_conf must name at least one source")
 	}
-	sources := map[string]peer.SourceTaskConf{}
+	sources := map[string]fsm.SubtaskSpec{}
 	var order []string
 	for _, sc := range t.SourceConfig.SourceConf {
 		if _, ok := s.state.Source(sc.SourceName); !ok {
@@ -196,7 +193,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		if _, dup := sources[sc.SourceName]; dup {
 			return taskPlan{}, badRequest(fsm.CodeRequestInvalid, "invalid task: source %q appears twice in source_conf", sc.SourceName)
 		}
-		conf := peer.SourceTaskConf{}
+		conf := fsm.SubtaskSpec{}
 		if sc.BinlogName != nil {
 			conf.BinlogName = *sc.BinlogName
 		}
@@ -217,10 +214,10 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		order = append(order, sc.SourceName)
 	}
 
-	filters := map[string]peer.TaskFilter{}
+	filters := map[string]fsm.FilterSpec{}
 	if t.BinlogFilterRule != nil {
 		for name, f := range *t.BinlogFilterRule {
-			tf := peer.TaskFilter{}
+			tf := fsm.FilterSpec{}
 			if f.IgnoreEvent != nil {
 				tf.IgnoreEvents = *f.IgnoreEvent
 			}
@@ -238,7 +235,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		if !ok {
 			return taskPlan{}, badRequest(fsm.CodeTaskSourceNotFound, "table_migrate_rule[%d] names source %q, which is not in source_config.source_conf", i, r.Source.SourceName)
 		}
-		mr := peer.MigrateRule{Schema: r.Source.Schema, Table: r.Source.Table}
+		mr := fsm.RuleSpec{Schema: r.Source.Schema, Table: r.Source.Table}
 		if r.Target != nil {
 			mr.TargetSchema, mr.TargetTable = r.Target.Schema, r.Target.Table
 		}
@@ -248,9 +245,9 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		conf.Rules = append(conf.Rules, mr)
 		sources[r.Source.SourceName] = conf
 	}
-	check := peer.StoredTask{Filters: filters, Sources: sources}
+	check := fsm.TaskSpec{Filters: filters, Sources: sources}
 	for name := range sources {
-		if _, err := check.Rules(name); err != nil {
+		if _, err := settings.Rules(check, name); err != nil {
 			code := fsm.CodeRequestInvalid
 			if errors.Is(err, rules.ErrUnknownFilter) {
 				code = fsm.CodeOpenAPICommon
@@ -293,13 +290,13 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	if err != nil {
 		return taskPlan{}, fmt.Errorf("encode task: %w", err)
 	}
-	target := peer.StoredTarget{Host: tg.Host, Port: tg.Port, User: tg.User, PasswordEnc: pwd}
+	target := fsm.TargetSpec{Host: tg.Host, Port: tg.Port, User: tg.User, PasswordEnc: pwd}
 	if sec := tg.Security; sec != nil && (sec.SslCaContent != "" || sec.SslCertContent != "") {
 		key, err := s.cipher.Encrypt(sec.SslKeyContent)
 		if err != nil {
 			return taskPlan{}, fmt.Errorf("encrypt target TLS key: %w", err)
 		}
-		target.Security = &peer.StoredSecurity{SSLCA: sec.SslCaContent, SSLCert: sec.SslCertContent, SSLKeyEnc: key}
+		target.Security = &fsm.TLSSpec{SSLCA: sec.SslCaContent, SSLCert: sec.SslCertContent, SSLKeyEnc: key}
 		if sec.CertAllowedCn != nil {
 			target.Security.CertAllowedCN = *sec.CertAllowedCn
 		}
@@ -310,8 +307,8 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 		}
 	}
 	return taskPlan{
-		stored: peer.StoredTask{
-			API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
+		spec: fsm.TaskSpec{
+			Version: fsm.TaskSpecVersion, API: apiJSON, Name: t.Name, Mode: mode, ShardMode: shard, MetaSchema: meta, OnDuplicate: onDup,
 			EnhanceOnlineSchemaChange: onlineDDL, Collation: string(collation), Target: target, Filters: filters,
 			Full: full, Incr: incr, Sources: sources, KeepDumpFiles: t.CleanDumpFile != nil && !*t.CleanDumpFile,
 		},
@@ -321,8 +318,8 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 
 // openTarget connects to the task's target; a target that cannot be reached is the caller's
 // error (400).
-func (s *Server) openTarget(ctx context.Context, t peer.StoredTask) (*sql.DB, error) {
-	cfg, err := t.Target.UpstreamConfig(s.cipher)
+func (s *Server) openTarget(ctx context.Context, t fsm.TaskSpec) (*sql.DB, error) {
+	cfg, err := settings.Target(t.Target, s.cipher)
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +332,7 @@ func (s *Server) openTarget(ctx context.Context, t peer.StoredTask) (*sql.DB, er
 
 // precheckTarget makes sure the target is reachable and lets us create what we need: the meta
 // schema and tables in it (a probe table is created and dropped).
-func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
+func (s *Server) precheckTarget(ctx context.Context, t fsm.TaskSpec) error {
 	db, err := s.openTarget(ctx, t)
 	if err != nil {
 		return err
@@ -359,13 +356,13 @@ func (s *Server) precheckTarget(ctx context.Context, t peer.StoredTask) error {
 // precheckUpstream runs the replication checks on one source of the task and returns its
 // warnings: the rules that match no upstream database, and the migrated tables without a
 // primary or unique key (they replicate, but their updates and deletes cost a full-row match).
-func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source string) ([]string, error) {
+func (s *Server) precheckUpstream(ctx context.Context, t fsm.TaskSpec, source string) ([]string, error) {
 	db, err := s.openUpstream(ctx, source)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	_, st, err := s.loadSource(source)
+	src, err := s.loadSource(source)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +371,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 		return nil, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", source, err)
 	}
 	if t.Mode != "full" {
-		problems, err := upstream.CheckSource(ctx, db, info, st.EnableGTID)
+		problems, err := upstream.CheckSource(ctx, db, info, src.Spec.EnableGTID)
 		if err != nil {
 			return nil, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", source, err)
 		}
@@ -389,7 +386,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 	warnings := s.unmatchedRuleWarnings(ctx, db, t, source)
 	noKey, err := upstream.TablesWithoutKey(ctx, db)
 	if err == nil && len(noKey) > 0 {
-		r, rerr := t.Rules(source)
+		r, rerr := settings.Rules(t, source)
 		var migrated []string
 		for _, tb := range noKey {
 			if rerr == nil && r.Match(tb.Schema, tb.Table) {
@@ -407,7 +404,7 @@ func (s *Server) precheckUpstream(ctx context.Context, t peer.StoredTask, source
 }
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.
-func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask) error {
+func (s *Server) removeTaskMeta(ctx context.Context, t fsm.TaskSpec) error {
 	db, err := s.openTarget(ctx, t)
 	if err != nil {
 		return err
@@ -424,7 +421,7 @@ func (s *Server) removeTaskMeta(ctx context.Context, t peer.StoredTask) error {
 }
 
 // maskedTask returns the task as created, target password masked and TLS contents dropped.
-func maskedTask(st peer.StoredTask) (restapi.Task, error) {
+func maskedTask(st fsm.TaskSpec) (restapi.Task, error) {
 	var t restapi.Task
 	if err := json.Unmarshal(st.API, &t); err != nil {
 		return t, fmt.Errorf("decode stored task %q: %w", st.Name, err)
@@ -440,11 +437,7 @@ func maskedTask(st peer.StoredTask) (restapi.Task, error) {
 func (s *Server) ListTasks(ctx context.Context) ([]restapi.Task, error) {
 	var out []restapi.Task
 	for _, t := range s.state.Tasks() {
-		st, err := peer.DecodeStoredTask(t.Config)
-		if err != nil {
-			return nil, fmt.Errorf("task %q: %w", t.Name, err)
-		}
-		view, err := maskedTask(st)
+		view, err := maskedTask(t.Spec)
 		if err != nil {
 			return nil, err
 		}
@@ -500,15 +493,7 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 		}
 	}
 	sort.Strings(names)
-	// The precheck's warnings and the first unit are extras: a config that cannot be read
-	// still gives a status.
-	firstUnit := peer.UnitDump
-	stored, err := peer.DecodeStoredTask(t.Config)
-	if err != nil {
-		s.logger.Warn("task status: cannot read the task's precheck warnings", "task", name, "err", err)
-	} else {
-		firstUnit = stored.FirstUnit()
-	}
+	firstUnit := peer.FirstUnit(t.Spec)
 
 	reports := map[string]peer.WorkerStatus{}
 	errs := map[string]string{}
@@ -516,7 +501,7 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 	for _, src := range names {
 		sub := t.Subtasks[src]
 		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: peer.UnitInvalid}
-		if warn := stored.PrecheckWarnings[src]; len(warn) > 0 {
+		if warn := t.Spec.PrecheckWarnings[src]; len(warn) > 0 {
 			entry.Warnings = &warn
 		}
 		worker, bound := s.state.BoundWorker(src)

@@ -15,7 +15,6 @@ import (
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/integration"
-	"github.com/dm-oss/dm/restapi/peer"
 )
 
 // taskEnv is a real master with one source on a real MariaDB that is also the task's target.
@@ -97,8 +96,8 @@ func TestCreateTaskWithOnlyRequiredFields(t *testing.T) {
 
 	task, ok := e.s.state.Task("t1")
 	require.True(t, ok)
-	st, err := peer.DecodeStoredTask(task.Config)
-	require.NoError(t, err)
+	st := task.Spec
+	require.Equal(t, fsm.TaskSpecVersion, st.Version)
 	require.True(t, st.EnhanceOnlineSchemaChange)
 	require.Equal(t, "dm_meta", st.MetaSchema)
 	require.Equal(t, "", st.ShardMode)
@@ -106,9 +105,9 @@ func TestCreateTaskWithOnlyRequiredFields(t *testing.T) {
 	require.Equal(t, defaultImportThreads, st.Full.ImportThreads)
 	require.Equal(t, defaultConsistency, st.Full.Consistency)
 	require.NotEmpty(t, st.Full.DataDir)
-	require.Equal(t, peer.IncrConf{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}, st.Incr)
+	require.Equal(t, fsm.IncrSpec{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}, st.Incr)
 	require.Empty(t, st.Filters)
-	require.Equal(t, []peer.MigrateRule{{Schema: "shop", Table: "*"}}, st.Sources["s1"].Rules)
+	require.Equal(t, []fsm.RuleSpec{{Schema: "shop", Table: "*"}}, st.Sources["s1"].Rules)
 
 	// Set explicitly, false is kept.
 	body := e.minimalTask("t2", "shop")
@@ -117,9 +116,7 @@ func TestCreateTaskWithOnlyRequiredFields(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
 	task, _ = e.s.state.Task("t2")
-	st, err = peer.DecodeStoredTask(task.Config)
-	require.NoError(t, err)
-	require.False(t, st.EnhanceOnlineSchemaChange)
+	require.False(t, task.Spec.EnhanceOnlineSchemaChange)
 }
 
 // TestCreateExistingTaskSays46014: a second create of a task, with or without remove_meta,

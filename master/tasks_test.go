@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
 )
@@ -40,9 +41,9 @@ func TestFillSubtaskStatusUnit(t *testing.T) {
 	fillSubtaskStatus(&e, rep, "t2", "s1", peer.UnitSync)
 	require.Equal(t, "New", e.Stage)
 	require.Equal(t, "Sync", e.Unit)
-	require.Equal(t, "Sync", peer.StoredTask{Mode: "incremental"}.FirstUnit())
-	require.Equal(t, "Dump", peer.StoredTask{Mode: "all"}.FirstUnit())
-	require.Equal(t, "Dump", peer.StoredTask{Mode: "full"}.FirstUnit())
+	require.Equal(t, "Sync", peer.FirstUnit(fsm.TaskSpec{Mode: "incremental"}))
+	require.Equal(t, "Dump", peer.FirstUnit(fsm.TaskSpec{Mode: "all"}))
+	require.Equal(t, "Dump", peer.FirstUnit(fsm.TaskSpec{Mode: "full"}))
 }
 
 // TestFillSubtaskStatusSync: the worker's load and sync reports reach the entry unchanged, an

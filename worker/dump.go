@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dm-oss/dm/binlog/dump"
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -16,7 +17,7 @@ import (
 // a relative data_dir being taken inside the worker's data-dir (never the process's working
 // directory). The source is part of the path so that a worker rebound to another source of the
 // same task never takes the first source's dump for its own.
-func (s *Server) dumpDir(cfg peer.StoredTask, task, source string) (string, error) {
+func (s *Server) dumpDir(cfg fsm.TaskSpec, task, source string) (string, error) {
 	for _, name := range []string{task, source} {
 		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 			return "", fmt.Errorf("task %q, source %q: not usable as directory names", task, source)
@@ -38,15 +39,15 @@ func (s *Server) dumpDir(cfg peer.StoredTask, task, source string) (string, erro
 // cleanDumpFiles removes the subtask's dump once the load no longer needs it, unless the task
 // keeps dump files (clean_dump_file: false). A failure is logged: the task goes on.
 func (r *runner) cleanDumpFiles() {
-	if r.cfg.KeepDumpFiles {
+	if r.spec.KeepDumpFiles {
 		return
 	}
-	r.s.removeDump(r.cfg, r.task, r.source)
+	r.s.removeDump(r.spec, r.task, r.source)
 }
 
 // removeDump deletes a subtask's dump directory, and the task's directory above it once empty.
 // The metadata goes first, so an interrupted removal never looks like a finished dump.
-func (s *Server) removeDump(cfg peer.StoredTask, task, source string) {
+func (s *Server) removeDump(cfg fsm.TaskSpec, task, source string) {
 	dir, err := s.dumpDir(cfg, task, source)
 	if err != nil {
 		return // nothing was ever written there
@@ -68,7 +69,7 @@ func (s *Server) removeDump(cfg peer.StoredTask, task, source string) {
 func (s *Server) forgetSubtask(r *runner, deleted bool) {
 	s.metrics.forgetSubtask(r.task, r.source)
 	if deleted {
-		s.removeDump(r.cfg, r.task, r.source)
+		s.removeDump(r.spec, r.task, r.source)
 		s.logger.Info("subtask deleted; its series and dump files are removed", "task", r.task, "source", r.source)
 	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 // defaultRelayDir is DM's default relay directory when neither the worker nor the source sets one.
@@ -21,7 +23,7 @@ type relayRunner struct {
 	mu      sync.Mutex
 	source  string
 	dir     string
-	config  []byte // the source config it runs with
+	spec    fsm.SourceSpec // the source spec it runs with
 	relay   *relay.Relay
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -58,7 +60,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 	rr.mu.Lock()
 	defer rr.mu.Unlock()
 	want := view.Relay != nil && view.RelaySource != nil
-	if !want || (rr.source != "" && (rr.source != view.RelaySource.Name || string(rr.config) != string(view.RelaySource.Config))) {
+	if !want || (rr.source != "" && (rr.source != view.RelaySource.Name || !reflect.DeepEqual(rr.spec, view.RelaySource.Spec))) {
 		rr.stopLocked()
 		if rr.source != "" && (!want || rr.source != view.RelaySource.Name) {
 			s.metrics.forgetUnit(relayUnitKey(rr.source))
@@ -71,12 +73,8 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 	}
 	src := view.RelaySource
 	if rr.relay == nil {
-		st, err := peer.DecodeStoredSource(src.Config)
-		if err != nil {
-			rr.lastErr = err.Error()
-			return
-		}
-		cfg, err := st.UpstreamConfig(s.cipher)
+		st := src.Spec
+		cfg, err := settings.Upstream(st, s.cipher)
 		if err != nil {
 			rr.lastErr = err.Error()
 			return
@@ -95,7 +93,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 			rr.lastErr = err.Error()
 			return
 		}
-		rr.source, rr.dir, rr.config, rr.relay, rr.lastErr = src.Name, dir, src.Config, rl, ""
+		rr.source, rr.dir, rr.spec, rr.relay, rr.lastErr = src.Name, dir, src.Spec, rl, ""
 	}
 	if view.Relay.Stage == fsm.StageRunning {
 		if rr.cancel == nil {
@@ -147,14 +145,10 @@ func (s *Server) purgeLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		s.relayR.mu.Lock()
-		dir, config := s.relayR.dir, s.relayR.config
+		dir, st := s.relayR.dir, s.relayR.spec
 		running := s.relayR.relay != nil
 		s.relayR.mu.Unlock()
 		if !running {
-			continue
-		}
-		st, err := peer.DecodeStoredSource(config)
-		if err != nil {
 			continue
 		}
 		if time.Since(last) < time.Duration(st.Purge.Interval)*time.Second {

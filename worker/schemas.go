@@ -12,6 +12,7 @@ import (
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 func (s *Server) schemaRoutes(mux *http.ServeMux) {
@@ -125,7 +126,7 @@ func (r *runner) currentStage() string {
 
 // saveTracker persists the tracker with the subtask's checkpoint in the target.
 func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
-	targetCfg, err := r.cfg.Target.UpstreamConfig(r.s.cipher)
+	targetCfg, err := settings.Target(r.spec.Target, r.s.cipher)
 	if err != nil {
 		return err
 	}
@@ -136,5 +137,5 @@ func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
 		return apierr.Errorf(http.StatusBadRequest, fsm.CodeDBDriver, "target: %v", err)
 	}
 	defer db.Close()
-	return syncer.SaveTracker(cctx, db, r.cfg.MetaSchema, r.task, r.source, tr)
+	return syncer.SaveTracker(cctx, db, r.spec.MetaSchema, r.task, r.source, tr)
 }

@@ -4,22 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 // boundSource is the source the masters bound to this worker, opened against its upstream.
 // The units (relay, dump, load, sync) run against it.
 type boundSource struct {
-	mu     sync.Mutex
-	name   string
-	config []byte // as stored in the FSM, to notice changes
-	db     *sql.DB
-	err    string // why it could not be opened
+	mu   sync.Mutex
+	name string
+	spec fsm.SourceSpec // as stored in the FSM, to notice changes
+	db   *sql.DB
+	err  string // why it could not be opened
 }
 
 // reconcileSource opens the newly bound source, or closes the one no longer bound.
@@ -27,22 +28,22 @@ func (s *Server) reconcileSource(ctx context.Context, bound *fsm.Source) {
 	b := &s.source
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	name, config := "", []byte(nil)
+	name, spec := "", fsm.SourceSpec{}
 	if bound != nil {
-		name, config = bound.Name, bound.Config
+		name, spec = bound.Name, bound.Spec
 	}
-	if name == b.name && string(config) == string(b.config) && (b.db != nil || name == "") {
+	if name == b.name && reflect.DeepEqual(spec, b.spec) && (b.db != nil || name == "") {
 		return
 	}
 	if b.db != nil {
 		b.db.Close()
 		s.logger.Info("source closed", "source", b.name)
 	}
-	b.name, b.config, b.db, b.err = name, config, nil, ""
+	b.name, b.spec, b.db, b.err = name, spec, nil, ""
 	if name == "" {
 		return
 	}
-	db, err := s.openSource(ctx, config)
+	db, err := s.openSource(ctx, spec)
 	if err != nil {
 		b.err = err.Error()
 		s.logger.Warn("cannot open the bound source", "source", name, "err", err)
@@ -52,12 +53,8 @@ func (s *Server) reconcileSource(ctx context.Context, bound *fsm.Source) {
 	s.logger.Info("source opened", "source", name)
 }
 
-func (s *Server) openSource(ctx context.Context, config []byte) (*sql.DB, error) {
-	st, err := peer.DecodeStoredSource(config)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := st.UpstreamConfig(s.cipher)
+func (s *Server) openSource(ctx context.Context, st fsm.SourceSpec) (*sql.DB, error) {
+	cfg, err := settings.Upstream(st, s.cipher)
 	if err != nil {
 		return nil, err
 	}
@@ -87,20 +84,16 @@ func (s *Server) closeSource() {
 }
 
 // boundUpstream returns the connection settings of the bound source, which must be name.
-func (s *Server) boundUpstream(name string) (upstream.Config, peer.StoredSource, error) {
+func (s *Server) boundUpstream(name string) (upstream.Config, fsm.SourceSpec, error) {
 	s.source.mu.Lock()
-	cur, config := s.source.name, s.source.config
+	cur, st := s.source.name, s.source.spec
 	s.source.mu.Unlock()
 	if cur != name {
-		return upstream.Config{}, peer.StoredSource{}, fmt.Errorf("source %q is not bound to this worker", name)
+		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q is not bound to this worker", name)
 	}
-	st, err := peer.DecodeStoredSource(config)
+	cfg, err := settings.Upstream(st, s.cipher)
 	if err != nil {
-		return upstream.Config{}, peer.StoredSource{}, err
-	}
-	cfg, err := st.UpstreamConfig(s.cipher)
-	if err != nil {
-		return upstream.Config{}, peer.StoredSource{}, fmt.Errorf("source %q: %w", name, err)
+		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}
 	return cfg, st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/peer"
+	"github.com/dm-oss/dm/worker/settings"
 )
 
 // Units and stages as DM reports them.
@@ -41,8 +43,7 @@ type runner struct {
 	s      *Server
 	task   string
 	source string
-	config []byte // the task config it was started with
-	cfg    peer.StoredTask
+	spec   fsm.TaskSpec // the spec of the task it was started with
 
 	mu      sync.Mutex
 	stage   string
@@ -73,7 +74,7 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	defer s.runnersMu.Unlock()
 	for name, r := range s.runners {
 		sv, ok := want[name]
-		if !ok || r.source != bound || string(sv.Config) != string(r.config) {
+		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) {
 			r.stop(stageStopped)
 			delete(s.runners, name)
 			// Gone from the bound source's subtasks: the task, or this source of it, was
@@ -84,12 +85,7 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	for name, sv := range want {
 		r, ok := s.runners[name]
 		if !ok {
-			cfg, err := peer.DecodeStoredTask(sv.Config)
-			if err != nil {
-				s.logger.Error("undecodable task config", "task", name, "err", err)
-				continue
-			}
-			r = &runner{s: s, task: name, source: sv.Source, config: sv.Config, cfg: cfg, stage: stageNew, unit: cfg.FirstUnit()}
+			r = &runner{s: s, task: name, source: sv.Source, spec: sv.Spec, stage: stageNew, unit: peer.FirstUnit(sv.Spec)}
 			s.runners[name] = r
 		}
 		switch sv.Stage {
@@ -188,16 +184,16 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targetCfg, err := r.cfg.Target.UpstreamConfig(r.s.cipher)
+	targetCfg, err := settings.Target(r.spec.Target, r.s.cipher)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
-	// The one connection pool to the target for every unit of the subtask.
-	conf := r.cfg.Sources[r.source]
-	rl, err := r.cfg.Rules(r.source)
+	rl, err := settings.Rules(r.spec, r.source)
 	if err != nil {
 		return err
 	}
+
+	// The one connection pool to the target for every unit of the subtask.
 
 	target, err := upstream.Open(ctx, targetCfg)
 	if err != nil {
@@ -205,9 +201,9 @@ func (r *runner) pipeline(ctx context.Context) error {
 	}
 	defer target.Close()
 
-	var start binlog.Location
-	if r.cfg.Mode != "incremental" {
-		done, loc, err := load.Finished(ctx, target, r.cfg.MetaSchema, r.task, r.source)
+	start := settings.SyncStart(r.spec, r.source)
+	if r.spec.Mode != fsm.TaskModeIncremental {
+		done, loc, err := load.Finished(ctx, target, r.spec.MetaSchema, r.task, r.source)
 		if err != nil {
 			return fmt.Errorf("read load checkpoint: %w", err)
 		}
@@ -219,20 +215,18 @@ func (r *runner) pipeline(ctx context.Context) error {
 		r.mu.Lock()
 		r.dumpLoc = loc
 		r.mu.Unlock()
-		if r.cfg.Mode == "full" {
+		if r.spec.Mode == fsm.TaskModeFull {
 			r.cleanDumpFiles()
 			return nil
 		}
 		start = loc
-	} else {
-		start = binlog.Location{File: conf.BinlogName, Pos: conf.BinlogPos, GTIDSet: conf.BinlogGTID}
 	}
 	return r.sync(ctx, srcCfg, st, target, rl, start)
 }
 
 // dumpAndLoad runs (or resumes) the full copy and returns the position sync starts from.
-func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, target *sql.DB, rl *rules.Rules) (binlog.Location, error) {
-	dir, err := r.s.dumpDir(r.cfg, r.task, r.source)
+func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st fsm.SourceSpec, target *sql.DB, rl *rules.Rules) (binlog.Location, error) {
+	dir, err := r.s.dumpDir(r.spec, r.task, r.source)
 	if err != nil {
 		return binlog.Location{}, err
 	}
@@ -250,10 +244,9 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 		r.mu.Unlock()
 		r.setUnit(unitDump)
 		redumped = true
-		meta, err = dump.Run(ctx, dump.Config{
-			Upstream: srcCfg, Flavor: st.Flavor, Dir: dir, Threads: r.cfg.Full.ExportThreads,
-			Consistency: r.cfg.Full.Consistency, Rules: rl, Counters: counters, Logger: r.s.logger,
-		})
+		cfg := settings.Dump(r.spec, st)
+		cfg.Upstream, cfg.Dir, cfg.Rules, cfg.Counters, cfg.Logger = srcCfg, dir, rl, counters, r.s.logger
+		meta, err = dump.Run(ctx, cfg)
 		if err != nil {
 			return binlog.Location{}, fmt.Errorf("dump: %w", err)
 		}
@@ -262,11 +255,9 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st pee
 	r.dumpLoc = meta.Location
 	r.mu.Unlock()
 	r.setUnit(unitLoad)
-	ld, err := load.New(load.Config{
-		Dir: dir, Target: target, Threads: r.cfg.Full.ImportThreads, OnDuplicate: r.cfg.OnDuplicate,
-		MetaSchema: r.cfg.MetaSchema, Task: r.task, Source: r.source, Rules: rl, Logger: r.s.logger, Redumped: redumped,
-		Collation: r.cfg.Collation,
-	})
+	loadCfg := settings.Load(r.spec, r.source)
+	loadCfg.Dir, loadCfg.Target, loadCfg.Rules, loadCfg.Logger, loadCfg.Redumped = dir, target, rl, r.s.logger, redumped
+	ld, err := load.New(loadCfg)
 	if err != nil {
 		return binlog.Location{}, fmt.Errorf("load: %w", err)
 	}
@@ -294,7 +285,7 @@ func (r *runner) reportLoad(ctx context.Context, holding bool) {
 }
 
 // sync replays the binlog from the checkpoint (or from start the first time).
-func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.StoredSource, target *sql.DB, rl *rules.Rules, start binlog.Location) error {
+func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.SourceSpec, target *sql.DB, rl *rules.Rules, start binlog.Location) error {
 	r.setUnit(unitSync)
 	up, err := upstream.Open(ctx, srcCfg)
 	if err != nil {
@@ -326,14 +317,12 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 	openReader := func(ctx context.Context, at binlog.Location) (binlog.Reader, error) {
 		return newReader(ctx, at, replayID)
 	}
-	sy, err := syncer.New(syncer.Config{
-		Task: r.task, Source: r.source, Worker: r.s.cfg.Name, Target: target, MetaSchema: r.cfg.MetaSchema,
-		Workers: r.cfg.Incr.ReplThreads, Batch: r.cfg.Incr.ReplBatch, Rules: rl, Schemas: schema.FromDB(up),
-		Tracker: tr, Upstream: up, BinlogType: binlogType, OnlineDDL: r.cfg.EnhanceOnlineSchemaChange, Collation: r.cfg.Collation,
-		ShardMode: r.cfg.ShardMode, Coordinator: coordinator{client: r.s.client, task: r.task, source: r.source},
-		OpenReader: openReader,
-		Registerer: r.s.metrics.unit(syncUnitKey(r.task)), Logger: r.s.logger,
-	})
+	syncCfg := settings.Sync(r.spec, r.source)
+	syncCfg.Worker, syncCfg.Target, syncCfg.Upstream, syncCfg.Rules, syncCfg.Schemas, syncCfg.Tracker = r.s.cfg.Name, target, up, rl, schema.FromDB(up), tr
+	syncCfg.BinlogType, syncCfg.OpenReader = binlogType, openReader
+	syncCfg.Coordinator = coordinator{client: r.s.client, task: r.task, source: r.source}
+	syncCfg.Registerer, syncCfg.Logger = r.s.metrics.unit(syncUnitKey(r.task)), r.s.logger
+	sy, err := syncer.New(syncCfg)
 	if err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
@@ -353,7 +342,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 			return err
 		}
 	}
-	if r.cfg.Mode != "incremental" {
+	if r.spec.Mode != fsm.TaskModeIncremental {
 		// The tracker is seeded and saved: sync needs the dump no more.
 		r.cleanDumpFiles()
 	}
@@ -374,12 +363,12 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st peer.Store
 // incremental tasks — and persists it, so rows written before later DDLs decode right even
 // when the upstream has moved on.
 func (r *runner) startSync(ctx context.Context, up, target *sql.DB, rl *rules.Rules, tr *tracker.Tracker, start binlog.Location) error {
-	if err := syncer.SaveStart(ctx, target, r.cfg.MetaSchema, r.task, r.source, start); err != nil {
+	if err := syncer.SaveStart(ctx, target, r.spec.MetaSchema, r.task, r.source, start); err != nil {
 		return fmt.Errorf("save sync start: %w", err)
 	}
 	seeded := false
-	if r.cfg.Mode != "incremental" {
-		dir, err := r.s.dumpDir(r.cfg, r.task, r.source)
+	if r.spec.Mode != fsm.TaskModeIncremental {
+		dir, err := r.s.dumpDir(r.spec, r.task, r.source)
 		if err != nil {
 			return err
 		}
@@ -389,14 +378,14 @@ func (r *runner) startSync(ctx context.Context, up, target *sql.DB, rl *rules.Ru
 	}
 	if !seeded {
 		// Incremental task, or the dump files are on another worker.
-		if r.cfg.Mode != "incremental" {
+		if r.spec.Mode != fsm.TaskModeIncremental {
 			r.s.logger.Warn("no dump files here to seed the schema tracker; using the upstream's current schema", "task", r.task, "source", r.source)
 		}
 		if err := tr.SeedFromUpstream(ctx, up, rl); err != nil {
 			return err
 		}
 	}
-	if err := syncer.SaveTracker(ctx, target, r.cfg.MetaSchema, r.task, r.source, tr); err != nil {
+	if err := syncer.SaveTracker(ctx, target, r.spec.MetaSchema, r.task, r.source, tr); err != nil {
 		return fmt.Errorf("save schema tracker: %w", err)
 	}
 	return nil

@@ -1,5 +1,7 @@
 package peer
 
+import "github.com/dm-oss/dm/fsm"
+
 // PathWorkerStatus is served by every worker: what it runs and how it is doing.
 const PathWorkerStatus = "/internal/v1/status"
 
@@ -50,8 +52,8 @@ const (
 )
 
 // FirstUnit is the unit a subtask of the task runs first: Sync for an incremental task, else Dump.
-func (t StoredTask) FirstUnit() string {
-	if t.Mode == "incremental" {
+func FirstUnit(t fsm.TaskSpec) string {
+	if t.Mode == fsm.TaskModeIncremental {
 		return UnitSync
 	}
 	return UnitDump
