@@ -83,9 +83,40 @@ func TestShardDDLLocks(t *testing.T) {
 		"s3": {Stage: fsm.StageRunning}})})
 
 	target := "`db`.`tbl`"
+	ddls := []string{"ALTER TABLE `db`.`tbl` ADD COLUMN `c2` INT"}
+
+	shardLockLifecycle(t, s, c, target, ddls)
+	id2 := shardLockUnlocks(t, s, c, ddls)
+
+	// The list filter by task; an unknown task is 46018.
+	_, err := c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t2", Source: "s3", Target: target, DDLs: ddls})
+	require.NoError(t, err)
+	ids := func(ls []restapi.ShardDDLLock) []string {
+		var out []string
+		for _, l := range ls {
+			out = append(out, l.Id)
+		}
+		return out
+	}
+	require.Equal(t, []string{id2}, ids(listLocks(t, s, "?task_name=t1")))
+	require.Equal(t, []string{"t2-`db`.`tbl`"}, ids(listLocks(t, s, "?task_name=t2")))
+	require.Equal(t, []string{id2, "t2-`db`.`tbl`"}, ids(listLocks(t, s, "")))
+	a := do(t, s, http.MethodGet, "/api/v1/shard-ddl-locks?task_name=nope", nil)
+	require.Equal(t, http.StatusBadRequest, a.status)
+	require.Equal(t, fsm.CodeTaskNotExist, a.code(t))
+
+	// Reports for an unknown task or a source outside it are refused with their codes.
+	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "nope", Source: "s1", Target: target, DDLs: ddls})
+	requireAPIError(t, err, fsm.CodeTaskNotExist, "nope")
+	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s3", Target: target, DDLs: ddls})
+	requireAPIError(t, err, fsm.CodeSourceNotInTask, "s3")
+}
+
+// shardLockLifecycle takes the lock of task t1 on target from its first report to its removal.
+func shardLockLifecycle(t *testing.T, s *Server, c *peer.Client, target string, ddls []string) {
+	ctx := context.Background()
 	id := fsm.ShardLockID("t1", target)
 	require.Equal(t, "t1-`db`.`tbl`", id)
-	ddls := []string{"ALTER TABLE `db`.`tbl` ADD COLUMN `c2` INT"}
 
 	// The first report creates the lock, owned by its source, waiting for the other.
 	st, err := c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s1", Target: target, DDLs: ddls})
@@ -133,11 +164,16 @@ func TestShardDDLLocks(t *testing.T) {
 	}, 5*time.Second, 50*time.Millisecond)
 	// A late ack of a finished lock is no error.
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"}))
+}
 
+// shardLockUnlocks resolves locks of task t1 by hand (exec by another owner, exec without a
+// body, skip) and tries the unlocks that must fail; it returns the lock it leaves in place.
+func shardLockUnlocks(t *testing.T, s *Server, c *peer.Client, ddls []string) string {
+	ctx := context.Background()
 	// Unlock exec by another source that reported: it becomes the owner.
 	target2 := "`db`.`tbl2`"
 	id2 := fsm.ShardLockID("t1", target2)
-	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s2", Target: target2, DDLs: ddls})
+	_, err := c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s2", Target: target2, DDLs: ddls})
 	require.NoError(t, err)
 	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s1", Target: target2, DDLs: ddls})
 	require.NoError(t, err)
@@ -158,7 +194,7 @@ func TestShardDDLLocks(t *testing.T) {
 	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
 	require.Equal(t, restapi.ShardDDLLock{Id: id3, TaskName: "t1", Mode: restapi.ShardDDLLockModePessimistic, Owner: "s1",
 		Ddls: ddls, Synced: []string{"s1"}, Unsynced: []string{}, Resolved: true, Action: "exec"}, l)
-	st, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s1", Target: target3, DDLs: ddls})
+	st, err := c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s1", Target: target3, DDLs: ddls})
 	require.NoError(t, err, "a repeated report is answered with the lock")
 	require.True(t, st.Resolved)
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id3, Source: "s1"}))
@@ -187,29 +223,7 @@ func TestShardDDLLocks(t *testing.T) {
 	a, _ = unlockLock(t, s, id2, map[string]string{"action": "later"})
 	require.Equal(t, http.StatusBadRequest, a.status)
 	require.Equal(t, fsm.CodeRequestInvalid, a.code(t))
-
-	// The list filter by task; an unknown task is 46018.
-	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t2", Source: "s3", Target: target, DDLs: ddls})
-	require.NoError(t, err)
-	ids := func(ls []restapi.ShardDDLLock) []string {
-		var out []string
-		for _, l := range ls {
-			out = append(out, l.Id)
-		}
-		return out
-	}
-	require.Equal(t, []string{id2}, ids(listLocks(t, s, "?task_name=t1")))
-	require.Equal(t, []string{"t2-`db`.`tbl`"}, ids(listLocks(t, s, "?task_name=t2")))
-	require.Equal(t, []string{id2, "t2-`db`.`tbl`"}, ids(listLocks(t, s, "")))
-	a = do(t, s, http.MethodGet, "/api/v1/shard-ddl-locks?task_name=nope", nil)
-	require.Equal(t, http.StatusBadRequest, a.status)
-	require.Equal(t, fsm.CodeTaskNotExist, a.code(t))
-
-	// Reports for an unknown task or a source outside it are refused with their codes.
-	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "nope", Source: "s1", Target: target, DDLs: ddls})
-	requireAPIError(t, err, fsm.CodeTaskNotExist, "nope")
-	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s3", Target: target, DDLs: ddls})
-	requireAPIError(t, err, fsm.CodeSourceNotInTask, "s3")
+	return id2
 }
 
 // TestShardColumnClaims covers the optimistic column claims: the first shard adding a column
