@@ -1,7 +1,10 @@
 // Package peer is the HTTP protocol between cluster members that is not part of DM's public
 // OpenAPI: a master joining the Raft group, a worker registering, and the workers' desired-state
-// feed (a Consul-style blocking query keyed by the FSM index). It holds the wire types and the
-// client; the master serves the routes behind the same leader-forwarding middleware as /api/v1.
+// feed (a Consul-style blocking query keyed by the FSM index), the workers' status reports and
+// schema-tracker routes, and shard-DDL coordination. It holds the wire types and the client; the
+// master serves its routes behind the same leader-forwarding middleware as /api/v1. Errors
+// travel in DM's template (restapi/apierr). It does not import the restapi package, so a worker
+// using it does not link the OpenAPI.
 package peer
 
 import (
