@@ -17,13 +17,13 @@ import (
 // a relative data_dir being taken inside the worker's data-dir (never the process's working
 // directory). The source is part of the path so that a worker rebound to another source of the
 // same task never takes the first source's dump for its own.
-func (s *Server) dumpDir(cfg fsm.TaskSpec, task, source string) (string, error) {
+func (s *Server) dumpDir(spec fsm.TaskSpec, task, source string) (string, error) {
 	for _, name := range []string{task, source} {
 		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 			return "", fmt.Errorf("task %q, source %q: not usable as directory names", task, source)
 		}
 	}
-	base := cfg.Full.DataDir
+	base := spec.Full.DataDir
 	if base == "" {
 		base = "."
 	}
@@ -47,8 +47,8 @@ func (r *runner) cleanDumpFiles() {
 
 // removeDump deletes a subtask's dump directory, and the task's directory above it once empty.
 // The metadata goes first, so an interrupted removal never looks like a finished dump.
-func (s *Server) removeDump(cfg fsm.TaskSpec, task, source string) {
-	dir, err := s.dumpDir(cfg, task, source)
+func (s *Server) removeDump(spec fsm.TaskSpec, task, source string) {
+	dir, err := s.dumpDir(spec, task, source)
 	if err != nil {
 		return // nothing was ever written there
 	}
