@@ -44,6 +44,20 @@ func newMigrationEnvWith(t *testing.T, workers int, target MariaDBOptions) *migr
 		c.StartWorker(fmt.Sprintf("worker%d", i+1), 3)
 	}
 	waitLeader(t, masters, 15*time.Second)
+	// A worker registers once a leader is elected, after a back-off of up to seconds: wait for
+	// every one, so that a test may name any of them.
+	Eventually(t, 15*time.Second, func() error {
+		stages, err := workerStages(masters[0].APIAddr)
+		if err != nil {
+			return err
+		}
+		for i := range workers {
+			if name := fmt.Sprintf("worker%d", i+1); stages[name] == "" || stages[name] == "offline" {
+				return fmt.Errorf("worker %s is not registered and online yet (%q)", name, stages[name])
+			}
+		}
+		return nil
+	})
 	<-done
 	<-done
 	require.NotNil(t, src)
