@@ -103,11 +103,13 @@ type run struct {
 	lastFlush  time.Time
 	eventsTick int
 
-	// charsets answers what the upstream resolved, for DDL in strict collation mode
-	charsets *upstreamCharsets
+	// ddls filters and renders DDL for the target
+	ddls *ddlRewriter
+	// online handles gh-ost's and pt-osc's DDL (Config.OnlineDDL); nil without
+	online *onlineDDL
 
 	// shard merge (Config.ShardMode); nil in a plain task
-	shard *shardRun
+	shard *shardMerge
 
 	// schema tracker (Config.Tracker)
 	trackerAt binlog.Location // DDLs starting before it are in the restored state
@@ -150,7 +152,6 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		txnIdx:      make([]uint64, s.cfg.Workers),
 		tables:      map[uint64]*Table{},
 		conflicts:   map[string]int{},
-		charsets:    newUpstreamCharsets(s.cfg.Tracker, s.cfg.Upstream),
 		control:     &control{db: db, retries: &s.retries, retryFor: s.cfg.RetryFor, log: s.log},
 		applier:     s.cfg.Applier,
 	}
@@ -250,6 +251,10 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if r.tgt, err = inspectTarget(ctx, r.control.conn); err != nil {
 		return err
 	}
+	r.ddls = newDDLRewriter(s, r.tgt.flavor, newUpstreamCharsets(s.cfg.Tracker, s.cfg.Upstream))
+	if s.cfg.OnlineDDL {
+		r.online = &onlineDDL{store: newOnlineStore(r.control, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source), ddls: r.ddls, log: s.log}
+	}
 
 	if err := ensureCheckpointTable(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task); err != nil {
 		return err
@@ -334,7 +339,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 		if err != nil {
 			return fmt.Errorf("load shard state: %w", err)
 		}
-		if err := r.setupShard(ctx, stored); err != nil {
+		if r.shard, err = newShardMerge(ctx, r, stored); err != nil {
 			return err
 		}
 	}
@@ -588,7 +593,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if err != nil {
 		return err
 	}
-	if ti.ignored || ti.skip[kind] || r.holdRows(ti, startPos) {
+	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, binlog.Location{File: r.file, Pos: startPos}) {
 		return nil
 	}
 	for i := range e.SkippedColumns {
@@ -944,4 +949,14 @@ func masterStatus(ctx context.Context, db *sql.DB) (binlog.Location, error) {
 	}
 	loc.GTIDSet = gtid.String
 	return loc, nil
+}
+
+// saveCheckpoint writes the global checkpoint at loc (shardHost).
+func (r *run) saveCheckpoint(loc binlog.Location) error {
+	return r.writeGlobal(r.ctx, loc, r.lastTxnTS)
+}
+
+// location is the position pos in the current binlog file, with the GTID set so far.
+func (r *run) location(pos uint32) binlog.Location {
+	return binlog.Location{File: r.file, Pos: pos, GTIDSet: r.gtidStr}
 }
