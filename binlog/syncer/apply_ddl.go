@@ -38,7 +38,7 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		if err := r.trackDDL(txn, st); err != nil {
 			return err
 		}
-		clear(r.tables)
+		r.decoder.forget()
 	}
 	if st.Kind == "" {
 		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
@@ -55,7 +55,7 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 			r.s.schemas.Invalidate(n.Schema, n.Table)
 		}
 	}
-	clear(r.tables)
+	r.decoder.forget()
 
 	if r.online != nil && txn.skip != skipAll {
 		action, err := r.online.handle(r.ctx, st, fmt.Sprintf("%s:%d", r.file, h.LogPos))
