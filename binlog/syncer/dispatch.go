@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	gmysql "github.com/go-mysql-org/go-mysql/mysql"
-
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
@@ -23,53 +21,25 @@ func (r *run) curLoc() binlog.Location {
 }
 
 func (r *run) handle(ev *replication.BinlogEvent) error {
-	h := ev.Header
-	switch h.EventType {
-	case replication.HEARTBEAT_EVENT, replication.HEARTBEAT_LOG_EVENT_V2:
+	startPos, kind := r.follow(ev)
+	switch kind {
+	case eventHeartbeat:
 		return nil
-	case replication.FORMAT_DESCRIPTION_EVENT:
+	case eventRotate:
+		r.s.totalEvents.Add(1)
 		return nil
 	}
 	r.s.totalEvents.Add(1)
-	if e, ok := ev.Event.(*replication.RotateEvent); ok {
-		r.file, r.pos = string(e.NextLogName), uint32(e.Position)
-		return nil
-	}
-	if h.LogPos > 0 && h.Flags&replication.LOG_EVENT_ARTIFICIAL_F == 0 && h.LogPos > r.pos {
-		r.pos = h.LogPos
-	}
-	var startPos uint32
-	if h.LogPos >= h.EventSize {
-		startPos = h.LogPos - h.EventSize
-	}
+	h := ev.Header
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
 		r.beginTxn(startPos, h.Timestamp)
 		r.txn.standalone = e.IsStandalone()
 		r.txn.mariadb = true
-		if r.gtid == nil {
-			r.gtid, _ = gmysql.ParseMariadbGTIDSet("")
-		}
-		if set, ok := r.gtid.(*gmysql.MariadbGTIDSet); ok {
-			gtid := e.GTID
-			if err := set.AddSet(&gtid); err != nil {
-				return fmt.Errorf("track GTID %s: %w", gtid.String(), err)
-			}
-			r.gtidStr = set.String()
-		}
+		return r.addGTID(e)
 	case *replication.GTIDEvent:
 		r.beginTxn(startPos, h.Timestamp)
-		next, err := e.GTIDNext()
-		if err != nil {
-			return fmt.Errorf("track GTID: %w", err)
-		}
-		if r.gtid == nil {
-			r.gtid, _ = gmysql.ParseMysqlGTIDSet("")
-		}
-		if err := r.gtid.Update(next.String()); err != nil {
-			return fmt.Errorf("track GTID %s: %w", next.String(), err)
-		}
-		r.gtidStr = r.gtid.String()
+		return r.addGTID(e)
 	case *replication.QueryEvent:
 		return r.handleQuery(ev, e, startPos)
 	case *replication.RowsEvent:
@@ -81,7 +51,7 @@ func (r *run) handle(ev *replication.BinlogEvent) error {
 }
 
 func (r *run) beginTxn(startPos uint32, ts uint32) {
-	txn := &txnInfo{start: binlog.Location{File: r.file, Pos: startPos, GTIDSet: r.gtidStr}, ts: ts}
+	txn := &txnInfo{start: r.at(startPos), ts: ts}
 	p := &r.plan
 	if p.skipping {
 		switch {
@@ -111,7 +81,7 @@ func (r *run) endTxn(h *replication.EventHeader) {
 	if r.txn == nil {
 		return
 	}
-	r.lastTxnEnd = binlog.Location{File: r.file, Pos: h.LogPos, GTIDSet: r.gtidStr}
+	r.lastTxnEnd = r.at(h.LogPos)
 	r.lastTxnTS = r.txn.ts
 	r.txn = nil
 	r.txnSnap = nil

@@ -113,6 +113,4 @@ func (r *run) saveCheckpoint(loc binlog.Location) error {
 }
 
 // location is the position pos in the current binlog file, with the GTID set so far.
-func (r *run) location(pos uint32) binlog.Location {
-	return binlog.Location{File: r.file, Pos: pos, GTIDSet: r.gtidStr}
-}
+func (r *run) location(pos uint32) binlog.Location { return r.at(pos) }

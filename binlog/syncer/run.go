@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
@@ -74,11 +73,7 @@ type run struct {
 
 	plan plan
 
-	// position
-	file       string
-	pos        uint32
-	gtid       gmysql.GTIDSet
-	gtidStr    string
+	position   // where the reader is
 	txn        *txnInfo
 	lastTxnEnd binlog.Location
 	lastTxnTS  uint32

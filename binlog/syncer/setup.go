@@ -3,10 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
-
-	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 
 	"github.com/dm-oss/dm/binlog"
 )
@@ -38,7 +35,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 			return fmt.Errorf("reset worker checkpoints: %w", err)
 		}
 	}
-	if err := r.startPosition(start); err != nil {
+	if err := r.startAt(start); err != nil {
 		return err
 	}
 	s.log.Info("sync unit starting", "start", start.String(), "checkpoint", g.String(), "exact_resume", p.exact,
@@ -152,24 +149,6 @@ func (r *run) restore(ctx context.Context, st cpState, p plan, g, start binlog.L
 		}
 	}
 	return r.writeGlobal(ctx, g, r.lastTxnTS)
-}
-
-// startPosition starts position tracking at the reader's start.
-func (r *run) startPosition(start binlog.Location) error {
-	r.file, r.pos = start.File, start.Pos
-	if start.GTIDSet == "" {
-		return nil
-	}
-	flavor := gmysql.MariaDBFlavor
-	if strings.Contains(start.GTIDSet, ":") {
-		flavor = gmysql.MySQLFlavor
-	}
-	set, err := gmysql.ParseGTIDSet(flavor, start.GTIDSet)
-	if err != nil {
-		return fmt.Errorf("start GTID set %q: %w", start.GTIDSet, err)
-	}
-	r.gtid, r.gtidStr = set, set.String()
-	return nil
 }
 
 // startStatus resets the status for a new Run at checkpoint g.
