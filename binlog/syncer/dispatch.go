@@ -3,7 +3,6 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/go-mysql-org/go-mysql/replication"
@@ -122,64 +121,18 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if r.txn.skip == skipAll || e.Table == nil {
 		return nil
 	}
-	var kind ChangeKind
-	switch e.Type() {
-	case replication.EnumRowsEventTypeInsert:
-		kind = ChangeInsert
-	case replication.EnumRowsEventTypeUpdate:
-		kind = ChangeUpdate
-	case replication.EnumRowsEventTypeDelete:
-		kind = ChangeDelete
-	default:
-		if ev.Header.EventType == replication.PARTIAL_UPDATE_ROWS_EVENT {
-			return fmt.Errorf("`%s`.`%s`: partial JSON updates (binlog_row_value_options=PARTIAL_JSON) cannot be replayed: turn the option off upstream", e.Table.Schema, e.Table.Table)
-		}
-		return nil
+	kind, ok, err := rowsKind(ev, e)
+	if !ok {
+		return err
 	}
 	ti, err := r.table(e.Table)
 	if err != nil {
 		return err
 	}
-	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, binlog.Location{File: r.file, Pos: startPos}) {
+	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, r.at(startPos)) {
 		return nil
 	}
-	for i := range e.SkippedColumns {
-		if len(e.SkippedColumns[i]) > 0 {
-			return fmt.Errorf("`%s`.`%s`: the row image lacks columns: set binlog_row_image=FULL upstream", ti.srcSchema, ti.srcTable)
-		}
-	}
-	if kind == ChangeUpdate {
-		for i := 0; i+1 < len(e.Rows); i += 2 {
-			before, err := ti.convertRow(e.Rows[i])
-			if err != nil {
-				return err
-			}
-			after, err := ti.convertRow(e.Rows[i+1])
-			if err != nil {
-				return err
-			}
-			if err := r.dispatchRow(ti, kind, before, after); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, row := range e.Rows {
-		vals, err := ti.convertRow(row)
-		if err != nil {
-			return err
-		}
-		var before, after []any
-		if kind == ChangeInsert {
-			after = vals
-		} else {
-			before = vals
-		}
-		if err := r.dispatchRow(ti, kind, before, after); err != nil {
-			return err
-		}
-	}
-	return nil
+	return ti.eachChange(kind, e, func(before, after []any) error { return r.dispatchRow(ti, kind, before, after) })
 }
 
 // workerOf hashes a row's identity key; ok is false when the key has a NULL.

@@ -92,6 +92,14 @@ func (d *tableDecoder) table(ctx context.Context, tm *replication.TableMapEvent)
 	return t, true, nil
 }
 
+// targetTable reads the target's definition of a table (there is none without a target).
+func (d *tableDecoder) targetTable(ctx context.Context, t rules.TableRef) (*schema.Table, error) {
+	if d.target == nil {
+		return nil, schema.ErrTableNotFound
+	}
+	return schema.Load(ctx, d.target, t.Schema, t.Table)
+}
+
 // forget drops every Table: a DDL changed definitions.
 func (d *tableDecoder) forget() { clear(d.cache) }
 
@@ -127,7 +135,7 @@ func (d *tableDecoder) build(ctx context.Context, tm *replication.TableMapEvent)
 		// column names, else the target's table (DDL is applied there in binlog order).
 		if alt := tableFromMap(tm); alt != nil {
 			def = alt
-		} else if alt, terr := schema.Load(ctx, d.target, ti.target.Schema, ti.target.Table); terr == nil && len(alt.Columns) == int(tm.ColumnCount) {
+		} else if alt, terr := d.targetTable(ctx, ti.target); terr == nil && len(alt.Columns) == int(tm.ColumnCount) {
 			def = alt
 		} else if def == nil {
 			return nil, fmt.Errorf("row event for `%s`.`%s`: the table no longer exists upstream, nor with this shape in the target, and the binlog has no column names (set binlog_row_metadata=FULL upstream): %w", srcSchema, srcTable, err)
@@ -282,4 +290,61 @@ func (ti *Table) hashKey(key []byte) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// rowsKind is what a rows event does; ok is false for events that change no row (and err
+// explains the ones that cannot be replayed).
+func rowsKind(ev *replication.BinlogEvent, e *replication.RowsEvent) (kind ChangeKind, ok bool, err error) {
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert:
+		return ChangeInsert, true, nil
+	case replication.EnumRowsEventTypeUpdate:
+		return ChangeUpdate, true, nil
+	case replication.EnumRowsEventTypeDelete:
+		return ChangeDelete, true, nil
+	}
+	if ev.Header.EventType == replication.PARTIAL_UPDATE_ROWS_EVENT {
+		return 0, false, fmt.Errorf("`%s`.`%s`: partial JSON updates (binlog_row_value_options=PARTIAL_JSON) cannot be replayed: turn the option off upstream", e.Table.Schema, e.Table.Table)
+	}
+	return 0, false, nil
+}
+
+// eachChange decodes the rows of e (of t, doing kind) and calls f with each row's images.
+func (t *Table) eachChange(kind ChangeKind, e *replication.RowsEvent, f func(before, after []any) error) error {
+	for i := range e.SkippedColumns {
+		if len(e.SkippedColumns[i]) > 0 {
+			return fmt.Errorf("`%s`.`%s`: the row image lacks columns: set binlog_row_image=FULL upstream", t.srcSchema, t.srcTable)
+		}
+	}
+	if kind == ChangeUpdate {
+		for i := 0; i+1 < len(e.Rows); i += 2 {
+			before, err := t.convertRow(e.Rows[i])
+			if err != nil {
+				return err
+			}
+			after, err := t.convertRow(e.Rows[i+1])
+			if err != nil {
+				return err
+			}
+			if err := f(before, after); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, row := range e.Rows {
+		vals, err := t.convertRow(row)
+		if err != nil {
+			return err
+		}
+		if kind == ChangeInsert {
+			err = f(nil, vals)
+		} else {
+			err = f(vals, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
