@@ -76,3 +76,6 @@ func splitFileName(name string) (base string, n uint64, ok bool) {
 	}
 	return name[:i], n, true
 }
+
+// FileMagic starts every binlog file, and so every relay log file.
+const FileMagic = "\xfebin"

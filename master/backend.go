@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
@@ -35,13 +33,13 @@ func (s *Server) Leader(ctx context.Context) (restapi.Leader, error) {
 	tick := time.NewTicker(leaderPoll)
 	defer tick.Stop()
 	for {
-		_, id := s.node.raft.LeaderWithID()
+		id, _ := s.store.Leader()
 		switch {
-		case string(id) == s.cfg.Name && s.isLeader():
+		case id == s.cfg.Name && s.isLeader():
 			return restapi.Leader{Name: s.cfg.Name, APIAddr: s.res.apiAdvertise, Self: true}, nil
-		case id != "" && string(id) != s.cfg.Name:
-			if addr := s.masterAPIAddr(string(id)); addr != "" {
-				return restapi.Leader{Name: string(id), APIAddr: addr}, nil
+		case id != "" && id != s.cfg.Name:
+			if addr := s.masterAPIAddr(id); addr != "" {
+				return restapi.Leader{Name: id, APIAddr: addr}, nil
 			}
 		}
 		select {
@@ -66,20 +64,20 @@ func (s *Server) masterAPIAddr(name string) string {
 
 // ListMasters lists the Raft configuration's members.
 func (s *Server) ListMasters(ctx context.Context) ([]restapi.ClusterMaster, error) {
-	cf := s.node.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
-		return nil, fmt.Errorf("read raft configuration: %w", err)
+	members, err := s.store.Members()
+	if err != nil {
+		return nil, err
 	}
-	_, leader := s.node.raft.LeaderWithID()
+	leader, _ := s.store.Leader()
 	var out []restapi.ClusterMaster
-	for _, srv := range cf.Configuration().Servers {
-		name := string(srv.ID)
+	for _, member := range members {
+		name := member.ID
 		alive := name == s.cfg.Name
 		if !alive {
 			m, ok := s.pool.Alive(membership.RoleMaster, name)
 			alive = ok && !m.Leaving
 		}
-		out = append(out, restapi.ClusterMaster{Name: name, Alive: alive, Leader: srv.ID == leader, Addr: s.masterAPIAddr(name)})
+		out = append(out, restapi.ClusterMaster{Name: name, Alive: alive, Leader: name == leader, Addr: s.masterAPIAddr(name)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -87,16 +85,16 @@ func (s *Server) ListMasters(ctx context.Context) ([]restapi.ClusterMaster, erro
 
 // OfflineMaster removes a master from the Raft configuration and forgets its addresses.
 func (s *Server) OfflineMaster(ctx context.Context, name string) error {
-	cf := s.node.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
-		return fmt.Errorf("read raft configuration: %w", err)
+	members, err := s.store.Members()
+	if err != nil {
+		return err
 	}
 	found, otherVoters := false, 0
-	for _, srv := range cf.Configuration().Servers {
+	for _, m := range members {
 		switch {
-		case string(srv.ID) == name:
+		case m.ID == name:
 			found = true
-		case srv.Suffrage == raft.Voter:
+		case m.Voter:
 			otherVoters++
 		}
 	}
@@ -114,12 +112,8 @@ func (s *Server) OfflineMaster(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	timeout := applyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	if err := s.node.raft.RemoveServer(raft.ServerID(name), 0, timeout).Error(); err != nil {
-		return fmt.Errorf("remove master %q from the raft configuration: %w", name, err)
+	if err := s.store.RemoveServer(ctx, name); err != nil {
+		return err
 	}
 	s.logger.Info("master removed from the raft configuration", "name", name)
 	return nil

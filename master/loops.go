@@ -4,57 +4,42 @@ import (
 	"context"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
-// leaderLoop follows this node's Raft role. On winning an election it waits for a Barrier (so
-// the FSM holds every committed entry before the node answers reads), then keeps the FSM's
-// master records in line with what gossip shows: that is how followers learn the leader's API
-// address for forwarding, and how masters learn each other's gossip ports.
+// leaderLoop, while this node leads, keeps the FSM's master records in line with what gossip
+// shows: that is how followers learn the leader's API address for forwarding, and how masters
+// learn each other's gossip ports. It runs at once when leadership changes (the store has run
+// its Barrier by then) and every second.
 func (s *Server) leaderLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
+		changed := s.store.LeaderWatch()
+		if s.isLeader() {
+			s.syncMasterRecords(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.node.raft.LeaderCh():
+		case <-changed:
 		case <-tick.C:
 		}
-		if s.node.raft.State() != raft.Leader {
-			if s.leaderReady.Swap(false) {
-				s.logger.Info("no longer the leader")
-			}
-			continue
-		}
-		if !s.leaderReady.Load() {
-			if err := s.node.raft.Barrier(applyTimeout).Error(); err != nil {
-				s.logger.Warn("leader barrier failed", "err", err)
-				continue
-			}
-			s.leaderReady.Store(true)
-			s.metrics.startLeader.Inc()
-			s.live.resetClock()
-			s.logger.Info("became the leader", "index", s.state.Index())
-		}
-		s.syncMasterRecords(ctx)
 	}
 }
 
 // syncMasterRecords writes the addresses of every master in the Raft configuration that gossip
 // shows alive (and our own) into the FSM when they changed.
 func (s *Server) syncMasterRecords(ctx context.Context) {
-	cf := s.node.raft.GetConfiguration()
-	if cf.Error() != nil {
+	members, err := s.store.Members()
+	if err != nil {
 		return
 	}
 	inConfig := map[string]bool{}
-	for _, srv := range cf.Configuration().Servers {
-		inConfig[string(srv.ID)] = true
+	for _, m := range members {
+		inConfig[m.ID] = true
 	}
 	want := map[string]fsm.Master{s.cfg.Name: s.masterRecord()}
 	for _, m := range s.pool.Members() {

@@ -3,12 +3,9 @@ package master
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
-
-	"github.com/hashicorp/raft"
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
@@ -72,24 +69,20 @@ func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
 // addVoter adds a master to the Raft configuration, replacing an entry of the same name that
 // points elsewhere (a master re-created with a new address).
 func (s *Server) addVoter(ctx context.Context, name, addr string) error {
-	cf := s.node.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
-		return fmt.Errorf("read raft configuration: %w", err)
+	members, err := s.store.Members()
+	if err != nil {
+		return err
 	}
-	for _, srv := range cf.Configuration().Servers {
-		if string(srv.ID) == name && string(srv.Address) == addr {
+	for _, m := range members {
+		if m.ID == name && m.Addr == addr {
 			return nil
 		}
-		if string(srv.ID) != name && string(srv.Address) == addr {
-			return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterJoinFail, "peer address %s is already used by master %q", addr, srv.ID)
+		if m.ID != name && m.Addr == addr {
+			return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterJoinFail, "peer address %s is already used by master %q", addr, m.ID)
 		}
 	}
-	timeout := applyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	if err := s.node.raft.AddVoter(raft.ServerID(name), raft.ServerAddress(addr), 0, timeout).Error(); err != nil {
-		return fmt.Errorf("add master %q (%s) to the raft configuration: %w", name, addr, err)
+	if err := s.store.AddVoter(ctx, name, addr); err != nil {
+		return err
 	}
 	s.logger.Info("master added to the raft configuration", "name", name, "peer", addr)
 	return nil

@@ -9,22 +9,19 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/hashicorp/raft"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/internal/security"
+	"github.com/dm-oss/dm/master/store"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
 	"github.com/dm-oss/dm/restapi/peer"
 )
-
-// applyTimeout bounds one Raft write when the caller's context has no deadline.
-const applyTimeout = 10 * time.Second
 
 // Server is one dm-master process.
 type Server struct {
@@ -32,8 +29,9 @@ type Server struct {
 	res    resolved
 	logger *slog.Logger
 
+	store *store.Store
+	// state is store.FSM(), read here; every write goes through s.apply.
 	state   *fsm.FSM
-	node    *raftNode
 	pool    *membership.Pool
 	live    *liveness
 	metrics *metrics
@@ -51,10 +49,6 @@ type Server struct {
 
 	listener net.Listener
 	httpSrv  *http.Server
-
-	// leaderReady is true once this node leads and has applied every committed entry
-	// (a Barrier after the election), so reads on it are current.
-	leaderReady atomic.Bool
 
 	wg sync.WaitGroup
 }
@@ -114,14 +108,18 @@ func (s *Server) Start(ctx context.Context) error {
 	s.live = newLiveness(s.pool, time.Now)
 	s.metrics = newMetrics()
 
-	s.state = fsm.New()
-	var existing bool
-	s.node, existing, err = openRaft(s.cfg.Name, s.res, s.state, s.logger)
+	s.store, err = store.Open(store.Config{
+		ID: s.cfg.Name, Dir: filepath.Join(s.res.dataDir, "raft"),
+		BindAddr: s.res.raftBind, AdvertiseAddr: s.res.raftAdvertise, InitialCluster: s.res.initial,
+		OnLeader: s.onLeader, Logger: s.logger,
+	})
 	if err != nil {
 		ln.Close()
 		_ = s.pool.Shutdown()
 		return err
 	}
+	s.state = s.store.FSM()
+	existing := s.store.ExistingState()
 	s.logger.Info("dm-master started", "api", s.res.apiAdvertise, "raft", s.res.raftAdvertise,
 		"gossip", s.pool.Addr(), "data_dir", s.res.dataDir, "existing_state", existing, "openapi", s.res.openAPI)
 
@@ -163,7 +161,7 @@ func (s *Server) Stop() error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.httpSrv.Shutdown(shutCtx)
-	err := s.node.close()
+	err := s.store.Close()
 	s.wg.Wait()
 	if err != nil {
 		return fmt.Errorf("stop raft: %w", err)
@@ -186,42 +184,34 @@ func (s *Server) routes() http.Handler {
 
 // handleStatus is a cheap local health answer (no forwarding): who am I, whom do I follow.
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
-	_, leaderID := s.node.raft.LeaderWithID()
+	leaderID, _ := s.store.Leader()
 	restapi.WriteJSON(w, http.StatusOK, map[string]any{
 		"name":       s.cfg.Name,
-		"raft_state": s.node.raft.State().String(),
-		"leader":     string(leaderID),
+		"raft_state": s.store.RaftState(),
+		"leader":     leaderID,
 		"index":      s.state.Index(),
 	})
 }
 
-// apply replicates one command and returns the FSM's verdict: an *fsm.Error for a rejected
-// command, restapi.ErrNoLeader when leadership was lost on the way.
+// apply replicates one command through the store and returns the FSM's verdict: an *fsm.Error
+// for a rejected command; restapi.ErrNoLeader (wrapping store.ErrNotLeader) when this node does
+// not lead or lost leadership on the way.
 func (s *Server) apply(ctx context.Context, cmd fsm.Command) (uint64, error) {
-	data, err := fsm.Encode(cmd)
-	if err != nil {
-		return 0, fmt.Errorf("encode %s: %w", cmd.CommandType(), err)
+	index, err := s.store.Apply(ctx, cmd)
+	if errors.Is(err, store.ErrNotLeader) {
+		return index, fmt.Errorf("%w: %w", restapi.ErrNoLeader, err)
 	}
-	timeout := applyTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	f := s.node.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrEnqueueTimeout) {
-			return 0, fmt.Errorf("apply %s: %w: %w", cmd.CommandType(), restapi.ErrNoLeader, err)
-		}
-		return 0, fmt.Errorf("apply %s: %w", cmd.CommandType(), err)
-	}
-	if rerr, ok := f.Response().(error); ok && rerr != nil {
-		return f.Index(), rerr
-	}
-	return f.Index(), nil
+	return index, err
 }
 
 // isLeader reports whether this node leads and has caught up with the log.
-func (s *Server) isLeader() bool {
-	return s.leaderReady.Load() && s.node.raft.State() == raft.Leader
+func (s *Server) isLeader() bool { return s.store.IsLeader() }
+
+// onLeader runs on winning an election, after the store's Barrier and before isLeader turns
+// true: the leader's counter, and a fresh grace period for workers this node has not seen.
+func (s *Server) onLeader() {
+	s.metrics.startLeader.Inc()
+	s.live.resetClock()
 }
 
 // masterRecord is how this master describes itself in the FSM.

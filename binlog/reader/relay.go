@@ -27,8 +27,6 @@ const relayPoll = 50 * time.Millisecond
 
 const headerSize = replication.EventHeaderSize
 
-var binlogMagic = []byte{0xfe, 'b', 'i', 'n'}
-
 type relayReader struct {
 	dir   string
 	start binlog.Location
@@ -302,7 +300,7 @@ func (r *relayReader) tryOpen() (bool, error) {
 		r.closeFile()
 		return false, err
 	}
-	if !bytes.Equal(r.buf[:4], binlogMagic) {
+	if string(r.buf[:4]) != binlog.FileMagic {
 		r.closeFile()
 		return false, fmt.Errorf("relay binlog reader: %s is not a binlog file", path)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/dm-oss/dm/binlog"
 )
 
 const headerSize = replication.EventHeaderSize
@@ -248,7 +250,7 @@ func HeadGTIDSet(dir, name, flavor string) (mysql.GTIDSet, error) {
 	}
 	defer f.Close()
 	head := make([]byte, 4)
-	if _, err := io.ReadFull(f, head); err != nil || !bytes.Equal(head, binlogMagic) {
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != binlog.FileMagic {
 		return nil, fmt.Errorf("%s is not a binlog file", name)
 	}
 	checksum := false

@@ -26,9 +26,6 @@ const (
 	indexLockName = "relay.index.lock"
 )
 
-// binlogMagic starts every binlog and relay file.
-var binlogMagic = []byte{0xfe, 'b', 'i', 'n'}
-
 // Meta is the content of relay.meta: where the durable relay log ends, and whose binlog it
 // is.
 type Meta struct {

@@ -294,37 +294,77 @@ func (r *Relay) setMaster(loc binlog.Location) {
 // session is one connection to the upstream: recover the directory, pull, write, commit.
 // progressed reports whether it committed anything new.
 func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
+	db, info, scfg, err := r.connect(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	s, err := r.openStream(ctx, db, info, scfg)
+	if err != nil {
+		return false, err
+	}
+	defer func() { s.w.close() }()
+
+	syncer := NewSyncer(scfg)
+	defer syncer.Close()
+	streamer, err := syncer.StartSync(gmysql.Position{Name: s.meta.File, Pos: s.meta.Pos})
+	if err != nil {
+		r.m.readErrors.Inc()
+		return false, classify(fmt.Errorf("start binlog dump at %s: %w", s.meta.Location(), err))
+	}
+	r.log.Info("relay session started", "from", s.meta.Location().String(), "gtid", s.meta.GTIDSet,
+		"upstream_server_id", info.ServerID, "flavor", s.flavor)
+
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events := readEvents(sctx, streamer)
+	go r.pollMaster(sctx, db)
+	return s.pump(ctx, events)
+}
+
+// connect opens the upstream and checks it can be relayed; scfg is the binlog syncer's
+// configuration for it.
+func (r *Relay) connect(ctx context.Context) (*sql.DB, upstream.Info, replication.BinlogSyncerConfig, error) {
+	var scfg replication.BinlogSyncerConfig
 	db, err := upstream.Open(ctx, r.cfg.Upstream)
 	if err != nil {
 		r.m.readErrors.Inc()
-		return false, classify(err)
+		return nil, upstream.Info{}, scfg, classify(err)
 	}
-	defer db.Close()
+	fail := func(err error) (*sql.DB, upstream.Info, replication.BinlogSyncerConfig, error) {
+		db.Close()
+		return nil, upstream.Info{}, scfg, err
+	}
 	info, err := upstream.Inspect(ctx, db)
 	if err != nil {
 		r.m.readErrors.Inc()
-		return false, classify(fmt.Errorf("upstream %s:%d: %w", r.cfg.Upstream.Host, r.cfg.Upstream.Port, err))
+		return fail(classify(fmt.Errorf("upstream %s:%d: %w", r.cfg.Upstream.Host, r.cfg.Upstream.Port, err)))
 	}
 	flavor := string(info.Flavor)
 	if r.cfg.Flavor != "" && r.cfg.Flavor != flavor {
-		return false, fatal(fmt.Errorf("the relay is configured for flavor %s but the upstream is %s (%s)", r.cfg.Flavor, flavor, info.Version))
+		return fail(fatal(fmt.Errorf("the relay is configured for flavor %s but the upstream is %s (%s)", r.cfg.Flavor, flavor, info.Version)))
 	}
 	if !info.LogBin {
-		return false, fatal(errors.New("the upstream has binary logging off (log_bin): there is no binlog to relay"))
+		return fail(fatal(errors.New("the upstream has binary logging off (log_bin): there is no binlog to relay")))
 	}
 	if info.BinlogFile != "" {
 		r.setMaster(binlog.Location{File: info.BinlogFile, Pos: info.BinlogPos, GTIDSet: info.GTIDExecuted})
 	}
 	tlsCfg, err := r.cfg.Upstream.TLSConfig()
 	if err != nil {
-		return false, fatal(err)
+		return fail(fatal(err))
 	}
-	scfg := r.syncerConfig(flavor)
+	scfg = r.syncerConfig(flavor)
 	scfg.TLSConfig = tlsCfg
+	return db, info, scfg, nil
+}
 
+// openStream recovers the relay directory and opens its writer where the meta says.
+func (r *Relay) openStream(ctx context.Context, db *sql.DB, info upstream.Info, scfg replication.BinlogSyncerConfig) (*stream, error) {
+	flavor := string(info.Flavor)
 	meta, fresh, err := r.recoverDir(ctx, db, info, scfg)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if !fresh {
 		r.mu.Lock()
@@ -333,42 +373,33 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 		r.m.setRelay(meta.File, meta.Pos)
 	}
 	r.changed()
-
 	gset, err := gmysql.ParseGTIDSet(flavor, meta.GTIDSet)
 	if err != nil {
-		return false, fatal(fmt.Errorf("relay meta GTID set %q: %w", meta.GTIDSet, err))
+		return nil, fatal(fmt.Errorf("relay meta GTID set %q: %w", meta.GTIDSet, err))
 	}
 	w, err := openWriter(r.cfg.Dir, meta.File, meta.Pos)
 	if err != nil {
 		r.m.writeErrors.Inc()
-		return false, fatal(err)
+		return nil, fatal(err)
 	}
-	s := &stream{r: r, w: w, flavor: flavor, gset: gset, meta: meta}
-	defer func() { s.w.close() }()
+	return &stream{r: r, w: w, flavor: flavor, gset: gset, meta: meta, lastCommit: time.Now()}, nil
+}
 
-	syncer := NewSyncer(scfg)
-	defer syncer.Close()
-	streamer, err := syncer.StartSync(gmysql.Position{Name: meta.File, Pos: meta.Pos})
-	if err != nil {
-		r.m.readErrors.Inc()
-		return false, classify(fmt.Errorf("start binlog dump at %s: %w", meta.Location(), err))
-	}
-	r.log.Info("relay session started", "from", meta.Location().String(), "gtid", meta.GTIDSet,
-		"upstream_server_id", info.ServerID, "flavor", flavor)
+// streamItem is one event read from the upstream, or the error that ended the reading.
+type streamItem struct {
+	ev  *replication.BinlogEvent
+	err error
+}
 
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type item struct {
-		ev  *replication.BinlogEvent
-		err error
-	}
-	events := make(chan item, 256)
+// readEvents reads the streamer's events in a goroutine, until an error or ctx ends.
+func readEvents(ctx context.Context, streamer *replication.BinlogStreamer) <-chan streamItem {
+	events := make(chan streamItem, 256)
 	go func() {
 		for {
-			ev, err := streamer.GetEvent(sctx)
+			ev, err := streamer.GetEvent(ctx)
 			select {
-			case events <- item{ev, err}:
-			case <-sctx.Done():
+			case events <- streamItem{ev, err}:
+			case <-ctx.Done():
 				return
 			}
 			if err != nil {
@@ -376,73 +407,79 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 			}
 		}
 	}()
-	go r.pollMaster(sctx, db)
+	return events
+}
 
-	lastCommit := time.Now()
-	commit := func() error {
-		ok, err := s.commit()
-		if err != nil {
-			return err
-		}
-		if ok {
-			progressed = true
-			lastCommit = time.Now()
-			r.mu.Lock()
-			r.lastErr = ""
-			r.mu.Unlock()
-		}
-		return nil
-	}
-	// stop ends the session on a read error or a cancelled ctx: everything up to the last
-	// boundary becomes durable; a partial group is left for the next session to discard.
-	stop := func(err error) (bool, error) {
-		if s.tracker.AtBoundary() {
-			if cerr := commit(); cerr != nil {
-				return progressed, cerr
-			}
-		} else if ferr := s.w.flush(r.m); ferr != nil {
-			return progressed, fatal(ferr)
-		}
-		return progressed, err
-	}
-
+// pump writes the events to the relay log, committing at transaction boundaries, until a
+// read error or ctx ends; progressed says something was committed.
+func (s *stream) pump(ctx context.Context, events <-chan streamItem) (bool, error) {
+	r := s.r
 	for {
-		var it item
+		var it streamItem
 		select {
 		case it = <-events:
 		default:
 			// Nothing buffered: the relay has caught up with what the upstream sent.
 			if err := s.w.flush(r.m); err != nil {
-				return progressed, fatal(err)
+				return s.progressed, fatal(err)
 			}
 			if s.tracker.AtBoundary() {
-				if err := commit(); err != nil {
-					return progressed, err
+				if err := s.commitSession(); err != nil {
+					return s.progressed, err
 				}
 			}
 			r.changed()
 			select {
 			case it = <-events:
 			case <-ctx.Done():
-				return stop(nil)
+				return s.stop(nil)
 			}
 		}
 		if it.err != nil {
 			if ctx.Err() != nil {
-				return stop(nil)
+				return s.stop(nil)
 			}
 			r.m.readErrors.Inc()
-			return stop(classify(fmt.Errorf("read binlog from upstream after %s:%d: %w", s.w.name, s.w.size, it.err)))
+			return s.stop(classify(fmt.Errorf("read binlog from upstream after %s:%d: %w", s.w.name, s.w.size, it.err)))
 		}
 		if err := s.handle(it.ev); err != nil {
-			return progressed, err
+			return s.progressed, err
 		}
-		if s.tracker.AtBoundary() && (s.w.name != s.meta.File || s.w.size-s.meta.Pos >= commitBytes || time.Since(lastCommit) >= commitInterval) {
-			if err := commit(); err != nil {
-				return progressed, err
+		if s.tracker.AtBoundary() && (s.w.name != s.meta.File || s.w.size-s.meta.Pos >= commitBytes || time.Since(s.lastCommit) >= commitInterval) {
+			if err := s.commitSession(); err != nil {
+				return s.progressed, err
 			}
 		}
 	}
+}
+
+// commitSession commits up to the last boundary and notes the progress.
+func (s *stream) commitSession() error {
+	ok, err := s.commit()
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.progressed = true
+		s.lastCommit = time.Now()
+		s.r.mu.Lock()
+		s.r.lastErr = ""
+		s.r.mu.Unlock()
+	}
+	return nil
+}
+
+// stop ends the session on a read error or a cancelled ctx: everything up to the last
+// boundary becomes durable; a partial group is left for the next session to discard.
+func (s *stream) stop(err error) (bool, error) {
+	if s.tracker.AtBoundary() {
+		if cerr := s.commitSession(); cerr != nil {
+			return s.progressed, cerr
+		}
+	} else if ferr := s.w.flush(s.r.m); ferr != nil {
+		return s.progressed, fatal(ferr)
+	}
+	return s.progressed, err
 }
 
 // pollMaster refreshes the upstream position and the disk space metrics.

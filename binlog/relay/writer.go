@@ -12,6 +12,8 @@ import (
 
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/dm-oss/dm/binlog"
 )
 
 // fileWriter appends to the active relay file.
@@ -98,7 +100,7 @@ func createRelayFile(path string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(binlogMagic); err != nil {
+	if _, err := io.WriteString(f, binlog.FileMagic); err != nil {
 		f.Close()
 		return err
 	}
@@ -131,7 +133,7 @@ func checkMagic(path string) error {
 	}
 	defer f.Close()
 	b := make([]byte, 4)
-	if _, err := io.ReadFull(f, b); err != nil || !bytes.Equal(b, binlogMagic) {
+	if _, err := io.ReadFull(f, b); err != nil || string(b) != binlog.FileMagic {
 		return fmt.Errorf("%s does not start with the binlog magic: not a relay file", path)
 	}
 	return nil
@@ -149,6 +151,9 @@ type stream struct {
 	nextFile string // named by the last real ROTATE
 	// fdeChecked: the upstream's file was compared with the relay's at the session start.
 	fdeChecked bool
+	// progressed: the session committed something; lastCommit is when it last did.
+	progressed bool
+	lastCommit time.Time
 }
 
 // commit makes the relay durable up to the current position, which must be a boundary.

@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
-	"github.com/dm-oss/dm/binlog/rules"
 )
 
 // handleDDL applies a DDL after everything before it is committed: flush every worker, mark
@@ -40,7 +38,7 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		if err := r.trackDDL(txn, st); err != nil {
 			return err
 		}
-		clear(r.tables)
+		r.decoder.forget()
 	}
 	if st.Kind == "" {
 		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
@@ -57,19 +55,19 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 			r.s.schemas.Invalidate(n.Schema, n.Table)
 		}
 	}
-	clear(r.tables)
+	r.decoder.forget()
 
-	if r.s.cfg.OnlineDDL && txn.skip != skipAll {
-		handled, err := r.onlineDDL(h, txn, st)
+	if r.online != nil && txn.skip != skipAll {
+		action, err := r.online.handle(r.ctx, st, fmt.Sprintf("%s:%d", r.file, h.LogPos))
 		if err != nil {
 			return err
 		}
-		if handled {
-			return nil
+		if action != nil {
+			return r.applyAction(h, txn, st.Schema, action)
 		}
 	}
 
-	stmts, err := r.rewriteDDL(st, nil)
+	stmts, err := r.ddls.rewrite(r.ctx, st, nil)
 	if err != nil {
 		return err
 	}
@@ -78,11 +76,11 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		return nil
 	}
 	if r.shard != nil {
-		if handled, err := r.shardDDL(h, txn, st, stmts); handled || err != nil {
+		if handled, err := r.shard.handle(h, txn, st, stmts); handled || err != nil {
 			return err
 		}
 	}
-	createDB, err := r.createDatabaseFor(st)
+	createDB, err := r.ddls.createDatabaseFor(r.ctx, st)
 	if err != nil {
 		return err
 	}
@@ -114,13 +112,7 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
 		return err
 	}
-	useSchema := ""
-	if step.defSchema != "" && r.s.match(step.defSchema, "") {
-		useSchema = step.defSchema
-		if rl := r.s.cfg.Rules; rl != nil {
-			useSchema = rl.RouteSchema(step.defSchema)
-		}
-	}
+	useSchema := r.ddls.targetSchema(step.defSchema)
 	for _, stmt := range step.stmts {
 		if err := r.execDDL(stmt, useSchema, step.createDB, rerun); err != nil {
 			return err
@@ -171,25 +163,21 @@ func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 	}
 }
 
-// createDatabaseFor renders CREATE DATABASE IF NOT EXISTS for the database of the table a
-// CREATE TABLE (or RENAME TABLE) puts in place: routed, and with the upstream database's
-// character set and collation in strict mode. "" for other statements.
-func (r *run) createDatabaseFor(st *ddl.Statement) (string, error) {
-	var db string
-	switch st.Kind {
-	case rules.EventCreateTable:
-		db = st.Tables[0].Schema
-	case rules.EventRenameTable:
-		db = st.Others[0].Schema
+// applyAction carries out what a DDL handler decided: its statements as the DDL, or, when
+// there are none, a skip (its after still runs).
+func (r *run) applyAction(h *replication.EventHeader, txn *txnInfo, defSchema string, a *ddlAction) error {
+	if len(a.stmts) > 0 {
+		return r.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: a.stmts, after: a.after})
 	}
-	if db == "" {
-		return "", nil
+	if a.after != nil {
+		if err := a.after(); err != nil {
+			return err
+		}
 	}
-	stmts, err := ddl.Parse("CREATE DATABASE "+upstream.QuoteName(db), "").Render(r.ctx, r.render())
-	if err != nil || len(stmts) != 1 {
-		return "", err
+	if txn.standalone {
+		r.endTxn(h)
 	}
-	return stmts[0], nil
+	return nil
 }
 
 // passDDL ends a standalone DDL's transaction and moves the global checkpoint past it.
@@ -200,68 +188,6 @@ func (r *run) passDDL(h *replication.EventHeader, txn *txnInfo) error {
 	r.endTxn(h)
 	r.ddlMarker = binlog.Location{}
 	return r.writeGlobal(r.ctx, r.lastTxnEnd, r.lastTxnTS)
-}
-
-// rewriteDDL filters the statement by the block-allow list and binlog filters (ignore_sql
-// matches the statement as written and as the parser restores it) and renders it for the
-// target: routed, always schema-qualified names, IF [NOT] EXISTS on CREATE/DROP, and with
-// collation_compatible strict the character sets and collations the upstream resolved. No
-// statements means nothing to apply. keep, when not nil, narrows what the filters keep of a
-// DROP TABLE or RENAME TABLE further.
-func (r *run) rewriteDDL(st *ddl.Statement, keep func(i int) bool) ([]string, error) {
-	rl := r.s.cfg.Rules
-	texts := []string{st.Text}
-	if restored := st.Restored(); restored != "" {
-		texts = append(texts, restored)
-	}
-	skip := func(schema, table string) bool {
-		if !r.s.match(schema, table) {
-			return true
-		}
-		return rl != nil && rl.SkipDDL(schema, table, st.Kind, texts...)
-	}
-	render := r.render()
-	if st.Database != "" {
-		if skip(st.Database, "") {
-			return nil, nil
-		}
-	} else {
-		kept := 0
-		render.Keep = func(i int) bool {
-			n := st.Tables[i]
-			return !skip(n.Schema, n.Table) && (keep == nil || keep(i))
-		}
-		for i := range st.Tables {
-			if render.Keep(i) {
-				kept++
-			}
-		}
-		if kept == 0 {
-			return nil, nil
-		}
-	}
-	stmts, err := st.Render(r.ctx, render)
-	if errors.Is(err, ddl.ErrNothingLeft) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("DDL %s: %w", truncate(st.Text, 200), err)
-	}
-	return stmts, nil
-}
-
-// render is how the sync unit renders DDL for its target.
-func (r *run) render() ddl.Render {
-	rl := r.s.cfg.Rules
-	out := ddl.Render{Flavor: r.tgt.flavor, Collation: r.s.cfg.Collation, Charsets: r.charsets, IfExists: true}
-	if rl != nil {
-		out.RouteTable = func(n ddl.TableName) ddl.TableName {
-			t := rl.Route(n.Schema, n.Table)
-			return ddl.TableName{Schema: t.Schema, Table: t.Table}
-		}
-		out.RouteSchema = rl.RouteSchema
-	}
-	return out
 }
 
 func truncate(s string, n int) string {

@@ -196,8 +196,11 @@ func LoadCheckpoint(ctx context.Context, target *sql.DB, metaSchema, task, sourc
 
 // SaveStart seeds the checkpoint of (task, source) with the position replication starts from
 // (the dump's consistent position when the task moves from Load to Sync), replacing whatever
-// was there.
+// was there. An empty metaSchema is DefaultMetaSchema.
 func SaveStart(ctx context.Context, target *sql.DB, metaSchema, task, source string, loc binlog.Location) error {
+	if metaSchema == "" {
+		metaSchema = DefaultMetaSchema
+	}
 	if err := ensureCheckpointTable(ctx, target, metaSchema, task); err != nil {
 		return err
 	}

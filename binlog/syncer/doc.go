@@ -2,6 +2,26 @@
 // from a relay log) into a MySQL, MariaDB or TiDB target, continuously, with parallel replay
 // workers, and resumes after any stop without losing or re-applying a committed change.
 //
+// # Roles
+//
+// A Run is split by role, each in files of its own:
+//
+//   - run.go, setup.go: the Run's wiring (reader goroutine, replay workers, status watcher,
+//     upstream poll) and its start: the checkpoint read, resumePlan (a pure function of the
+//     checkpoint rows), the tracker and shard state restored.
+//   - dispatch.go, position.go, table.go: the event loop and causality dispatch: positions and
+//     transactions, rows decoded by the tableDecoder, jobs hashed to the replay workers,
+//     conflicts and barriers.
+//   - replay.go, applier.go, sqlapplier.go: the replay workers hand batches to an Applier (the
+//     default writes SQL statements and the checkpoint in one target transaction).
+//   - flush.go, checkpoint.go, control.go: the global checkpoint, written through the control
+//     connection (one retrying connection for checkpoint, DDL and the shard lock).
+//   - apply_ddl.go, ddl_rewrite.go, onlineddl.go, shard*.go, tracker.go: DDL — the tracker,
+//     filtering and rendering (ddlRewriter, on binlog/ddl), online DDL (onlineDDL) and shard
+//     merging (shardMerge, which reaches the event loop only through shardHost); the handlers
+//     decide what to apply and the event loop applies it.
+//   - stream.go: Stream, the same decoding handed to a Handler of one's own, without replay.
+//
 // # Positions and transactions
 //
 // Every event has an end location: the file named by the last ROTATE, the event header's
@@ -35,8 +55,9 @@
 // # Workers
 //
 // Each worker takes up to Batch jobs (committing early when its queue is empty or the
-// dispatcher asks for a flush) and applies them in ONE target transaction together with its
-// progress row in the checkpoint table. Within the transaction the changes are grouped by
+// dispatcher asks for a flush) and hands them to the Applier, which applies them in ONE target
+// transaction together with the worker's progress row in the checkpoint table (the default
+// Applier; Config.Applier may wrap or replace it). Within the transaction the changes are grouped by
 // target table (each table's order kept), consecutive INSERTs of a table become one multi-row
 // INSERT, consecutive DELETEs by key one DELETE ... WHERE key IN (...), and each UPDATE is an
 // UPDATE ... WHERE key. Keyless tables use a NULL-safe full-row WHERE ... LIMIT 1. Values are
@@ -75,20 +96,20 @@
 //
 // # DDL
 //
-// A QUERY event that is not transaction control is read by a small DDL reader (ddl.go; the
-// TiDB parser is not used yet): CREATE/ALTER/DROP/TRUNCATE/RENAME TABLE, CREATE/DROP INDEX,
-// CREATE/DROP/ALTER DATABASE. Other statements (views, routines, triggers, grants) are
-// skipped. The affected tables' cached definitions are invalidated, filters (Match, SkipDDL
-// with ignore_event and ignore_sql) decide, and the table names are replaced by the routed,
-// schema-qualified names; CREATE TABLE/DATABASE get IF NOT EXISTS and DROP TABLE/DATABASE IF
-// EXISTS, as DM does, so that shard tables merged into one target table do not fail. Then:
-// barrier, global row at the DDL's start marked "DDL in flight", the DDL, global row past it.
-// A DDL is not transactional: after a stop between running it and the checkpoint, the re-run
-// of that one DDL tolerates "already exists"/"doesn't exist"/"duplicate column" errors (so
-// does a retry after a lost connection). Limits of the DDL reader: only the names at the
-// positions above are routed (REFERENCES, names inside partition or view definitions are not);
-// ALTER TABLE ... RENAME is routed; multi-table DROP TABLE is filtered per table; a DDL on a
-// table the definition source cannot describe any more needs binlog_row_metadata=FULL.
+// A QUERY event that is not transaction control is read by the DDL layer (binlog/ddl, on the
+// TiDB parser, with MariaDB's forms rewritten for it): CREATE/ALTER/DROP/TRUNCATE/RENAME
+// TABLE, CREATE/DROP INDEX, CREATE/DROP/ALTER DATABASE are replicated; other statements
+// (views, routines, triggers, grants, temporary tables) are not. The tracker follows every
+// statement; the filters (Match, SkipDDL with ignore_event, and ignore_sql against the text as
+// written and as restored) decide; the DDL layer renders it for the target: every table name
+// routed and schema-qualified (REFERENCES and LIKE too), IF NOT EXISTS / IF EXISTS on
+// CREATE/DROP as DM does, and with Config.Collation strict the character sets and collations
+// the upstream resolved. A CREATE TABLE into a database the target lacks creates the
+// database first. Then: barrier, global row at the DDL's start marked "DDL in flight", the
+// DDL, global row past it. A DDL is not transactional: after a stop between running it and
+// the checkpoint, the re-run of that one DDL tolerates "already exists"/"doesn't
+// exist"/"duplicate column" errors (so does a retry after a lost connection). A DDL on a table
+// the definition source cannot describe any more needs binlog_row_metadata=FULL.
 //
 // # Online DDL
 //

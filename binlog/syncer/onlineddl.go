@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 
 	"github.com/dm-oss/dm/binlog/upstream"
-
-	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/rules"
@@ -108,16 +107,27 @@ type onlineEntry struct {
 	DDL string `json:"ddl"`
 }
 
-// loadOnline reads the record of a real source table (nil when there is none).
-func (r *run) loadOnline(schemaName, table string) ([]onlineEntry, error) {
-	s := r.s
+// onlineStore is the record of a task's online DDL in the target (<MetaSchema>.<Task>_onlineddl),
+// written through the control connection.
+type onlineStore struct {
+	ctl          *control
+	table        string
+	task, source string
+}
+
+func newOnlineStore(ctl *control, metaSchema, task, source string) onlineStore {
+	return onlineStore{ctl: ctl, table: onlineDDLTable(metaSchema, task), task: task, source: source}
+}
+
+// load reads the record of a real source table (nil when there is none).
+func (o onlineStore) load(ctx context.Context, t ddl.TableName) ([]onlineEntry, error) {
 	var entries []onlineEntry
-	err := r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
+	err := o.ctl.do(ctx, "online ddl", func(ctl *sql.Conn) error {
 		entries = nil
 		var text string
-		err := ctl.QueryRowContext(r.ctx, "SELECT ddls FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
+		err := ctl.QueryRowContext(ctx, "SELECT ddls FROM "+o.table+
 			" WHERE task_name = ? AND source_name = ? AND schema_name = ? AND table_name = ?",
-			s.cfg.Task, s.cfg.Source, schemaName, table).Scan(&text)
+			o.task, o.source, t.Schema, t.Table).Scan(&text)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -127,74 +137,70 @@ func (r *run) loadOnline(schemaName, table string) ([]onlineEntry, error) {
 		return json.Unmarshal([]byte(text), &entries)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read online DDL record of `%s`.`%s`: %w", schemaName, table, err)
+		return nil, fmt.Errorf("read online DDL record of %s: %w", t, err)
 	}
 	return entries, nil
 }
 
-func (r *run) saveOnline(schemaName, table string, entries []onlineEntry) error {
-	s := r.s
+func (o onlineStore) save(ctx context.Context, t ddl.TableName, entries []onlineEntry) error {
 	b, err := json.Marshal(entries)
 	if err != nil {
 		return err
 	}
-	err = r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
-		_, err := ctl.ExecContext(r.ctx, "REPLACE INTO "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
-			" (task_name, source_name, schema_name, table_name, ddls) VALUES (?, ?, ?, ?, ?)",
-			s.cfg.Task, s.cfg.Source, schemaName, table, string(b))
-		return err
-	})
+	err = o.ctl.exec(ctx, "online ddl", "REPLACE INTO "+o.table+" (task_name, source_name, schema_name, table_name, ddls) VALUES (?, ?, ?, ?, ?)",
+		o.task, o.source, t.Schema, t.Table, string(b))
 	if err != nil {
-		return fmt.Errorf("save online DDL record of `%s`.`%s`: %w", schemaName, table, err)
+		return fmt.Errorf("save online DDL record of %s: %w", t, err)
 	}
 	return nil
 }
 
-func (r *run) clearOnline(schemaName, table string) error {
-	s := r.s
-	err := r.control.do(r.ctx, "online ddl", func(ctl *sql.Conn) error {
-		_, err := ctl.ExecContext(r.ctx, "DELETE FROM "+onlineDDLTable(s.cfg.MetaSchema, s.cfg.Task)+
-			" WHERE task_name = ? AND source_name = ? AND schema_name = ? AND table_name = ?",
-			s.cfg.Task, s.cfg.Source, schemaName, table)
-		return err
-	})
+func (o onlineStore) clear(ctx context.Context, t ddl.TableName) error {
+	err := o.ctl.exec(ctx, "online ddl", "DELETE FROM "+o.table+" WHERE task_name = ? AND source_name = ? AND schema_name = ? AND table_name = ?",
+		o.task, o.source, t.Schema, t.Table)
 	if err != nil {
-		return fmt.Errorf("clear online DDL record of `%s`.`%s`: %w", schemaName, table, err)
+		return fmt.Errorf("clear online DDL record of %s: %w", t, err)
 	}
 	return nil
 }
 
-// onlineDDL handles a DDL that involves online DDL helper tables; handled is false when it
-// does not (the DDL then goes the usual way).
-func (r *run) onlineDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (handled bool, err error) {
+// ddlAction is what a DDL handler decided about a statement it took over: the statements to
+// apply instead (none: the DDL is skipped), and what to run once they are applied, before
+// the checkpoint moves past the DDL.
+type ddlAction struct {
+	stmts []string
+	after func() error
+}
+
+// onlineDDL handles the DDL of gh-ost's and pt-osc's helper tables.
+type onlineDDL struct {
+	store onlineStore
+	ddls  *ddlRewriter
+	log   *slog.Logger
+}
+
+// handle takes over a DDL that involves online DDL helper tables; nil when it does not (the
+// DDL then goes the usual way). at is the DDL's binlog position, for the record.
+func (o *onlineDDL) handle(ctx context.Context, st *ddl.Statement, at string) (*ddlAction, error) {
 	if st.Database != "" || len(st.Tables) == 0 {
-		return false, nil
+		return nil, nil
 	}
 	switch st.Kind {
 	case rules.EventRenameTable:
-		return r.onlineRename(h, txn, st)
+		return o.rename(ctx, st)
 	case rules.EventDropTable:
-		return r.onlineDrop(h, txn, st)
+		return o.drop(ctx, st)
 	}
-	n := st.Tables[0]
-	k, real := onlineTable(n.Table)
+	k, real := onlineTable(st.Tables[0].Table)
 	switch {
 	case k == onlineNone:
-		return false, nil
+		return nil, nil
 	case k == onlineGhost && (st.Kind == rules.EventAlterTable || st.Kind == rules.EventCreateIndex || st.Kind == rules.EventDropIndex) && len(st.Others) == 0:
-		return true, r.recordGhostChange(h, txn, st, real)
+		return &ddlAction{}, o.recordGhostChange(ctx, st, real, at)
 	default:
-		r.s.log.Info("online DDL: statement on a helper table not applied to the target", "query", truncate(st.Text, 200))
-		return r.skipDDL(h, txn)
+		o.log.Info("online DDL: statement on a helper table not applied to the target", "query", truncate(st.Text, 200))
+		return &ddlAction{}, nil
 	}
-}
-
-// skipDDL moves past a DDL that is not applied.
-func (r *run) skipDDL(h *replication.EventHeader, txn *txnInfo) (bool, error) {
-	if txn.standalone {
-		r.endTxn(h)
-	}
-	return true, nil
 }
 
 // cutOver is a RENAME pair that moves a ghost table onto the real table it replaces.
@@ -203,10 +209,48 @@ type cutOver struct {
 	real   ddl.TableName // the real table
 }
 
-// onlineRename handles a RENAME TABLE that involves helper tables: a cut-over applies the
-// recorded statements to the real table instead; pairs of ordinary tables are applied.
-func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (bool, error) {
-	var cutovers []cutOver
+// rename applies the cut-over RENAME of a ghost table as the recorded changes of the real
+// table, and the pairs of ordinary tables as usual.
+func (o *onlineDDL) rename(ctx context.Context, st *ddl.Statement) (*ddlAction, error) {
+	cutovers := cutOvers(st)
+	normal := map[int]bool{}
+	for i, from := range st.Tables {
+		if i < len(st.Others) && onlineKindOf(from.Table) == onlineNone && onlineKindOf(st.Others[i].Table) == onlineNone && !swappedOut(from, cutovers) {
+			normal[i] = true
+		}
+	}
+	if len(normal) == len(st.Tables) {
+		return nil, nil
+	}
+	var action ddlAction
+	if len(normal) > 0 {
+		kept, err := o.ddls.rewrite(ctx, st, func(i int) bool { return normal[i] })
+		if err != nil {
+			return nil, err
+		}
+		action.stmts = append(action.stmts, kept...)
+	}
+	for _, c := range cutovers {
+		recorded, err := o.cutoverStatements(ctx, st, c)
+		if err != nil {
+			return nil, err
+		}
+		action.stmts = append(action.stmts, recorded...)
+	}
+	action.after = func() error {
+		for _, c := range cutovers {
+			if err := o.store.clear(ctx, c.record); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &action, nil
+}
+
+// cutOvers finds the pairs of a RENAME that move a ghost table onto its real table.
+func cutOvers(st *ddl.Statement) []cutOver {
+	var out []cutOver
 	for i, from := range st.Tables {
 		if i >= len(st.Others) {
 			break
@@ -214,70 +258,33 @@ func (r *run) onlineRename(h *replication.EventHeader, txn *txnInfo, st *ddl.Sta
 		to := st.Others[i]
 		if onlineKindOf(to.Table) == onlineNone && strings.EqualFold(from.Schema, to.Schema) && isGhostOf(from.Table, to.Table) {
 			_, record := onlineTable(from.Table)
-			cutovers = append(cutovers, cutOver{record: ddl.TableName{Schema: to.Schema, Table: record}, real: to})
+			out = append(out, cutOver{record: ddl.TableName{Schema: to.Schema, Table: record}, real: to})
 		}
 	}
-	// The pair that moves a cut-over's real table out of the way is part of the swap too,
-	// whatever the name it gets (pt-osc falls back to a random prefix, or truncates a long
-	// name, when _t_old is taken).
-	swappedOut := func(from ddl.TableName) bool {
-		for _, c := range cutovers {
-			if strings.EqualFold(from.Schema, c.real.Schema) && from.Table == c.real.Table {
-				return true
-			}
-		}
-		return false
-	}
-	normal := map[int]bool{}
-	for i, from := range st.Tables {
-		if i < len(st.Others) && onlineKindOf(from.Table) == onlineNone && onlineKindOf(st.Others[i].Table) == onlineNone && !swappedOut(from) {
-			normal[i] = true
-		}
-	}
-	if len(normal) == len(st.Tables) {
-		return false, nil
-	}
-	var stmts []string
-	if len(normal) > 0 {
-		kept, err := r.rewriteDDL(st, func(i int) bool { return normal[i] })
-		if err != nil {
-			return true, err
-		}
-		stmts = append(stmts, kept...)
-	}
+	return out
+}
+
+// swappedOut: the pair that moves a cut-over's real table out of the way is part of the swap
+// too, whatever the name it gets (pt-osc falls back to a random prefix, or truncates a long
+// name, when _t_old is taken).
+func swappedOut(from ddl.TableName, cutovers []cutOver) bool {
 	for _, c := range cutovers {
-		recorded, err := r.cutoverStatements(st, c)
-		if err != nil {
-			return true, err
+		if strings.EqualFold(from.Schema, c.real.Schema) && from.Table == c.real.Table {
+			return true
 		}
-		stmts = append(stmts, recorded...)
 	}
-	after := func() error {
-		for _, c := range cutovers {
-			if err := r.clearOnline(c.record.Schema, c.record.Table); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if len(stmts) == 0 {
-		if err := after(); err != nil {
-			return true, err
-		}
-		return r.skipDDL(h, txn)
-	}
-	return true, r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts, after: after})
+	return false
 }
 
 // cutoverStatements are the recorded changes of a cut-over, pointed at the real table and
 // rendered for the target (those the rules filter out are left out).
-func (r *run) cutoverStatements(st *ddl.Statement, c cutOver) ([]string, error) {
-	entries, err := r.loadOnline(c.record.Schema, c.record.Table)
+func (o *onlineDDL) cutoverStatements(ctx context.Context, st *ddl.Statement, c cutOver) ([]string, error) {
+	entries, err := o.store.load(ctx, c.record)
 	if err != nil {
 		return nil, err
 	}
 	if len(entries) == 0 {
-		r.s.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
+		o.log.Warn("online DDL cut-over without a recorded change of the ghost table (was it altered before the replay started?): the target table is left as it is",
 			"table", c.real.String(), "rename", truncate(st.Text, 300))
 		return nil, nil
 	}
@@ -285,32 +292,45 @@ func (r *run) cutoverStatements(st *ddl.Statement, c cutOver) ([]string, error) 
 	for _, e := range entries {
 		recorded := ddl.Parse(e.DDL, "")
 		if c.record != c.real {
-			retargeted, err := recorded.Render(r.ctx, ddl.Render{Flavor: ddl.FlavorMariaDB, Collation: ddl.CollationLoose,
-				RouteTable: func(n ddl.TableName) ddl.TableName {
-					if n == c.record {
-						return c.real
-					}
-					return n
-				}})
-			if err != nil || len(retargeted) != 1 {
+			retargeted, err := renameTable(ctx, recorded, c.record, c.real)
+			if err != nil {
 				return nil, fmt.Errorf("online DDL cut-over: point %s at %s: %w", truncate(e.DDL, 200), c.real, err)
 			}
-			recorded = ddl.Parse(retargeted[0], "")
+			recorded = retargeted
 		}
-		out, err := r.rewriteDDL(recorded, nil)
+		out, err := o.ddls.rewrite(ctx, recorded, nil)
 		if err != nil {
 			return nil, err
 		}
 		stmts = append(stmts, out...)
 	}
-	r.s.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
+	o.log.Info("online DDL cut-over: applying the recorded statements to the real table instead of the RENAME",
 		"table", c.real.String(), "statements", len(entries), "rename", truncate(st.Text, 300))
 	return stmts, nil
 }
 
-// onlineDrop does not apply the DROP of helper tables; the other tables of the statement are
+// renameTable rewrites st about from into a statement about to, with upstream names, as
+// MariaDB text (what the record holds).
+func renameTable(ctx context.Context, st *ddl.Statement, from, to ddl.TableName) (*ddl.Statement, error) {
+	out, err := st.Render(ctx, ddl.Render{Flavor: ddl.FlavorMariaDB, Collation: ddl.CollationLoose,
+		RouteTable: func(n ddl.TableName) ddl.TableName {
+			if n == from {
+				return to
+			}
+			return n
+		}})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != 1 {
+		return nil, fmt.Errorf("%d statements", len(out))
+	}
+	return ddl.Parse(out[0], ""), nil
+}
+
+// drop does not apply the DROP of helper tables; the other tables of the statement are
 // dropped as usual.
-func (r *run) onlineDrop(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) (bool, error) {
+func (o *onlineDDL) drop(ctx context.Context, st *ddl.Statement) (*ddlAction, error) {
 	keep := map[int]bool{}
 	for i, n := range st.Tables {
 		switch k, real := onlineTable(n.Table); k {
@@ -318,70 +338,55 @@ func (r *run) onlineDrop(h *replication.EventHeader, txn *txnInfo, st *ddl.State
 			keep[i] = true
 		case onlineGhost:
 			// A ghost table dropped without a cut-over: the migration was abandoned.
-			if err := r.clearOnline(n.Schema, real); err != nil {
-				return true, err
+			if err := o.store.clear(ctx, ddl.TableName{Schema: n.Schema, Table: real}); err != nil {
+				return nil, err
 			}
 		}
 	}
 	if len(keep) == len(st.Tables) {
-		return false, nil
+		return nil, nil
 	}
 	if len(keep) == 0 {
-		r.s.log.Info("online DDL: DROP of helper tables not applied to the target", "query", truncate(st.Text, 200))
-		return r.skipDDL(h, txn)
+		o.log.Info("online DDL: DROP of helper tables not applied to the target", "query", truncate(st.Text, 200))
+		return &ddlAction{}, nil
 	}
-	stmts, err := r.rewriteDDL(st, func(i int) bool { return keep[i] })
-	if err != nil || len(stmts) == 0 {
-		if err != nil {
-			return true, err
-		}
-		return r.skipDDL(h, txn)
+	stmts, err := o.ddls.rewrite(ctx, st, func(i int) bool { return keep[i] })
+	if err != nil {
+		return nil, err
 	}
-	return true, r.applyDDL(h, txn, ddlStep{defSchema: st.Schema, stmts: stmts})
+	return &ddlAction{stmts: stmts}, nil
 }
 
 // recordGhostChange records an ALTER (or CREATE/DROP INDEX) of a ghost table, re-targeted at
 // the real table, for the cut-over.
-func (r *run) recordGhostChange(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, real string) error {
+func (o *onlineDDL) recordGhostChange(ctx context.Context, st *ddl.Statement, real, at string) error {
 	ghost := st.Tables[0]
 	// Recorded under the name with one underscore less (the usual case); the cut-over points
 	// the statement at the table the ghost really replaces.
 	realName := ddl.TableName{Schema: ghost.Schema, Table: real}
-	if ghost.Schema == "" || !r.wantsGhostDDL(st, ghost) {
-		_, err := r.skipDDL(h, txn)
-		return err
+	if ghost.Schema == "" || !o.wantsGhostDDL(st, ghost) {
+		return nil
 	}
 	// Recorded with upstream names, as MariaDB text: the cut-over renders it for the target.
-	stmts, err := st.Render(r.ctx, ddl.Render{Flavor: ddl.FlavorMariaDB, Collation: ddl.CollationLoose,
-		RouteTable: func(n ddl.TableName) ddl.TableName {
-			if n == ghost {
-				return realName
-			}
-			return n
-		}})
+	recorded, err := renameTable(ctx, st, ghost, realName)
 	if err != nil {
 		return fmt.Errorf("online DDL: %s: %w", truncate(st.Text, 200), err)
 	}
-	at := fmt.Sprintf("%s:%d", r.file, h.LogPos)
-	entries, err := r.loadOnline(realName.Schema, realName.Table)
+	entries, err := o.store.load(ctx, realName)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
 		if e.At == at {
-			_, err := r.skipDDL(h, txn) // recorded before a restart
-			return err
+			return nil // recorded before a restart
 		}
 	}
-	for _, stmt := range stmts {
-		entries = append(entries, onlineEntry{At: at, DDL: stmt})
-	}
-	if err := r.saveOnline(realName.Schema, realName.Table, entries); err != nil {
+	entries = append(entries, onlineEntry{At: at, DDL: recorded.Text})
+	if err := o.store.save(ctx, realName, entries); err != nil {
 		return err
 	}
-	r.s.log.Info("online DDL: recorded a change of the ghost table for the cut-over", "ghost", ghost.Table, "ddl", truncate(strings.Join(stmts, "; "), 300), "position", at)
-	_, err = r.skipDDL(h, txn)
-	return err
+	o.log.Info("online DDL: recorded a change of the ghost table for the cut-over", "ghost", ghost.Table, "ddl", truncate(recorded.Text, 300), "position", at)
+	return nil
 }
 
 // isGhostOf reports whether ghost is a ghost table of table: "_" + table + "_gho" or
@@ -410,10 +415,10 @@ func ghostReals(ghost string) []string {
 
 // wantsGhostDDL: a DDL of a ghost table is recorded when a table the ghost may belong to is
 // migrated and the rules do not skip the DDL for it.
-func (r *run) wantsGhostDDL(st *ddl.Statement, ghost ddl.TableName) bool {
-	rl := r.s.cfg.Rules
+func (o *onlineDDL) wantsGhostDDL(st *ddl.Statement, ghost ddl.TableName) bool {
+	rl := o.ddls.rules
 	for _, real := range ghostReals(ghost.Table) {
-		if r.s.match(ghost.Schema, real) && (rl == nil || !rl.SkipDDL(ghost.Schema, real, st.Kind, st.Text, st.Restored())) {
+		if o.ddls.match(ghost.Schema, real) && (rl == nil || !rl.SkipDDL(ghost.Schema, real, st.Kind, st.Text, st.Restored())) {
 			return true
 		}
 	}

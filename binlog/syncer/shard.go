@@ -118,8 +118,9 @@ type shardGroupState struct {
 	Blocked map[string]binlog.Location `json:"blocked"`
 }
 
-// shardRun is a Run's shard-merge state.
-type shardRun struct {
+// shardMerge is a Run's shard merging: the groups of shard tables, their state, and the
+// handling of their DDLs. It reaches the event loop only through shardHost.
+type shardMerge struct {
 	mode string
 	// members: target → the source's shard tables routed there.
 	members map[string]map[string]bool
@@ -127,6 +128,30 @@ type shardRun struct {
 	// resync is set while held-back rows are replayed.
 	resync   *resyncState
 	lastSave []byte
+
+	s      *Syncer         // configuration, status, metrics, log
+	host   shardHost       // the event loop
+	ctl    *control        // optimistic mode: the merged table's lock and shape
+	ctx    context.Context // the Run's working context (see run.ctx)
+	parent context.Context // the Run's context: waits on the Coordinator end with it
+}
+
+// shardHost is what shard merging needs from the event loop.
+type shardHost interface {
+	// barrier waits until every replay worker has committed what it was sent.
+	barrier() error
+	// saveCheckpoint writes the global checkpoint at loc (with the shard state).
+	saveCheckpoint(loc binlog.Location) error
+	// applyDDL runs statements as the current DDL; passDDL moves past it without; endTxn
+	// ends the transaction of a DDL that is skipped.
+	applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) error
+	passDDL(h *replication.EventHeader, txn *txnInfo) error
+	endTxn(h *replication.EventHeader)
+	// replayHeld re-reads the binlog from the group's first DDL up to until and applies the
+	// rows the group held back.
+	replayHeld(g *shardGroupState, until binlog.Location) error
+	// location is the position pos in the current binlog file, with the GTID set so far.
+	location(pos uint32) binlog.Location
 }
 
 type resyncState struct {
@@ -138,16 +163,17 @@ func tableKey(schema, table string) string {
 	return upstream.QuoteName(schema) + "." + upstream.QuoteName(table)
 }
 
-// setupShard builds the groups from the upstream's tables and restores the stored state.
-func (r *run) setupShard(ctx context.Context, stored []byte) error {
+// newShardMerge builds the groups from the upstream's tables and restores the stored state.
+func newShardMerge(ctx context.Context, r *run, stored []byte) (*shardMerge, error) {
 	s := r.s
-	sh := &shardRun{mode: s.cfg.ShardMode, members: map[string]map[string]bool{}}
+	sh := &shardMerge{mode: s.cfg.ShardMode, members: map[string]map[string]bool{},
+		s: s, host: r, ctl: r.control, ctx: r.ctx, parent: r.parent}
 	if s.cfg.Upstream == nil {
-		return errors.New("shard mode needs an Upstream connection to list the shard tables")
+		return nil, errors.New("shard mode needs an Upstream connection to list the shard tables")
 	}
 	schemas, err := upstream.ListSchemas(ctx, s.cfg.Upstream)
 	if err != nil {
-		return fmt.Errorf("list shard tables: %w", err)
+		return nil, fmt.Errorf("list shard tables: %w", err)
 	}
 	for _, sch := range schemas {
 		if !s.match(sch, "") {
@@ -155,17 +181,17 @@ func (r *run) setupShard(ctx context.Context, stored []byte) error {
 		}
 		tables, err := upstream.ListTables(ctx, s.cfg.Upstream, sch)
 		if err != nil {
-			return fmt.Errorf("list shard tables: %w", err)
+			return nil, fmt.Errorf("list shard tables: %w", err)
 		}
 		for _, tb := range tables {
 			if s.match(sch, tb) {
-				sh.addMember(r.routeKey(sch, tb), tableKey(sch, tb))
+				sh.addMember(sh.routeKey(sch, tb), tableKey(sch, tb))
 			}
 		}
 	}
 	if len(stored) > 0 {
 		if err := json.Unmarshal(stored, &sh.state); err != nil {
-			return fmt.Errorf("restore shard state: %w", err)
+			return nil, fmt.Errorf("restore shard state: %w", err)
 		}
 		sh.lastSave = slices.Clone(stored)
 	}
@@ -174,26 +200,25 @@ func (r *run) setupShard(ctx context.Context, stored []byte) error {
 			sh.addMember(target, tbl)
 		}
 	}
-	r.shard = sh
 	if len(sh.state.Groups) > 0 {
 		s.log.Info("shard groups restored with held-back tables", "groups", len(sh.state.Groups))
 	}
-	r.publishShard("", nil)
-	return r.reportPendingDone(ctx)
+	sh.publish("", nil)
+	return sh, sh.reportPendingDone(ctx)
 }
 
-// shardDDL handles a DDL (kept by the filters, rendered for the target as stmts) in shard
+// handle handles a DDL (kept by the filters, rendered for the target as stmts) in shard
 // mode. handled is false when the DDL is applied as in a plain task.
-func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, stmts []string) (handled bool, err error) {
+func (sh *shardMerge) handle(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement, stmts []string) (handled bool, err error) {
 	text := strings.Join(stmts, "; ")
 	finish := func() {
 		if txn.standalone {
-			r.endTxn(h)
+			sh.host.endTxn(h)
 		}
 	}
 	if st.Database != "" {
 		if st.Kind == rules.EventDropDatabase {
-			r.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(text, 200))
+			sh.s.log.Warn("shard mode: DROP DATABASE not applied to the merged target (it would drop the other shards' tables)", "ddl", truncate(text, 200))
 			finish()
 			return true, nil
 		}
@@ -202,16 +227,16 @@ func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Stateme
 	switch st.Kind {
 	case rules.EventCreateTable:
 		for _, n := range st.Tables {
-			r.shard.addMember(r.routeKey(n.Schema, n.Table), tableKey(n.Schema, n.Table))
+			sh.addMember(sh.routeKey(n.Schema, n.Table), tableKey(n.Schema, n.Table))
 		}
 		return false, nil
 	case rules.EventDropTable, rules.EventTruncateTable:
 		if st.Kind == rules.EventDropTable {
 			for _, n := range st.Tables {
-				r.leaveGroup(tableKey(n.Schema, n.Table), r.routeKey(n.Schema, n.Table))
+				sh.leaveGroup(tableKey(n.Schema, n.Table), sh.routeKey(n.Schema, n.Table))
 			}
 		}
-		r.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(text, 200))
+		sh.s.log.Warn("shard mode: statement not applied to the merged target (it would remove the other shards' rows)", "ddl", truncate(text, 200))
 		finish()
 		return true, nil
 	case rules.EventRenameTable:
@@ -224,25 +249,25 @@ func (r *run) shardDDL(h *replication.EventHeader, txn *txnInfo, st *ddl.Stateme
 		return true, fmt.Errorf("shard mode: ALTER TABLE ... RENAME of a shard table cannot be merged (%s)", truncate(text, 200))
 	}
 	n := st.Tables[0]
-	src, target := tableKey(n.Schema, n.Table), r.routeKey(n.Schema, n.Table)
-	r.shard.addMember(target, src)
-	if r.shard.mode == ShardOptimistic {
-		return true, r.optimisticDDL(h, txn, st.Schema, src, target, stmts)
+	src, target := tableKey(n.Schema, n.Table), sh.routeKey(n.Schema, n.Table)
+	sh.addMember(target, src)
+	if sh.mode == ShardOptimistic {
+		return true, sh.optimisticDDL(h, txn, st.Schema, src, target, stmts)
 	}
-	return true, r.pessimisticDDL(h, txn, st.Schema, src, target, stmts)
+	return true, sh.pessimisticDDL(h, txn, st.Schema, src, target, stmts)
 }
 
 // optimisticDDL merges a shard's DDL into the merged target table. Shards of other sources
 // change the same table: reading its shape and changing it is one step under a named lock.
-func (r *run) optimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
-	unlock, err := r.lockTarget(target)
+func (sh *shardMerge) optimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
+	unlock, err := sh.lockTarget(target)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	var plan []string
 	for _, stmt := range stmts {
-		p, err := r.optimisticPlan(src, target, stmt)
+		p, err := sh.optimisticPlan(src, target, stmt)
 		if err != nil {
 			return err
 		}
@@ -250,14 +275,14 @@ func (r *run) optimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema,
 	}
 	if len(plan) == 0 {
 		if txn.standalone {
-			r.endTxn(h)
+			sh.host.endTxn(h)
 		}
 		return nil
 	}
-	return r.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: plan})
+	return sh.host.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: plan})
 }
 
-func (sh *shardRun) addMember(target, table string) {
+func (sh *shardMerge) addMember(target, table string) {
 	m := sh.members[target]
 	if m == nil {
 		m = map[string]bool{}
@@ -267,8 +292,8 @@ func (sh *shardRun) addMember(target, table string) {
 }
 
 // routeKey is the quoted target table of an upstream table.
-func (r *run) routeKey(schema, table string) string {
-	if rl := r.s.cfg.Rules; rl != nil {
+func (sh *shardMerge) routeKey(schema, table string) string {
+	if rl := sh.s.cfg.Rules; rl != nil {
 		t := rl.Route(schema, table)
 		return tableKey(t.Schema, t.Table)
 	}
@@ -276,7 +301,7 @@ func (r *run) routeKey(schema, table string) string {
 }
 
 // snapshot is the state to store with the next global checkpoint; nil when unchanged.
-func (sh *shardRun) snapshot() ([]byte, error) {
+func (sh *shardMerge) snapshot() ([]byte, error) {
 	b, err := json.Marshal(sh.state)
 	if err != nil {
 		return nil, err
@@ -287,11 +312,10 @@ func (sh *shardRun) snapshot() ([]byte, error) {
 	return b, nil
 }
 
-// holdRows reports whether the rows of ti in the event starting at startPos are held back
-// (main stream: the table is blocked and the event is after its DDL) or, while held-back rows
-// are replayed, whether they are not among them.
-func (r *run) holdRows(ti *Table, startPos uint32) bool {
-	sh := r.shard
+// holds reports whether the rows of ti in the event starting at start are held back (main
+// stream: the table is blocked and the event is after its DDL) or, while held-back rows are
+// replayed, whether they are not among them.
+func (sh *shardMerge) holds(ti *Table, start binlog.Location) bool {
 	if sh == nil || (len(sh.state.Groups) == 0 && sh.resync == nil) {
 		return false
 	}
@@ -302,16 +326,15 @@ func (r *run) holdRows(ti *Table, startPos uint32) bool {
 	}
 	for _, g := range sh.state.Groups {
 		if end, ok := g.Blocked[key]; ok {
-			return compareLoc(binlog.Location{File: r.file, Pos: startPos}, end) >= 0
+			return compareLoc(start, end) >= 0
 		}
 	}
 	return false
 }
 
-// publishShard copies the groups into the status; lockID and ddls describe the lock this
-// source waits on, if any.
-func (r *run) publishShard(lockID string, ddls []string) {
-	sh := r.shard
+// publish copies the groups into the status; lockID and ddls describe the lock this source
+// waits on, if any.
+func (sh *shardMerge) publish(lockID string, ddls []string) {
 	var groups []ShardGroup
 	for _, target := range slices.Sorted(maps.Keys(sh.state.Groups)) {
 		g := sh.state.Groups[target]
@@ -331,7 +354,7 @@ func (r *run) publishShard(lockID string, ddls []string) {
 			first = g.First
 		}
 	}
-	s := r.s
+	s := sh.s
 	waiting := 0.0
 	if lockID != "" {
 		waiting = 1
@@ -350,11 +373,10 @@ func (r *run) publishShard(lockID string, ddls []string) {
 }
 
 // reportPendingDone tells the Coordinator about the locks this source is past.
-func (r *run) reportPendingDone(ctx context.Context) error {
-	sh := r.shard
+func (sh *shardMerge) reportPendingDone(ctx context.Context) error {
 	for len(sh.state.PendingDone) > 0 {
 		id := sh.state.PendingDone[0]
-		if err := r.s.cfg.Coordinator.DDLDone(ctx, id); err != nil {
+		if err := sh.s.cfg.Coordinator.DDLDone(ctx, id); err != nil {
 			return fmt.Errorf("report shard DDL lock %s done: %w", id, err)
 		}
 		sh.state.PendingDone = sh.state.PendingDone[1:]

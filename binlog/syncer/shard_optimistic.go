@@ -16,17 +16,17 @@ import (
 // optimisticPlan turns a shard's DDL (routed to target as stmt) into the statements that bring
 // the merged table to a schema every shard's rows fit, or fails when the change cannot be
 // merged. An empty plan means the merged table already has it (or keeps what it drops).
-func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
+func (sh *shardMerge) optimisticPlan(src, target, stmt string) ([]string, error) {
 	node := ddl.Parse(stmt, "").Node()
 	if node == nil {
 		return nil, fmt.Errorf("optimistic shard mode: cannot analyse the DDL of shard %s (%s)", src, truncate(stmt, 200))
 	}
-	cols, idx, err := r.targetShape(target)
+	cols, idx, err := sh.targetShape(target)
 	if err != nil {
 		return nil, err
 	}
 	conflict := func(format string, args ...any) error {
-		return fmt.Errorf("optimistic shard mode: shard %s of source %q: "+format, append([]any{src, r.s.cfg.Source}, args...)...)
+		return fmt.Errorf("optimistic shard mode: shard %s of source %q: "+format, append([]any{src, sh.s.cfg.Source}, args...)...)
 	}
 	var plan []string
 	var claims []ColumnClaim
@@ -35,7 +35,7 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 			name = keys[0].Column.Name.O // MySQL names an unnamed index after its first column
 		}
 		if idx[strings.ToLower(name)] {
-			r.s.log.Info("optimistic shard mode: the merged table already has the index", "shard", src, "target", target, "index", name)
+			sh.s.log.Info("optimistic shard mode: the merged table already has the index", "shard", src, "target", target, "index", name)
 			return
 		}
 		idx[strings.ToLower(name)] = true
@@ -45,7 +45,7 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 	case *ast.CreateIndexStmt:
 		addIndex(n.IndexName, n.IndexPartSpecifications, stmt)
 	case *ast.DropIndexStmt:
-		r.s.log.Info("optimistic shard mode: DROP INDEX not applied to the merged table (other shards may rely on it)", "shard", src, "target", target)
+		sh.s.log.Info("optimistic shard mode: DROP INDEX not applied to the merged table (other shards may rely on it)", "shard", src, "target", target)
 	case *ast.AlterTableStmt:
 		// Columns are claimed first: when two shards add one column differently, the
 		// Coordinator's error names both of them.
@@ -61,10 +61,10 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 			}
 		}
 		if len(claims) > 0 {
-			if r.s.cfg.Coordinator == nil {
+			if sh.s.cfg.Coordinator == nil {
 				return nil, fmt.Errorf("optimistic shard mode needs a Coordinator")
 			}
-			if err := r.s.cfg.Coordinator.ClaimColumns(r.parent, target, src, claims); err != nil {
+			if err := sh.s.cfg.Coordinator.ClaimColumns(sh.parent, target, src, claims); err != nil {
 				return nil, fmt.Errorf("optimistic shard mode: %w", err)
 			}
 		}
@@ -106,7 +106,7 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 					cols[strings.ToLower(name)] = want
 					plan = append(plan, alter)
 				default:
-					r.s.log.Info("optimistic shard mode: the merged column is already as wide; DDL not applied", "shard", src, "target", target, "column", name, "merged", have, "shard_type", want)
+					sh.s.log.Info("optimistic shard mode: the merged column is already as wide; DDL not applied", "shard", src, "target", target, "column", name, "merged", have, "shard_type", want)
 				}
 			case ast.AlterTableAddConstraint:
 				switch spec.Constraint.Tp {
@@ -116,7 +116,7 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 					return nil, conflict("%s cannot be merged in optimistic mode", specText)
 				}
 			case ast.AlterTableDropColumn, ast.AlterTableDropIndex:
-				r.s.log.Info("optimistic shard mode: not applied to the merged table (the other shards may still write it)", "shard", src, "target", target, "change", specText)
+				sh.s.log.Info("optimistic shard mode: not applied to the merged table (the other shards may still write it)", "shard", src, "target", target, "change", specText)
 			default:
 				return nil, conflict("%s cannot be merged in optimistic mode; apply it to %s by hand, or use pessimistic mode", specText, target)
 			}
@@ -131,11 +131,11 @@ func (r *run) optimisticPlan(src, target, stmt string) ([]string, error) {
 // that the sources of the task change it one at a time. The lock goes with the session: if
 // the connection is lost meanwhile, so is the lock, and only then can two sources race (a
 // duplicate column or index of the same definition is then reported as already there).
-func (r *run) lockTarget(target string) (func(), error) {
-	name := fmt.Sprintf("dm-shard-%x", fnvString(r.s.cfg.Task+"\x00"+target))
+func (sh *shardMerge) lockTarget(target string) (func(), error) {
+	name := fmt.Sprintf("dm-shard-%x", fnvString(sh.s.cfg.Task+"\x00"+target))
 	var got sql.NullInt64
-	err := r.control.do(r.ctx, "shard lock", func(ctl *sql.Conn) error {
-		return ctl.QueryRowContext(r.ctx, "SELECT GET_LOCK(?, 300)", name).Scan(&got)
+	err := sh.ctl.do(sh.ctx, "shard lock", func(ctl *sql.Conn) error {
+		return ctl.QueryRowContext(sh.ctx, "SELECT GET_LOCK(?, 300)", name).Scan(&got)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("optimistic shard mode: lock the merged table %s: %w", target, err)
@@ -143,10 +143,10 @@ func (r *run) lockTarget(target string) (func(), error) {
 	if got.Int64 != 1 {
 		return nil, fmt.Errorf("optimistic shard mode: another source held the lock on the merged table %s for 5 minutes", target)
 	}
-	held := r.control.conn // the lock is this session's
+	held := sh.ctl.conn // the lock is this session's
 	return func() {
-		if held == r.control.conn {
-			held.ExecContext(context.WithoutCancel(r.ctx), "DO RELEASE_LOCK(?)", name)
+		if held == sh.ctl.conn {
+			held.ExecContext(context.WithoutCancel(sh.ctx), "DO RELEASE_LOCK(?)", name)
 		}
 	}, nil
 }
@@ -158,16 +158,16 @@ func fnvString(s string) uint64 {
 }
 
 // targetShape reads the merged table's columns (name → COLUMN_TYPE) and index names.
-func (r *run) targetShape(target string) (map[string]string, map[string]bool, error) {
+func (sh *shardMerge) targetShape(target string) (map[string]string, map[string]bool, error) {
 	sch, tbl, ok := splitQuoted(target)
 	if !ok {
 		return nil, nil, fmt.Errorf("optimistic shard mode: bad target name %s", target)
 	}
 	cols, idx := map[string]string{}, map[string]bool{}
-	err := r.control.do(r.ctx, "shard schema", func(ctl *sql.Conn) error {
+	err := sh.ctl.do(sh.ctx, "shard schema", func(ctl *sql.Conn) error {
 		clear(cols)
 		clear(idx)
-		rows, err := ctl.QueryContext(r.ctx, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
+		rows, err := ctl.QueryContext(sh.ctx, "SELECT COLUMN_NAME, COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (r *run) targetShape(target string) (map[string]string, map[string]bool, er
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows, err = ctl.QueryContext(r.ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
+		rows, err = ctl.QueryContext(sh.ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", sch, tbl)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package syncer
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
-	"github.com/dm-oss/dm/binlog/ddl"
 	"github.com/dm-oss/dm/binlog/internal/retry"
 )
 
@@ -20,10 +18,9 @@ const lockPollInterval = 300 * time.Millisecond
 
 // pessimisticDDL blocks the shard table at its DDL; when every shard table of the group in
 // this source has sent it, the lock is resolved with the other sources.
-func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
+func (sh *shardMerge) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema, src, target string, stmts []string) error {
 	stmt := strings.Join(stmts, "; ")
-	sh := r.shard
-	ddlEnd := binlog.Location{File: r.file, Pos: h.LogPos, GTIDSet: r.gtidStr}
+	ddlEnd := sh.host.location(h.LogPos)
 	if sh.state.Groups == nil {
 		sh.state.Groups = map[string]*shardGroupState{}
 	}
@@ -48,20 +45,19 @@ func (r *run) pessimisticDDL(h *replication.EventHeader, txn *txnInfo, defSchema
 	g.Blocked[src] = ddlEnd
 	for tbl := range sh.members[target] {
 		if _, ok := g.Blocked[tbl]; !ok {
-			r.s.log.Info("shard DDL: table blocked until the other shards of its group send it", "table", src, "target", target, "ddl", truncate(stmt, 200), "position", ddlEnd.String())
-			r.publishShard("", nil)
+			sh.s.log.Info("shard DDL: table blocked until the other shards of its group send it", "table", src, "target", target, "ddl", truncate(stmt, 200), "position", ddlEnd.String())
+			sh.publish("", nil)
 			if txn.standalone {
-				r.endTxn(h)
+				sh.host.endTxn(h)
 			}
 			return nil
 		}
 	}
-	return r.resolveLock(h, txn, defSchema, target, g)
+	return sh.resolveLock(h, txn, defSchema, target, g)
 }
 
 // leaveGroup removes a dropped shard table from its group.
-func (r *run) leaveGroup(src, target string) {
-	sh := r.shard
+func (sh *shardMerge) leaveGroup(src, target string) {
 	delete(sh.members[target], src)
 	if g := sh.state.Groups[target]; g != nil {
 		delete(g.Blocked, src)
@@ -69,36 +65,36 @@ func (r *run) leaveGroup(src, target string) {
 			delete(sh.state.Groups, target)
 		}
 	}
-	r.publishShard("", nil)
+	sh.publish("", nil)
 }
 
 // resolveLock runs when every shard table of the group in this source sent the DDLs: it
 // reports them and waits for the other sources; then the owner runs them downstream (the
 // others skip them), the held-back rows are replayed, and the stream goes on past the DDL.
-func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, target string, g *shardGroupState) error {
-	s := r.s
+func (sh *shardMerge) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, target string, g *shardGroupState) error {
+	s := sh.s
 	if s.cfg.Coordinator == nil {
 		return errors.New("pessimistic shard mode needs a Coordinator")
 	}
 	// Everything before the DDL is applied and the group state is stored before waiting:
 	// a restart comes back to this DDL with the same tables held back.
-	if err := r.barrier(); err != nil {
+	if err := sh.host.barrier(); err != nil {
 		return err
 	}
-	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
+	if err := sh.host.saveCheckpoint(txn.start); err != nil {
 		return err
 	}
 	var st LockState
 	for logged := false; ; {
 		var err error
-		st, err = s.cfg.Coordinator.ReportDDL(r.parent, target, g.DDLs)
+		st, err = s.cfg.Coordinator.ReportDDL(sh.parent, target, g.DDLs)
 		if err != nil {
-			if r.parent.Err() != nil {
+			if sh.parent.Err() != nil {
 				return errStopped
 			}
 			return fmt.Errorf("shard DDL lock of %s: %w", target, err)
 		}
-		r.publishShard(st.ID, g.DDLs)
+		sh.publish(st.ID, g.DDLs)
 		if st.Resolved && (st.Done || (st.Action == LockExec && st.Owner == s.cfg.Source)) {
 			break
 		}
@@ -106,21 +102,21 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 			s.log.Info("shard DDL: waiting for the other sources", "lock", st.ID, "ddls", g.DDLs, "synced", st.Synced, "unsynced", st.Unsynced)
 			logged = true
 		}
-		if err := retry.Sleep(r.parent, lockPollInterval); err != nil {
+		if err := retry.Sleep(sh.parent, lockPollInterval); err != nil {
 			return errStopped
 		}
 	}
 	replay := func() error {
-		if err := r.replayHeld(g, txn.start); err != nil {
+		if err := sh.host.replayHeld(g, txn.start); err != nil {
 			return err
 		}
-		delete(r.shard.state.Groups, target)
-		r.shard.state.PendingDone = append(r.shard.state.PendingDone, st.ID)
+		delete(sh.state.Groups, target)
+		sh.state.PendingDone = append(sh.state.PendingDone, st.ID)
 		return nil
 	}
 	if st.Action == LockExec && st.Owner == s.cfg.Source && !st.Done {
 		s.log.Info("shard DDL: lock resolved, this source runs the DDLs", "lock", st.ID)
-		if err := r.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: g.DDLs, after: replay}); err != nil {
+		if err := sh.host.applyDDL(h, txn, ddlStep{defSchema: defSchema, stmts: g.DDLs, after: replay}); err != nil {
 			return err
 		}
 	} else {
@@ -128,103 +124,16 @@ func (r *run) resolveLock(h *replication.EventHeader, txn *txnInfo, defSchema, t
 		if err := replay(); err != nil {
 			return err
 		}
-		if err := r.passDDL(h, txn); err != nil {
+		if err := sh.host.passDDL(h, txn); err != nil {
 			return err
 		}
 	}
-	if err := r.reportPendingDone(r.parent); err != nil {
-		if r.parent.Err() != nil {
+	if err := sh.reportPendingDone(sh.parent); err != nil {
+		if sh.parent.Err() != nil {
 			return errStopped
 		}
 		return err
 	}
-	r.publishShard("", nil)
+	sh.publish("", nil)
 	return nil
-}
-
-// replayHeld re-reads the binlog from the group's first DDL up to until and applies the row
-// events the group held back (each blocked table's rows after its DDL), in safe mode: after a
-// restart in the middle some of them may be in the target already.
-func (r *run) replayHeld(g *shardGroupState, until binlog.Location) error {
-	if compareLoc(g.First, until) >= 0 {
-		return nil
-	}
-	open := r.s.cfg.OpenReader
-	if open == nil {
-		return errors.New("pessimistic shard mode needs Config.OpenReader to replay the rows held back")
-	}
-	rd, err := open(r.parent, g.First)
-	if err != nil {
-		return fmt.Errorf("shard DDL: open binlog at %s to replay held-back rows: %w", g.First, err)
-	}
-	defer rd.Close()
-	r.s.log.Info("shard DDL: replaying the rows held back", "from", g.First.String(), "until", until.String(), "tables", slices.Sorted(maps.Keys(g.Blocked)))
-	mainTxn := r.txn
-	rs := &resyncState{blocked: g.Blocked}
-	r.shard.resync = rs
-	defer func() {
-		r.shard.resync = nil
-		r.txn = mainTxn
-		for _, w := range r.touched {
-			r.txnIdx[w] = 0
-		}
-		r.touched = r.touched[:0]
-	}()
-	file := g.First.File
-	r.txn = nil
-	newTxn := func(start binlog.Location, ts uint32) {
-		for _, w := range r.touched {
-			r.txnIdx[w] = 0
-		}
-		r.touched = r.touched[:0]
-		r.txn = &txnInfo{start: start, ts: ts, safe: true}
-	}
-	for {
-		ev, err := rd.Next(r.parent)
-		if err != nil {
-			if r.parent.Err() != nil {
-				return errStopped
-			}
-			return fmt.Errorf("shard DDL: read binlog to replay held-back rows: %w", err)
-		}
-		hd := ev.Header
-		if e, ok := ev.Event.(*replication.RotateEvent); ok {
-			file = string(e.NextLogName)
-			continue
-		}
-		if hd.EventType == replication.FORMAT_DESCRIPTION_EVENT || hd.EventType == replication.HEARTBEAT_EVENT ||
-			hd.EventType == replication.HEARTBEAT_LOG_EVENT_V2 || hd.LogPos == 0 {
-			continue
-		}
-		var startPos uint32
-		if hd.LogPos >= hd.EventSize {
-			startPos = hd.LogPos - hd.EventSize
-		}
-		rs.pos = binlog.Location{File: file, Pos: startPos}
-		if compareLoc(rs.pos, until) >= 0 {
-			break
-		}
-		switch e := ev.Event.(type) {
-		case *replication.MariadbGTIDEvent, *replication.GTIDEvent:
-			newTxn(rs.pos, hd.Timestamp)
-		case *replication.QueryEvent:
-			begin, end, _ := ddl.TxnControl(string(e.Query))
-			switch {
-			case begin && r.txn == nil:
-				newTxn(rs.pos, hd.Timestamp)
-			case end:
-				r.txn = nil
-			}
-		case *replication.XIDEvent:
-			r.txn = nil
-		case *replication.RowsEvent:
-			if r.txn == nil {
-				newTxn(rs.pos, hd.Timestamp)
-			}
-			if err := r.handleRows(ev, e, startPos); err != nil {
-				return err
-			}
-		}
-	}
-	return r.barrier()
 }

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -59,17 +60,60 @@ func (t *Table) Columns() []string {
 // first unique key of NOT NULL columns; nil when the table has neither.
 func (t *Table) Key() []int { return slices.Clone(t.key) }
 
-// buildTable makes the Table of a TABLE_MAP's table.
-func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*Table, error) {
+// tableDecoder builds the Table of each row event's TABLE_MAP: routed, filtered, and with the
+// definition current at the event's position (the schema tracker's, or the schema source's),
+// and keeps it until a DDL makes the caller forget them.
+type tableDecoder struct {
+	match     func(schema, table string) bool
+	rules     *rules.Rules // nil: every table as is
+	onlineDDL bool         // helper tables of gh-ost and pt-osc are not migrated
+	schemas   schema.Source
+	target    *sql.DB // the target's definition, for a table gone upstream
+	cache     map[uint64]*Table
+}
+
+func newTableDecoder(s *Syncer, target *sql.DB) *tableDecoder {
+	return &tableDecoder{match: s.match, rules: s.cfg.Rules, onlineDDL: s.cfg.OnlineDDL, schemas: s.schemas,
+		target: target, cache: map[uint64]*Table{}}
+}
+
+// table returns the Table of a row event's table; built says it was not in the cache (it
+// may have been read from the upstream).
+func (d *tableDecoder) table(ctx context.Context, tm *replication.TableMapEvent) (t *Table, built bool, err error) {
+	if t := d.cache[tm.TableID]; t != nil && t.columnCount == int(tm.ColumnCount) &&
+		t.srcTable == string(tm.Table) && t.srcSchema == string(tm.Schema) {
+		return t, false, nil
+	}
+	t, err = d.build(ctx, tm)
+	if err != nil {
+		return nil, true, err
+	}
+	d.cache[tm.TableID] = t
+	return t, true, nil
+}
+
+// targetTable reads the target's definition of a table (there is none without a target).
+func (d *tableDecoder) targetTable(ctx context.Context, t rules.TableRef) (*schema.Table, error) {
+	if d.target == nil {
+		return nil, schema.ErrTableNotFound
+	}
+	return schema.Load(ctx, d.target, t.Schema, t.Table)
+}
+
+// forget drops every Table: a DDL changed definitions.
+func (d *tableDecoder) forget() { clear(d.cache) }
+
+// build makes the Table of a TABLE_MAP's table.
+func (d *tableDecoder) build(ctx context.Context, tm *replication.TableMapEvent) (*Table, error) {
 	srcSchema, srcTable := string(tm.Schema), string(tm.Table)
 	ti := &Table{srcSchema: srcSchema, srcTable: srcTable, columnCount: int(tm.ColumnCount)}
-	if !r.s.match(srcSchema, srcTable) || (r.s.cfg.OnlineDDL && onlineKindOf(srcTable) != onlineNone) {
+	if !d.match(srcSchema, srcTable) || (d.onlineDDL && onlineKindOf(srcTable) != onlineNone) {
 		// Not migrated, or an online DDL tool's helper table (its rows are copies of the real
 		// table's, which the target has already).
 		ti.ignored = true
 		return ti, nil
 	}
-	if rl := r.s.cfg.Rules; rl != nil {
+	if rl := d.rules; rl != nil {
 		ti.target = rl.Route(srcSchema, srcTable)
 		for k, kind := range []rules.EventKind{rules.EventInsert, rules.EventUpdate, rules.EventDelete} {
 			ti.skip[k] = rl.SkipDML(srcSchema, srcTable, kind)
@@ -82,7 +126,7 @@ func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*T
 	h.Write([]byte(ti.qTarget))
 	ti.tableHash = h.Sum64()
 
-	def, err := r.s.schemas.Table(ctx, srcSchema, srcTable)
+	def, err := d.schemas.Table(ctx, srcSchema, srcTable)
 	if err != nil && !errors.Is(err, schema.ErrTableNotFound) {
 		return nil, fmt.Errorf("row event for `%s`.`%s`: %w", srcSchema, srcTable, err)
 	}
@@ -91,7 +135,7 @@ func (r *run) buildTable(ctx context.Context, tm *replication.TableMapEvent) (*T
 		// column names, else the target's table (DDL is applied there in binlog order).
 		if alt := tableFromMap(tm); alt != nil {
 			def = alt
-		} else if alt, terr := schema.Load(ctx, r.db, ti.target.Schema, ti.target.Table); terr == nil && len(alt.Columns) == int(tm.ColumnCount) {
+		} else if alt, terr := d.targetTable(ctx, ti.target); terr == nil && len(alt.Columns) == int(tm.ColumnCount) {
 			def = alt
 		} else if def == nil {
 			return nil, fmt.Errorf("row event for `%s`.`%s`: the table no longer exists upstream, nor with this shape in the target, and the binlog has no column names (set binlog_row_metadata=FULL upstream): %w", srcSchema, srcTable, err)
@@ -246,4 +290,61 @@ func (ti *Table) hashKey(key []byte) uint64 {
 		h *= 1099511628211
 	}
 	return h
+}
+
+// rowsKind is what a rows event does; ok is false for events that change no row (and err
+// explains the ones that cannot be replayed).
+func rowsKind(ev *replication.BinlogEvent, e *replication.RowsEvent) (kind ChangeKind, ok bool, err error) {
+	switch e.Type() {
+	case replication.EnumRowsEventTypeInsert:
+		return ChangeInsert, true, nil
+	case replication.EnumRowsEventTypeUpdate:
+		return ChangeUpdate, true, nil
+	case replication.EnumRowsEventTypeDelete:
+		return ChangeDelete, true, nil
+	}
+	if ev.Header.EventType == replication.PARTIAL_UPDATE_ROWS_EVENT {
+		return 0, false, fmt.Errorf("`%s`.`%s`: partial JSON updates (binlog_row_value_options=PARTIAL_JSON) cannot be replayed: turn the option off upstream", e.Table.Schema, e.Table.Table)
+	}
+	return 0, false, nil
+}
+
+// eachChange decodes the rows of e (of t, doing kind) and calls f with each row's images.
+func (t *Table) eachChange(kind ChangeKind, e *replication.RowsEvent, f func(before, after []any) error) error {
+	for i := range e.SkippedColumns {
+		if len(e.SkippedColumns[i]) > 0 {
+			return fmt.Errorf("`%s`.`%s`: the row image lacks columns: set binlog_row_image=FULL upstream", t.srcSchema, t.srcTable)
+		}
+	}
+	if kind == ChangeUpdate {
+		for i := 0; i+1 < len(e.Rows); i += 2 {
+			before, err := t.convertRow(e.Rows[i])
+			if err != nil {
+				return err
+			}
+			after, err := t.convertRow(e.Rows[i+1])
+			if err != nil {
+				return err
+			}
+			if err := f(before, after); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, row := range e.Rows {
+		vals, err := t.convertRow(row)
+		if err != nil {
+			return err
+		}
+		if kind == ChangeInsert {
+			err = f(nil, vals)
+		} else {
+			err = f(vals, nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

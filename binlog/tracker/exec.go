@@ -569,130 +569,181 @@ func (t *Tracker) setType(ts *tableState, col string, rw *ddl.Rewrite) {
 }
 
 func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, spec *ast.AlterTableSpec, rw *ddl.Rewrite) (*TableRef, error) {
-	s := ts.stmt
 	switch spec.Tp {
 	case ast.AlterTableAddColumns:
-		for i, def := range spec.NewColumns {
-			if findColumn(s, def.Name.Name.O) >= 0 {
-				if spec.IfNotExists {
-					continue
-				}
-				return nil, fmt.Errorf("ADD COLUMN %s: column exists", def.Name.Name.O)
-			}
-			extra := hoist(def)
-			var pos *ast.ColumnPosition
-			if i == 0 {
-				pos = spec.Position
-			}
-			if err := place(s, def, pos); err != nil {
-				return nil, err
-			}
-			t.setType(ts, def.Name.Name.O, rw)
-			for _, c := range extra {
-				addConstraint(s, c)
-			}
-		}
-		for _, c := range spec.NewConstraints {
-			addConstraint(s, c)
-		}
+		return nil, t.addColumns(ts, spec, rw)
 	case ast.AlterTableDropColumn:
-		name := spec.OldColumnName.Name.O
-		i := findColumn(s, name)
-		if i < 0 {
-			if spec.IfExists {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("DROP COLUMN %s: no such column", name)
-		}
-		s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
-		dropFromKeys(s, name)
-		delete(ts.types, strings.ToLower(name))
+		return nil, dropColumn(ts, spec)
 	case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
-		def := spec.NewColumns[0]
-		oldName := def.Name.Name.O
-		if spec.Tp == ast.AlterTableChangeColumn {
-			oldName = spec.OldColumnName.Name.O
+		return nil, t.changeColumn(ts, spec, rw)
+	case ast.AlterTableRenameColumn:
+		return nil, renameColumn(ts, spec)
+	case ast.AlterTableAlterColumn:
+		return nil, alterColumnDefault(ts.stmt, spec)
+	case ast.AlterTableRenameTable:
+		schemaName := spec.NewTable.Schema.O
+		if schemaName == "" {
+			schemaName = currentSchema
 		}
-		i := findColumn(s, oldName)
-		if i < 0 {
-			if spec.IfExists {
-				return nil, nil
+		if schemaName == "" {
+			schemaName = r.Schema
+		}
+		return &TableRef{schemaName, spec.NewTable.Name.O}, nil
+	case ast.AlterTableOption:
+		applyTableOptions(ts.stmt, spec.Options)
+	default:
+		return nil, applyIndexSpec(ts.stmt, spec)
+	}
+	return nil, nil
+}
+
+func (t *Tracker) addColumns(ts *tableState, spec *ast.AlterTableSpec, rw *ddl.Rewrite) error {
+	s := ts.stmt
+	for i, def := range spec.NewColumns {
+		if findColumn(s, def.Name.Name.O) >= 0 {
+			if spec.IfNotExists {
+				continue
 			}
-			return nil, fmt.Errorf("MODIFY/CHANGE COLUMN %s: no such column", oldName)
-		}
-		if j := findColumn(s, def.Name.Name.O); j >= 0 && j != i {
-			return nil, fmt.Errorf("CHANGE COLUMN %s: column %s exists", oldName, def.Name.Name.O)
+			return fmt.Errorf("ADD COLUMN %s: column exists", def.Name.Name.O)
 		}
 		extra := hoist(def)
-		if spec.Position != nil && spec.Position.Tp != ast.ColumnPositionNone {
-			s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
-			if err := place(s, def, spec.Position); err != nil {
-				return nil, err
-			}
-		} else {
-			s.Cols[i] = def
+		var pos *ast.ColumnPosition
+		if i == 0 {
+			pos = spec.Position
 		}
-		if oldName != def.Name.Name.O {
-			renameInKeys(s, oldName, def.Name.Name.O)
-			delete(ts.types, strings.ToLower(oldName))
+		if err := place(s, def, pos); err != nil {
+			return err
 		}
 		t.setType(ts, def.Name.Name.O, rw)
 		for _, c := range extra {
 			addConstraint(s, c)
 		}
-	case ast.AlterTableRenameColumn:
-		from, to := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
-		i := findColumn(s, from)
-		if i < 0 {
-			if spec.IfExists {
-				return nil, nil
-			}
-			return nil, fmt.Errorf("RENAME COLUMN %s: no such column", from)
+	}
+	for _, c := range spec.NewConstraints {
+		addConstraint(s, c)
+	}
+	return nil
+}
+
+func dropColumn(ts *tableState, spec *ast.AlterTableSpec) error {
+	s := ts.stmt
+	name := spec.OldColumnName.Name.O
+	i := findColumn(s, name)
+	if i < 0 {
+		if spec.IfExists {
+			return nil
 		}
-		s.Cols[i].Name = &ast.ColumnName{Name: ast.NewCIStr(to)}
-		renameInKeys(s, from, to)
-		if v, ok := ts.types[strings.ToLower(from)]; ok {
-			delete(ts.types, strings.ToLower(from))
-			ts.types[strings.ToLower(to)] = v
+		return fmt.Errorf("DROP COLUMN %s: no such column", name)
+	}
+	s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
+	dropFromKeys(s, name)
+	delete(ts.types, strings.ToLower(name))
+	return nil
+}
+
+// changeColumn is MODIFY and CHANGE COLUMN.
+func (t *Tracker) changeColumn(ts *tableState, spec *ast.AlterTableSpec, rw *ddl.Rewrite) error {
+	s := ts.stmt
+	def := spec.NewColumns[0]
+	oldName := def.Name.Name.O
+	if spec.Tp == ast.AlterTableChangeColumn {
+		oldName = spec.OldColumnName.Name.O
+	}
+	i := findColumn(s, oldName)
+	if i < 0 {
+		if spec.IfExists {
+			return nil
 		}
-	case ast.AlterTableAlterColumn:
-		def := spec.NewColumns[0]
-		i := findColumn(s, def.Name.Name.O)
-		if i < 0 {
-			return nil, fmt.Errorf("ALTER COLUMN %s: no such column", def.Name.Name.O)
+		return fmt.Errorf("MODIFY/CHANGE COLUMN %s: no such column", oldName)
+	}
+	if j := findColumn(s, def.Name.Name.O); j >= 0 && j != i {
+		return fmt.Errorf("CHANGE COLUMN %s: column %s exists", oldName, def.Name.Name.O)
+	}
+	extra := hoist(def)
+	if spec.Position != nil && spec.Position.Tp != ast.ColumnPositionNone {
+		s.Cols = append(s.Cols[:i], s.Cols[i+1:]...)
+		if err := place(s, def, spec.Position); err != nil {
+			return err
 		}
-		col := s.Cols[i]
-		opts := col.Options[:0]
-		for _, o := range col.Options {
-			if o.Tp != ast.ColumnOptionDefaultValue {
-				opts = append(opts, o)
-			}
+	} else {
+		s.Cols[i] = def
+	}
+	if oldName != def.Name.Name.O {
+		renameInKeys(s, oldName, def.Name.Name.O)
+		delete(ts.types, strings.ToLower(oldName))
+	}
+	t.setType(ts, def.Name.Name.O, rw)
+	for _, c := range extra {
+		addConstraint(s, c)
+	}
+	return nil
+}
+
+func renameColumn(ts *tableState, spec *ast.AlterTableSpec) error {
+	s := ts.stmt
+	from, to := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
+	i := findColumn(s, from)
+	if i < 0 {
+		if spec.IfExists {
+			return nil
 		}
-		for _, o := range def.Options {
-			if o.Tp == ast.ColumnOptionDefaultValue {
-				opts = append(opts, o)
-			}
+		return fmt.Errorf("RENAME COLUMN %s: no such column", from)
+	}
+	s.Cols[i].Name = &ast.ColumnName{Name: ast.NewCIStr(to)}
+	renameInKeys(s, from, to)
+	if v, ok := ts.types[strings.ToLower(from)]; ok {
+		delete(ts.types, strings.ToLower(from))
+		ts.types[strings.ToLower(to)] = v
+	}
+	return nil
+}
+
+// alterColumnDefault is ALTER COLUMN ... SET/DROP DEFAULT.
+func alterColumnDefault(s *ast.CreateTableStmt, spec *ast.AlterTableSpec) error {
+	def := spec.NewColumns[0]
+	i := findColumn(s, def.Name.Name.O)
+	if i < 0 {
+		return fmt.Errorf("ALTER COLUMN %s: no such column", def.Name.Name.O)
+	}
+	col := s.Cols[i]
+	opts := col.Options[:0]
+	for _, o := range col.Options {
+		if o.Tp != ast.ColumnOptionDefaultValue {
+			opts = append(opts, o)
 		}
-		col.Options = opts
+	}
+	for _, o := range def.Options {
+		if o.Tp == ast.ColumnOptionDefaultValue {
+			opts = append(opts, o)
+		}
+	}
+	col.Options = opts
+	return nil
+}
+
+// applyIndexSpec applies the index and constraint specs; others (ALGORITHM, LOCK, FORCE,
+// partitioning, KEYS, comments ...) change no column or key.
+func applyIndexSpec(s *ast.CreateTableStmt, spec *ast.AlterTableSpec) error {
+	switch spec.Tp {
 	case ast.AlterTableAddConstraint:
 		c := spec.Constraint
 		if c.IfNotExists && c.Name != "" && findIndex(s, c.Name) >= 0 {
-			return nil, nil
+			return nil
 		}
 		addConstraint(s, c)
 	case ast.AlterTableDropPrimaryKey:
 		i := findIndex(s, "PRIMARY")
 		if i < 0 {
-			return nil, fmt.Errorf("DROP PRIMARY KEY: no primary key")
+			return fmt.Errorf("DROP PRIMARY KEY: no primary key")
 		}
 		s.Constraints = append(s.Constraints[:i], s.Constraints[i+1:]...)
 	case ast.AlterTableDropIndex:
 		i := findIndex(s, spec.Name)
 		if i < 0 {
 			if spec.IfExists {
-				return nil, nil
+				return nil
 			}
-			return nil, fmt.Errorf("DROP INDEX %s: no such index", spec.Name)
+			return fmt.Errorf("DROP INDEX %s: no such index", spec.Name)
 		}
 		s.Constraints = append(s.Constraints[:i], s.Constraints[i+1:]...)
 	case ast.AlterTableDropForeignKey, ast.AlterTableDropCheck:
@@ -705,24 +756,11 @@ func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, sp
 	case ast.AlterTableRenameIndex:
 		i := findIndex(s, spec.FromKey.O)
 		if i < 0 {
-			return nil, fmt.Errorf("RENAME INDEX %s: no such index", spec.FromKey.O)
+			return fmt.Errorf("RENAME INDEX %s: no such index", spec.FromKey.O)
 		}
 		s.Constraints[i].Name = spec.ToKey.O
-	case ast.AlterTableRenameTable:
-		schemaName := spec.NewTable.Schema.O
-		if schemaName == "" {
-			schemaName = currentSchema
-		}
-		if schemaName == "" {
-			schemaName = r.Schema
-		}
-		return &TableRef{schemaName, spec.NewTable.Name.O}, nil
-	case ast.AlterTableOption:
-		applyTableOptions(s, spec.Options)
-	default:
-		// ALGORITHM, LOCK, FORCE, partitioning, KEYS, comments ...: no column or key changes.
 	}
-	return nil, nil
+	return nil
 }
 
 // addConstraint adds an index or constraint, naming it when unnamed.

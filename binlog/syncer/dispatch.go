@@ -1,0 +1,278 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+
+	"github.com/go-mysql-org/go-mysql/replication"
+
+	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/ddl"
+)
+
+// curLoc is the position of the last event read.
+func (r *run) curLoc() binlog.Location {
+	if r.file == "" {
+		return r.g
+	}
+	return binlog.Location{File: r.file, Pos: r.pos, GTIDSet: r.gtidStr}
+}
+
+func (r *run) handle(ev *replication.BinlogEvent) error {
+	startPos, kind := r.follow(ev)
+	switch kind {
+	case eventHeartbeat:
+		return nil
+	case eventRotate:
+		r.s.totalEvents.Add(1)
+		return nil
+	}
+	r.s.totalEvents.Add(1)
+	h := ev.Header
+	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent:
+		r.beginTxn(startPos, h.Timestamp)
+		r.txn.standalone = e.IsStandalone()
+		r.txn.mariadb = true
+		return r.addGTID(e)
+	case *replication.GTIDEvent:
+		r.beginTxn(startPos, h.Timestamp)
+		return r.addGTID(e)
+	case *replication.QueryEvent:
+		return r.handleQuery(ev, e, startPos)
+	case *replication.RowsEvent:
+		return r.handleRows(ev, e, startPos)
+	case *replication.XIDEvent:
+		r.endTxn(h)
+	}
+	return nil
+}
+
+func (r *run) beginTxn(startPos uint32, ts uint32) {
+	txn := &txnInfo{start: r.at(startPos), ts: ts}
+	p := &r.plan
+	if p.skipping {
+		switch {
+		case compareLoc(txn.start, p.low) < 0:
+			txn.skip = skipAll
+		case p.exact && compareLoc(txn.start, p.skipUntil) <= 0:
+			txn.skip = skipCheck
+		default:
+			p.skipping = false
+		}
+	}
+	if !r.safeUntil.IsZero() && compareLoc(txn.start, r.safeUntil) <= 0 {
+		txn.safe = true
+	}
+	for _, w := range r.touched {
+		r.txnIdx[w] = 0
+	}
+	r.touched = r.touched[:0]
+	r.txn = txn
+	if r.pendingTS == 0 {
+		r.pendingTS = max(ts, 1)
+		r.s.notePending(int64(r.pendingTS))
+	}
+}
+
+func (r *run) endTxn(h *replication.EventHeader) {
+	if r.txn == nil {
+		return
+	}
+	r.lastTxnEnd = r.at(h.LogPos)
+	r.lastTxnTS = r.txn.ts
+	r.txn = nil
+	r.txnSnap = nil
+}
+
+func (r *run) handleQuery(ev *replication.BinlogEvent, e *replication.QueryEvent, startPos uint32) error {
+	q := string(e.Query)
+	begin, end, control := ddl.TxnControl(q)
+	switch {
+	case begin:
+		if r.txn == nil {
+			r.beginTxn(startPos, ev.Header.Timestamp)
+		}
+		r.txn.sawBegin = true
+		return nil
+	case end:
+		r.endTxn(ev.Header)
+		return nil
+	case control:
+		return nil
+	}
+	return r.handleDDL(ev, e, startPos)
+}
+
+// table returns the Table of a row event's table.
+func (r *run) table(tm *replication.TableMapEvent) (*Table, error) {
+	ti, built, err := r.decoder.table(r.ctx, tm)
+	if built && r.s.cfg.Tracker != nil {
+		r.trackerDirty = true // a table the tracker did not know is read from the upstream
+	}
+	return ti, err
+}
+
+func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, startPos uint32) error {
+	if r.txn == nil {
+		r.beginTxn(startPos, ev.Header.Timestamp)
+	}
+	if r.txn.skip == skipAll || e.Table == nil {
+		return nil
+	}
+	kind, ok, err := rowsKind(ev, e)
+	if !ok {
+		return err
+	}
+	ti, err := r.table(e.Table)
+	if err != nil {
+		return err
+	}
+	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, r.at(startPos)) {
+		return nil
+	}
+	return ti.eachChange(kind, e, func(before, after []any) error { return r.dispatchRow(ti, kind, before, after) })
+}
+
+// workerOf hashes a row's identity key; ok is false when the key has a NULL.
+func (r *run) workerOf(ti *Table, buf []byte, row []any) (int, []byte, bool) {
+	kb, ok := ti.keyOf(buf[:0], ti.key, row)
+	if !ok {
+		return int(ti.tableHash % uint64(len(r.workers))), kb, false
+	}
+	return int(ti.hashKey(kb) % uint64(len(r.workers))), kb, true
+}
+
+// dispatchRow turns one row change into jobs. A row goes to the worker its identity key
+// hashes to (a keyless table: one worker per table). An UPDATE that moves the row to another
+// worker's key becomes a DELETE there and an INSERT here, so every key's changes stay in one
+// worker, in order.
+func (r *run) dispatchRow(ti *Table, kind ChangeKind, before, after []any) error {
+	n := uint64(len(r.workers))
+	if ti.key == nil {
+		return r.send(int(ti.tableHash%n), job{Change: Change{Kind: kind, Table: ti, Before: before, After: after}})
+	}
+	switch kind {
+	case ChangeInsert:
+		w, kb, _ := r.workerOf(ti, r.keyBuf, after)
+		r.keyBuf = kb
+		return r.send(w, job{Change: Change{Kind: kind, Table: ti, After: after}})
+	case ChangeDelete:
+		w, kb, _ := r.workerOf(ti, r.keyBuf, before)
+		r.keyBuf = kb
+		return r.send(w, job{Change: Change{Kind: kind, Table: ti, Before: before}})
+	}
+	wb, kb, okb := r.workerOf(ti, r.keyBuf, before)
+	r.keyBuf = kb
+	wa, ka, oka := r.workerOf(ti, r.keyBuf2, after)
+	r.keyBuf2 = ka
+	if wb == wa || (okb && oka && bytes.Equal(kb, ka)) {
+		return r.send(wb, job{Change: Change{Kind: ChangeUpdate, Table: ti, Before: before, After: after}})
+	}
+	if err := r.send(wb, job{Change: Change{Kind: ChangeDelete, Table: ti, Before: before}}); err != nil {
+		return err
+	}
+	return r.send(wa, job{Change: Change{Kind: ChangeInsert, Table: ti, After: after}})
+}
+
+// send numbers the job within its transaction for its worker, drops it if that worker
+// committed it before a restart, detects conflicts, and queues it.
+func (r *run) send(w int, j job) error {
+	txn := r.txn
+	j.txn = txn
+	j.idx = r.txnIdx[w]
+	if j.idx == 0 {
+		r.touched = append(r.touched, w)
+	}
+	r.txnIdx[w]++
+	if txn.skip == skipCheck && r.plan.skip[w].covers(txn.start, j.idx) {
+		return nil
+	}
+	j.Safe = txn.safe && j.Table.key != nil
+	if len(j.Table.uniques) > 0 {
+		if err := r.checkConflicts(w, j); err != nil {
+			return err
+		}
+	}
+	r.dirty = true
+	r.workerDirty[w] = true
+	select {
+	case r.workers[w].ch <- j:
+		return nil
+	case <-r.ctx.Done():
+		return context.Cause(r.ctx)
+	case <-r.parent.Done():
+		return errStopped
+	}
+}
+
+// checkConflicts: a row change whose other unique keys were last touched by another worker
+// since the last flush must wait until those changes are committed: flush everything first.
+func (r *run) checkConflicts(w int, j job) error {
+	var keys []string
+	add := func(row []any) {
+		if row == nil {
+			return
+		}
+		for i, uk := range j.Table.uniques {
+			b := append(r.keyBuf[:0], j.Table.qTarget...)
+			b = append(b, 0)
+			b = strconv.AppendInt(b, int64(i), 10)
+			b = append(b, 0)
+			b, ok := j.Table.keyOf(b, uk, row)
+			r.keyBuf = b
+			if ok {
+				keys = append(keys, string(b))
+			}
+		}
+	}
+	add(j.Before)
+	add(j.After)
+	for _, k := range keys {
+		if owner, ok := r.conflicts[k]; ok && owner != w {
+			if err := r.barrier(); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	for _, k := range keys {
+		r.conflicts[k] = w
+	}
+	return nil
+}
+
+// barrier waits until every worker has committed all the jobs it was sent.
+func (r *run) barrier() error {
+	clear(r.conflicts)
+	if !r.dirty {
+		return nil
+	}
+	ack := make(chan error, len(r.workers))
+	sent := 0
+	for w, dirty := range r.workerDirty {
+		if !dirty {
+			continue
+		}
+		select {
+		case r.workers[w].ch <- job{flush: ack}:
+			sent++
+		case <-r.ctx.Done():
+			return context.Cause(r.ctx)
+		}
+	}
+	for ; sent > 0; sent-- {
+		select {
+		case err := <-ack:
+			if err != nil {
+				return err
+			}
+		case <-r.ctx.Done():
+			return context.Cause(r.ctx)
+		}
+	}
+	clear(r.workerDirty)
+	r.dirty = false
+	return nil
+}
