@@ -217,3 +217,21 @@ func waitRows(t *testing.T, db *sql.DB, want string) {
 		return nil
 	})
 }
+
+// TestExampleFSMState runs cmd/examples/fsm-state: the state applied and the state restored
+// from its snapshot print the same, and the refused command names its code.
+func TestExampleFSMState(t *testing.T) {
+	bin := buildExample(t, "fsm-state")
+	snap := filepath.Join(t.TempDir(), "state.snap")
+	applied, err := exec.Command(bin, "-snapshot", snap).Output()
+	require.NoError(t, err)
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, "-snapshot", filepath.Join(t.TempDir(), "again.snap"))
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Run())
+	require.Contains(t, stderr.String(), "entry 5 refused (code 46008)")
+	restored, err := exec.Command(bin, "-restore", snap).Output()
+	require.NoError(t, err)
+	require.JSONEq(t, string(applied), string(restored))
+	require.Contains(t, string(restored), `"bindings":{"mysql-01":"w1"}`)
+}

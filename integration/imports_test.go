@@ -12,7 +12,7 @@ import (
 
 // TestImportRules holds the house's import rules against the code: fsm imports nothing of
 // ours, binlog never imports master, worker, restapi or fsm, and workers reach masters over
-// HTTP, never by importing master.
+// HTTP (restapi/peer), never by importing master or restapi.
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/dm-oss/dm/"
 	_, file, _, _ := runtime.Caller(0)
@@ -48,4 +48,8 @@ func TestImportRules(t *testing.T) {
 	}
 	forbidden("./binlog/...", "master", "worker", "restapi", "fsm")
 	forbidden("./worker/...", "master")
+	// The worker speaks the member protocol (restapi/peer), not the public API's package.
+	for pkg, ours := range deps("./worker/...") {
+		require.NotContains(t, ours, "restapi", "%s imports restapi", pkg)
+	}
 }
