@@ -189,25 +189,24 @@ func stripEnforced(sql string) string {
 func keep(node ast.StmtNode, k func(int) bool) bool {
 	switch n := node.(type) {
 	case *ast.DropTableStmt:
-		var kept []*ast.TableName
-		for i, t := range n.Tables {
-			if k(i) {
-				kept = append(kept, t)
-			}
-		}
-		n.Tables = kept
-		return len(kept) > 0
+		n.Tables = keepIndexes(n.Tables, k)
+		return len(n.Tables) > 0
 	case *ast.RenameTableStmt:
-		var kept []*ast.TableToTable
-		for i, p := range n.TableToTables {
-			if k(i) {
-				kept = append(kept, p)
-			}
-		}
-		n.TableToTables = kept
-		return len(kept) > 0
+		n.TableToTables = keepIndexes(n.TableToTables, k)
+		return len(n.TableToTables) > 0
 	}
 	return true
+}
+
+// keepIndexes returns the elements of list whose index k keeps.
+func keepIndexes[T any](list []T, k func(int) bool) []T {
+	var kept []T
+	for i, v := range list {
+		if k(i) {
+			kept = append(kept, v)
+		}
+	}
+	return kept
 }
 
 // route replaces every table name (the statement's own, LIKE, RENAME, REFERENCES, CREATE
