@@ -18,12 +18,12 @@ import (
 	"github.com/dm-oss/dm/integration"
 )
 
-// TestBenchmarkSysbenchCopy compares a full copy of a sysbench-shaped table
+// BenchmarkSysbenchCopy compares a full copy of a sysbench-shaped table
 // (DM_BENCH_ROWS rows, default 1,000,000) by dump.Run + Loader.Run with
 // `mariadb-dump --single-transaction --quick | mariadb`, each into a fresh,
-// identical target, in the same run. It only runs with DM_BENCH=1:
+// identical target, in the same run. It is a benchmark, so go test runs it only with -bench:
 //
-//	DM_BENCH=1 go test ./binlog/load -run TestBenchmarkSysbenchCopy -v -timeout 30m
+//	go test ./binlog/load -run '^$' -bench SysbenchCopy -benchtime 1x -v -timeout 30m
 //
 // DM_BENCH_ROUNDS (default 1) repeats both copies, alternating which goes
 // first. DM_BENCH_EXPORT_THREADS (default 4, DM's export_threads),
@@ -32,10 +32,13 @@ import (
 // each copy all servers are left to flush their dirty pages, so that one
 // copy's background writes do not slow the next. The log shows wall time
 // and the target server's CPU time.
-func TestBenchmarkSysbenchCopy(t *testing.T) {
-	if os.Getenv("DM_BENCH") == "" {
-		t.Skip("set DM_BENCH=1 to run the copy benchmark")
+func BenchmarkSysbenchCopy(b *testing.B) {
+	for range b.N {
+		sysbenchCopy(b)
 	}
+}
+
+func sysbenchCopy(t testing.TB) {
 	rows := envInt("DM_BENCH_ROWS", 1_000_000)
 	rounds := envInt("DM_BENCH_ROUNDS", 1)
 	exportThreads := envInt("DM_BENCH_EXPORT_THREADS", 4)
@@ -128,7 +131,7 @@ func TestBenchmarkSysbenchCopy(t *testing.T) {
 // waitIdle makes every server flush its dirty pages (innodb_max_dirty_pages_pct
 // 0) and waits until they are written, so that one copy's background writes
 // do not slow the next.
-func waitIdle(t *testing.T, servers []*integration.MariaDB) {
+func waitIdle(t testing.TB, servers []*integration.MariaDB) {
 	for _, m := range servers {
 		db := m.DB(t)
 		var old string

@@ -56,7 +56,7 @@ func targetDB(t testing.TB, m *integration.MariaDB) *sql.DB {
 	return db
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("DM_TEST_LOG") == "" {
 		return nil
 	}
@@ -64,7 +64,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // mustRules builds rules from "schemaPattern|tablePattern[=>targetSchema|targetTable]" specs.
-func mustRules(t *testing.T, specs ...string) *rules.Rules {
+func mustRules(t testing.TB, specs ...string) *rules.Rules {
 	t.Helper()
 	var mr []rules.MigrateRule
 	for _, s := range specs {

@@ -27,12 +27,17 @@ import (
 
 const helperEnv = "DM_RELAY_TEST_HELPER"
 
-// TestHelperProcess is the relay of TestCrashSafety, run in a child process that the test
-// kills with SIGKILL. It does nothing in a normal test run.
-func TestHelperProcess(t *testing.T) {
-	if os.Getenv(helperEnv) != "1" {
-		t.Skip("the child process of TestCrashSafety")
+// TestMain runs the relay of TestCrashSafety when the test binary is started as its child
+// process (which the test kills with SIGKILL), and the tests otherwise.
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "1" {
+		helperRelay()
 	}
+	os.Exit(m.Run())
+}
+
+// helperRelay runs a relay configured by the environment until SIGTERM, then exits.
+func helperRelay() {
 	port, _ := strconv.Atoi(os.Getenv("DM_RELAY_PORT"))
 	sid, _ := strconv.ParseUint(os.Getenv("DM_RELAY_SERVER_ID"), 10, 32)
 	r, err := relay.New(relay.Config{
@@ -124,7 +129,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	defer logFile.Close()
 	startChild := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), helperEnv+"=1",
 			"DM_RELAY_DIR="+dir, "DM_RELAY_HOST="+m.Host(), "DM_RELAY_PORT="+strconv.Itoa(m.Port()),
 			"DM_RELAY_USER="+m.User(), "DM_RELAY_PASSWORD="+m.Password(),

@@ -16,16 +16,19 @@ import (
 	"github.com/dm-oss/dm/integration"
 )
 
-// TestThroughput measures the replay of sysbench-like single-row INSERT transactions (4
+// BenchmarkReplayThroughput measures the replay of sysbench-like single-row INSERT transactions (4
 // sbtest tables) into MariaDB with repl_threads 1 and 16 (and any in DM_SYNC_BENCH_WORKERS),
-// from the same binlog in the same run. Enabled by DM_SYNC_BENCH=1; DM_SYNC_BENCH_ROWS sets
+// from the same binlog in the same run. DM_SYNC_BENCH_ROWS sets
 // the number of transactions (default 100000).
 //
-//	DM_SYNC_BENCH=1 go test ./binlog/syncer -run TestThroughput -v -timeout 30m
-func TestThroughput(t *testing.T) {
-	if os.Getenv("DM_SYNC_BENCH") == "" {
-		t.Skip("set DM_SYNC_BENCH=1 to measure the replay throughput")
+//	go test ./binlog/syncer -run '^$' -bench ReplayThroughput -benchtime 1x -v -timeout 30m
+func BenchmarkReplayThroughput(b *testing.B) {
+	for range b.N {
+		replayThroughput(b)
 	}
+}
+
+func replayThroughput(t testing.TB) {
 	rows := 100000
 	if v := os.Getenv("DM_SYNC_BENCH_ROWS"); v != "" {
 		var err error

@@ -35,7 +35,7 @@ type env struct {
 	start        binlog.Location
 }
 
-func newEnv(t *testing.T, extraSource ...string) *env {
+func newEnv(t testing.TB, extraSource ...string) *env {
 	t.Helper()
 	e := &env{}
 	var wg sync.WaitGroup
