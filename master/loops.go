@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi/peer"
@@ -106,7 +108,7 @@ func (s *Server) joinLoop(ctx context.Context) {
 		return
 	}
 	req := peer.JoinMasterRequest{Name: s.cfg.Name, APIAddr: s.res.apiAdvertise, PeerAddr: s.res.raftAdvertise, GossipAddr: s.pool.Addr(), AddVoter: true}
-	backoff := 200 * time.Millisecond
+	wait := backoff.Backoff{First: 200 * time.Millisecond, Max: 5 * time.Second}
 	for {
 		resp, err := client.JoinMaster(ctx, req)
 		if err == nil {
@@ -116,13 +118,10 @@ func (s *Server) joinLoop(ctx context.Context) {
 			}
 			return
 		}
-		s.logger.Warn("join the cluster failed; retrying", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
+		s.logger.Warn("join the cluster failed; retrying", "err", err, "in", wait.Next())
+		if wait.Wait(ctx) != nil {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

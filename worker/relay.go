@@ -117,7 +117,7 @@ func (rr *relayRunner) stopLocked() {
 
 func (s *Server) runRelay(ctx context.Context, rl *relay.Relay, done chan struct{}) {
 	defer close(done)
-	backoff := newBackoff()
+	wait := newBackoff()
 	for ctx.Err() == nil {
 		err := rl.Run(ctx)
 		if ctx.Err() != nil {
@@ -129,7 +129,7 @@ func (s *Server) runRelay(ctx context.Context, rl *relay.Relay, done chan struct
 		}
 		s.relayR.mu.Unlock()
 		s.logger.Warn("relay stopped; retrying", "err", err)
-		backoff.wait(ctx)
+		wait.Wait(ctx)
 	}
 }
 

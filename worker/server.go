@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -163,26 +165,26 @@ func (s *Server) Desired() *peer.DesiredState { return s.desired.Load() }
 func (s *Server) follow(ctx context.Context) {
 	var index uint64
 	registered := false
-	backoff := newBackoff()
+	wait := newBackoff()
 	for ctx.Err() == nil {
 		if !registered {
 			if err := s.register(ctx); err != nil {
 				s.logger.Warn("register with the masters failed; retrying", "err", err)
-				backoff.wait(ctx)
+				wait.Wait(ctx)
 				continue
 			}
 			registered = true
-			backoff.reset()
+			wait.Reset()
 		}
 		st, err := s.client.WatchDesired(ctx, s.cfg.Name, index, desiredWait)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.Warn("desired-state feed failed; retrying", "err", err)
-				backoff.wait(ctx)
+				wait.Wait(ctx)
 			}
 			continue
 		}
-		backoff.reset()
+		wait.Reset()
 		s.joinSeeds(st.GossipSeeds)
 		if !st.View.Registered {
 			s.logger.Info("the masters do not know this worker (any more); registering again")
@@ -262,19 +264,10 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	apierr.WriteJSON(w, http.StatusOK, out)
 }
 
-// backoff doubles a wait from 200 ms up to 5 s.
-type backoff struct{ d time.Duration }
-
-func newBackoff() *backoff { return &backoff{d: 200 * time.Millisecond} }
-func (b *backoff) reset()  { b.d = 200 * time.Millisecond }
-func (b *backoff) wait(ctx context.Context) {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	b.d = min(b.d*2, 5*time.Second)
+// newBackoff is the worker's wait between attempts to reach the masters: 200 ms doubling up
+// to 5 s.
+func newBackoff() *backoff.Backoff {
+	return &backoff.Backoff{First: 200 * time.Millisecond, Max: 5 * time.Second}
 }
 
 // gathererFunc gathers from a set of registries computed at scrape time.

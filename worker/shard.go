@@ -64,7 +64,7 @@ func retryMasters(ctx context.Context, f func() error) error {
 			return err
 		}
 		if ctx.Err() == nil {
-			b.wait(ctx)
+			b.Wait(ctx)
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dm-oss/dm/binlog"
@@ -200,8 +202,7 @@ func (l *Loader) route(schema, table string) rules.TableRef {
 // Progress reports the retry meanwhile.
 func (l *Loader) Run(ctx context.Context) error {
 	defer l.retries.Clear()
-	newBackoff := func() retry.Backoff { return retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second} }
-	backoff := newBackoff()
+	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	var streak time.Time // the first failure since the last committed chunk
 	committed := int64(-1)
 	for {
@@ -212,15 +213,16 @@ func (l *Loader) Run(ctx context.Context) error {
 		now := time.Now()
 		if done := l.finished.Load(); done != committed {
 			// Chunks were committed since the last failure: a new outage.
-			committed, streak, backoff = done, now, newBackoff()
+			committed, streak = done, now
+			wait.Reset()
 		}
 		if now.Sub(streak) > l.cfg.RetryFor {
 			return fmt.Errorf("gave up after retrying for %v: %w", l.cfg.RetryFor, err)
 		}
 		l.retries.Failed(retryKey, err)
 		l.cfg.Logger.Warn("transient target error, loading again from the checkpoints", "task", l.cfg.Task,
-			"source", l.cfg.Source, "error", err, "backoff", backoff.Next())
-		if err := backoff.Wait(ctx); err != nil {
+			"source", l.cfg.Source, "error", err, "backoff", wait.Next())
+		if err := wait.Wait(ctx); err != nil {
 			return fmt.Errorf("load: %w", err)
 		}
 	}

@@ -7,11 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
-	"github.com/dm-oss/dm/binlog/internal/retry"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 )
@@ -194,7 +195,7 @@ func (r *remote) Next(ctx context.Context) (*replication.BinlogEvent, error) {
 				if retries++; retries > remoteRetries || permanent(err) {
 					return nil, fmt.Errorf("remote binlog reader: reconnect at %s: %w", r.resume, err)
 				}
-				if err := retry.Sleep(ctx, time.Second); err != nil {
+				if err := backoff.Sleep(ctx, time.Second); err != nil {
 					return nil, err
 				}
 				continue

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/go-sql-driver/mysql"
@@ -207,7 +209,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	defer unlock()
 
-	backoff := retryMin
+	wait := backoff.Backoff{First: retryMin, Max: retryMax}
 	for {
 		progressed, err := r.session(ctx)
 		if ctx.Err() != nil {
@@ -227,15 +229,12 @@ func (r *Relay) Run(ctx context.Context) error {
 		r.m.exitWithError.WithLabelValues("true").Inc()
 		r.setErr(err)
 		if progressed {
-			backoff = retryMin
+			wait.Reset()
 		}
-		r.log.Warn("relay session ended; retrying", "error", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
+		r.log.Warn("relay session ended; retrying", "error", err, "retry_in", wait.Next())
+		if wait.Wait(ctx) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, retryMax)
 	}
 }
 

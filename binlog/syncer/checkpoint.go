@@ -9,10 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/dm-oss/dm/binlog/upstream"
 
 	"github.com/dm-oss/dm/binlog"
-	"github.com/dm-oss/dm/binlog/internal/retry"
 )
 
 // globalWorkerID is the worker_id of the global checkpoint row.
@@ -211,7 +212,7 @@ func SaveStart(ctx context.Context, target *sql.DB, metaSchema, task, source str
 		if err == nil || !isTransient(err) || attempt == 5 || ctx.Err() != nil {
 			return err
 		}
-		if err := retry.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {
+		if err := backoff.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/dm-oss/dm/binlog/internal/retry"
 	"github.com/dm-oss/dm/binlog/internal/session"
 )
@@ -46,7 +48,7 @@ func (c *control) close() {
 // RetryFor; what names the step in the status and the log.
 func (c *control) do(ctx context.Context, what string, f func(conn *sql.Conn) error) error {
 	deadline := time.Now().Add(c.retryFor)
-	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
+	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	defer c.retries.Done(controlRetryKey)
 	for {
 		err := c.reconnect(ctx)
@@ -60,8 +62,8 @@ func (c *control) do(ctx context.Context, what string, f func(conn *sql.Conn) er
 			return fmt.Errorf("gave up after retrying for %v: %w", c.retryFor, err)
 		}
 		c.retries.Failed(controlRetryKey, fmt.Errorf("%s: %w", what, err))
-		c.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", backoff.Next())
-		if err := backoff.Wait(ctx); err != nil {
+		c.log.Warn("transient target error, retrying", "what", what, "error", err, "backoff", wait.Next())
+		if err := wait.Wait(ctx); err != nil {
 			return err
 		}
 		c.close()

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/dm-oss/dm/binlog/internal/retry"
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/dm-oss/dm/binlog/internal/session"
 )
 
@@ -84,7 +85,7 @@ func (w *replayWorker) commit(batch []job) error {
 	})}
 	began := time.Now()
 	deadline := began.Add(s.cfg.RetryFor)
-	backoff := retry.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
+	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	key := fmt.Sprintf("worker %d", w.id)
 	defer s.retries.Done(key)
 	for {
@@ -102,8 +103,8 @@ func (w *replayWorker) commit(batch []job) error {
 			return fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
 		}
 		s.retries.Failed(key, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
-		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", backoff.Next())
-		if err := backoff.Wait(ctx); err != nil {
+		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", wait.Next())
+		if err := wait.Wait(ctx); err != nil {
 			return context.Cause(ctx)
 		}
 		if w.landed(ctx, target) {

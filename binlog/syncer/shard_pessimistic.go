@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/internal/backoff"
+
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
-	"github.com/dm-oss/dm/binlog/internal/retry"
 )
 
 // lockPollInterval is how often a source waiting on a lock asks the Coordinator again.
@@ -102,7 +103,7 @@ func (sh *shardMerge) resolveLock(h *replication.EventHeader, txn *txnInfo, defS
 			s.log.Info("shard DDL: waiting for the other sources", "lock", st.ID, "ddls", g.DDLs, "synced", st.Synced, "unsynced", st.Unsynced)
 			logged = true
 		}
-		if err := retry.Sleep(sh.parent, lockPollInterval); err != nil {
+		if err := backoff.Sleep(sh.parent, lockPollInterval); err != nil {
 			return errStopped
 		}
 	}

@@ -146,39 +146,3 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-// Sleep waits for d, or until ctx ends (then it returns ctx's error).
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Backoff is an exponential wait between attempts: from First, doubling up to Max.
-type Backoff struct {
-	First, Max time.Duration
-	next       time.Duration
-}
-
-// Wait sleeps for the next interval (see Sleep) and doubles it.
-func (b *Backoff) Wait(ctx context.Context) error {
-	if b.next == 0 {
-		b.next = b.First
-	}
-	d := b.next
-	b.next = min(b.next*2, b.Max)
-	return Sleep(ctx, d)
-}
-
-// Next is the interval the next Wait sleeps.
-func (b *Backoff) Next() time.Duration {
-	if b.next == 0 {
-		return b.First
-	}
-	return b.next
-}
