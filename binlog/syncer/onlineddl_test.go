@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dm-oss/dm/binlog/rules"
+	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
 )
 
@@ -47,9 +48,8 @@ func onlineEnv(t *testing.T) (*env, Config) {
 	rows := "INSERT INTO db1.t VALUES (1, 'one'), (2, 'two'), (3, 'three'), (4, 'four')"
 	execAll(t, e.srcDB, "CREATE DATABASE db1", create, rows)
 	execAll(t, e.tgtDB, "CREATE DATABASE db1", create, rows)
-	text, found, err := showCreateTable(context.Background(), e.srcDB, "db1", "t")
+	text, err := tracker.ShowCreateTable(context.Background(), e.srcDB, "db1", "t")
 	require.NoError(t, err)
-	require.True(t, found)
 	e.start = e.masterPos(t)
 	tr := tracker.New(testLogger(t))
 	require.NoError(t, tr.CreateTable("db1", "t", text))
@@ -218,9 +218,8 @@ func TestOnlineDDLRecordOnce(t *testing.T) {
 	// Forget the checkpoint (as a re-created task would), keep the record, and replay.
 	execAll(t, e.tgtDB, "DROP TABLE dm_meta.t1_syncer_checkpoint")
 	cfg.Tracker = tracker.New(testLogger(t))
-	text0, found, err := showCreateTable(context.Background(), e.srcDB, "db1", "_t_del")
-	require.NoError(t, err)
-	require.False(t, found, text0)
+	text0, err := tracker.ShowCreateTable(context.Background(), e.srcDB, "db1", "_t_del")
+	require.ErrorIs(t, err, schema.ErrTableNotFound, text0)
 	require.NoError(t, cfg.Tracker.CreateTable("db1", "t", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))"))
 	cfg.SafeModeUntil = e.masterPos(t) // the rows are replayed again
 	s = mustNew(t, cfg)

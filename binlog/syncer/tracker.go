@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dm-oss/dm/binlog/upstream"
-
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
+	"github.com/dm-oss/dm/binlog/schema"
 	"github.com/dm-oss/dm/binlog/tracker"
 )
 
@@ -275,8 +274,9 @@ func (r *run) rereadTable(ref tracker.TableRef) error {
 	if up == nil {
 		return fmt.Errorf("schema tracker: %s must be re-read from the upstream, but there is no upstream connection", ref)
 	}
-	create, found, err := showCreateTable(r.ctx, up, ref.Schema, ref.Table)
-	if err != nil {
+	create, err := tracker.ShowCreateTable(r.ctx, up, ref.Schema, ref.Table)
+	found := !errors.Is(err, schema.ErrTableNotFound)
+	if err != nil && found {
 		return fmt.Errorf("schema tracker: re-read %s from the upstream: %w", ref, err)
 	}
 	tr.DropTable(ref.Schema, ref.Table)
@@ -291,36 +291,4 @@ func (r *run) rereadTable(ref tracker.TableRef) error {
 	}
 	s.log.Warn("schema tracker: re-read the table from the live upstream", "table", ref.String())
 	return nil
-}
-
-// showCreateTable reads SHOW CREATE TABLE; found is false when there is no such table (or it
-// is a view).
-func showCreateTable(ctx context.Context, db *sql.DB, schemaName, table string) (string, bool, error) {
-	rows, err := db.QueryContext(ctx, "SHOW CREATE TABLE "+upstream.QuoteName(schemaName)+"."+upstream.QuoteName(table))
-	if err != nil {
-		if c := mysqlCode(err); c == 1146 || c == 1049 {
-			return "", false, nil
-		}
-		return "", false, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return "", false, err
-	}
-	if !rows.Next() {
-		return "", false, rows.Err()
-	}
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return "", false, err
-	}
-	if len(cols) != 2 || cols[1] != "Create Table" {
-		return "", false, nil // a view
-	}
-	return string(vals[1]), true, rows.Err()
 }

@@ -18,9 +18,8 @@ func trackerEnv(t *testing.T) (*env, string) {
 	create := "CREATE TABLE db1.t (id INT PRIMARY KEY, a INT, b VARCHAR(20), d DATETIME)"
 	execAll(t, e.srcDB, "CREATE DATABASE db1", create)
 	execAll(t, e.tgtDB, "CREATE DATABASE db1", create)
-	text, found, err := showCreateTable(context.Background(), e.srcDB, "db1", "t")
+	text, err := tracker.ShowCreateTable(context.Background(), e.srcDB, "db1", "t")
 	require.NoError(t, err)
-	require.True(t, found)
 	e.start = e.masterPos(t)
 	return e, text
 }
@@ -130,7 +129,7 @@ func TestTrackerSkippedDDL(t *testing.T) {
 	e := newEnv(t)
 	execAll(t, e.srcDB, "CREATE DATABASE db1", "CREATE TABLE db1.k (id INT PRIMARY KEY, v INT)")
 	execAll(t, e.tgtDB, "CREATE DATABASE db1", "CREATE TABLE db1.k (w INT, id INT PRIMARY KEY, v INT)")
-	create, _, err := showCreateTable(context.Background(), e.srcDB, "db1", "k")
+	create, err := tracker.ShowCreateTable(context.Background(), e.srcDB, "db1", "k")
 	require.NoError(t, err)
 	e.start = e.masterPos(t)
 	tr := tracker.New(testLogger(t))
