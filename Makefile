@@ -42,7 +42,7 @@ generate:
 # One master (OpenAPI on 127.0.0.1:8261) and one worker, data under ./data, logs to the
 # terminal. Ctrl-C stops both.
 run: build
-	@mkdir -p data
+	@mkdir -p -m 700 data
 	@bash -c 'set -m; trap "kill -INT \$$m \$$w 2>/dev/null; wait" INT TERM; \
 		$(BIN)/dm-master --name=master1 --master-addr=127.0.0.1:8261 --advertise-addr=127.0.0.1:8261 \
 			--peer-urls=http://127.0.0.1:8291 --initial-cluster=master1=http://127.0.0.1:8291 \
