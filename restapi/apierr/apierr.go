@@ -1,6 +1,8 @@
 // Package apierr is DM's error template, {"error_msg": "...", "error_code": <int>}: the one
 // error type (Error) and the one place that maps errors to HTTP statuses and codes
-// (WriteError), with WriteJSON for the answers around them.
+// (WriteError), with WriteJSON for the answers around them. Around them, what makes every
+// port answer in the template: the one body size limit and strict JSON reader (LimitBody,
+// DecodeJSON), panics (Recover), and a ServeMux's own 404 and 405 (Routes).
 //
 // Every port answers with it: the master's /api/v1 handlers (restapi, which re-exports these
 // names for its handlers and the Backend that master implements), the members' internal routes
