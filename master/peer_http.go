@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
 
@@ -30,15 +30,10 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathShardDDL, s.handleShardDDL)
 	mux.HandleFunc("POST "+peer.PathShardDDLDone, s.handleShardDDLDone)
 	mux.HandleFunc("POST "+peer.PathShardColumns, s.handleShardColumns)
-	return mux
+	return apierr.Routes(mux)
 }
 
-func decodeBody(r *http.Request, v any) error {
-	if err := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20)).Decode(v); err != nil {
-		return restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err)
-	}
-	return nil
-}
+func decodeBody(r *http.Request, v any) error { return apierr.DecodeJSON(r, v) }
 
 func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
 	var req peer.JoinMasterRequest

@@ -16,12 +16,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/internal/httpserver"
 	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/master/store"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
 )
+
+// writeTimeout bounds writing an answer on the master's port. It is above the longest
+// legitimate call: a worker's desired-state long-poll (at most maxDesiredWait), a task created
+// with its prechecks, each forwarded by a follower; dmctl itself waits 10 minutes.
+const writeTimeout = 10 * time.Minute
 
 // Server is one dm-master process.
 type Server struct {
@@ -123,7 +130,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.logger.Info("dm-master started", "api", s.res.apiAdvertise, "raft", s.res.raftAdvertise,
 		"gossip", s.pool.Addr(), "data_dir", s.res.dataDir, "existing_state", existing, "openapi", s.res.openAPI)
 
-	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
+	s.httpSrv = httpserver.New(s.routes(), httpserver.Options{TLS: s.srvTLS, Logger: s.logger, WriteTimeout: writeTimeout})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -179,7 +186,7 @@ func (s *Server) routes() http.Handler {
 		// The handler routes on full /api/v1/... paths itself.
 		mux.Handle("/api/v1/", restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger}))
 	}
-	return mux
+	return apierr.Routes(mux)
 }
 
 // handleStatus is a cheap local health answer (no forwarding): who am I, whom do I follow.

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -84,8 +83,8 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		apierr.WriteJSON(w, http.StatusOK, peer.TableStructure{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
 	case http.MethodPut:
 		var req peer.SetTableStructure
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "invalid request body: %v", err))
+		if err := apierr.DecodeJSON(r, &req); err != nil {
+			apierr.WriteError(w, err)
 			return
 		}
 		if stage := run.currentStage(); stage != stagePaused {

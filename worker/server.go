@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/dm-oss/dm/binlog/relay"
+	"github.com/dm-oss/dm/internal/httpserver"
 	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/membership"
 	"github.com/dm-oss/dm/restapi/apierr"
@@ -27,6 +28,10 @@ import (
 
 // desiredWait is how long one long-poll may block on the master.
 const desiredWait = 30 * time.Second
+
+// writeTimeout bounds writing an answer on the worker's port: every call it serves (status,
+// metrics, a schema change saved within 10 s) is short.
+const writeTimeout = time.Minute
 
 // Server is one dm-worker process.
 type Server struct {
@@ -107,7 +112,7 @@ func (s *Server) Start(ctx context.Context) error {
 	mux.HandleFunc("GET /status", s.handleStatus)
 	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
 	s.schemaRoutes(mux)
-	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
+	s.httpSrv = httpserver.New(apierr.Routes(mux), httpserver.Options{TLS: s.srvTLS, Logger: s.logger, WriteTimeout: writeTimeout})
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
