@@ -5,14 +5,17 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/apierr"
 )
 
 // Headers set by ForwardToLeader.
@@ -46,6 +49,9 @@ type ForwardOptions struct {
 // leaderKey carries the leader a request is forwarded to, from the middleware to the proxy.
 type leaderKey struct{}
 
+// clientBodyKey carries the request's *clientBody to the proxy's error handler.
+type clientBodyKey struct{}
+
 // ForwardToLeader returns a middleware that serves the request locally when this master
 // is the leader and otherwise reverse-proxies it unchanged (method, path, raw query, body
 // and headers) to the leader's APIAddr. It is the project's one forwarding path.
@@ -55,7 +61,8 @@ type leaderKey struct{}
 //     also carries X-Dm-Forwarded-By (the follower that forwarded it).
 //   - A request that was already forwarded once (X-Dm-Forwarded) and reaches a master
 //     that is not the leader answers 503 instead of being forwarded again.
-//   - An unreachable leader answers 503.
+//   - An unreachable leader answers 503; a request body that cannot be read (it breaks off,
+//     comes too slowly, is too large) is answered 400 or 413, as by the leader.
 //
 // The proxy adds no timeout of its own and flushes immediately, so long polls work.
 func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Handler {
@@ -91,14 +98,23 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			leader, _ := r.Context().Value(leaderKey{}).(Leader)
+			if body, _ := r.Context().Value(clientBodyKey{}).(*clientBody); body != nil && body.failure() != nil {
+				// The client's body broke off, was too slow or too large: its fault, answered
+				// as the leader would have answered it.
+				logger.Info("the request body could not be read; not forwarded",
+					"leader", leader.Name, "method", r.Method, "path", apierr.Clip(r.URL.Path), "err", body.failure())
+				w.Header().Set(HeaderMaster, opts.SelfName)
+				WriteError(w, apierr.BodyError(body.failure()))
+				return
+			}
 			if r.Context().Err() != nil {
 				// The client went away; nobody reads this answer.
 				logger.Debug("forwarding to the leader canceled by the client",
-					"leader", leader.Name, "method", r.Method, "path", r.URL.Path, "err", err)
+					"leader", leader.Name, "method", r.Method, "path", apierr.Clip(r.URL.Path), "err", err)
 			} else {
 				logger.Warn("forwarding to the leader failed",
 					"leader", leader.Name, "leader_addr", leader.APIAddr,
-					"method", r.Method, "path", r.URL.Path, "err", err)
+					"method", r.Method, "path", apierr.Clip(r.URL.Path), "err", err)
 			}
 			w.Header().Set(HeaderMaster, opts.SelfName)
 			WriteError(w, Errorf(http.StatusServiceUnavailable, fsm.CodeNoLeader,
@@ -124,7 +140,7 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 				if !errors.Is(err, ErrNoLeader) {
 					err = fmt.Errorf("%w: waited up to %s for the leader: %w", ErrNoLeader, opts.LeaderWait, err)
 				}
-				logger.Warn("no leader to serve the request", "method", r.Method, "path", r.URL.Path, "err", err)
+				logger.Warn("no leader to serve the request", "method", r.Method, "path", apierr.Clip(r.URL.Path), "err", err)
 				WriteError(w, err)
 				return
 			}
@@ -136,16 +152,22 @@ func ForwardToLeader(b Backend, opts ForwardOptions) func(http.Handler) http.Han
 			if by := r.Header.Get(HeaderForwarded); by != "" {
 				w.Header().Set(HeaderMaster, opts.SelfName)
 				logger.Warn("refusing to forward an already forwarded request",
-					"forwarded_by", by, "leader", leader.Name, "method", r.Method, "path", r.URL.Path)
+					"forwarded_by", apierr.Clip(by), "leader", leader.Name, "method", r.Method, "path", apierr.Clip(r.URL.Path))
 				WriteError(w, Errorf(http.StatusServiceUnavailable, fsm.CodeNoLeader,
 					"the leader changed while the request was being forwarded (by %s; %s is not the leader, %s is), retry",
-					by, opts.SelfName, leader.Name))
+					apierr.Clip(by), opts.SelfName, leader.Name))
 				return
 			}
 			// The proxy copies the leader's headers in; do not let ours duplicate them.
 			w.Header().Del(HeaderMaster)
 			w.Header().Del(HeaderForwardedBy)
-			proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderKey{}, leader)))
+			ctx = context.WithValue(r.Context(), leaderKey{}, leader)
+			if r.Body != nil && r.Body != http.NoBody {
+				body := &clientBody{ReadCloser: r.Body}
+				r.Body = body
+				ctx = context.WithValue(ctx, clientBodyKey{}, body)
+			}
+			proxy.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
 }
@@ -168,4 +190,33 @@ func newProxyTransport(tlsConfig *tls.Config) *http.Transport {
 		t.TLSClientConfig = tlsConfig.Clone()
 	}
 	return t
+}
+
+// clientBody is the client's request body on its way to the leader. It keeps the first error
+// reading it, so that the proxy tells a body that broke off, came too slowly or went past
+// apierr.MaxBodyBytes (the client's fault: 400 or 413, as the leader answers) from a leader
+// that cannot be reached (503).
+type clientBody struct {
+	io.ReadCloser
+	mu  sync.Mutex
+	err error
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	return n, err
+}
+
+// failure is the first error reading the body, nil when there was none.
+func (b *clientBody) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }

@@ -1,22 +1,13 @@
 package restapi
 
 import (
-	"encoding/json"
 	"net/http"
 
-	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/apierr"
 )
 
 // decodeBody reads a JSON request body (already validated against the spec) into v.
-func decodeBody(r *http.Request, v any) error {
-	if r.Body == nil || r.Body == http.NoBody {
-		return Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "a JSON request body is required")
-	}
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		return Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "request body is not valid JSON for this route: %v", err)
-	}
-	return nil
-}
+func decodeBody(r *http.Request, v any) error { return apierr.DecodeJSON(r, v) }
 
 // DMAPICreateSource checks the upstream and creates a source.
 func (s *Server) DMAPICreateSource(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -53,7 +54,7 @@ func Handler(b Backend, opts Options) http.Handler {
 	r := chi.NewRouter()
 	r.Use(
 		accessLog(logger),
-		recoverer(logger),
+		apierr.Recover(logger),
 		ForwardToLeader(b, ForwardOptions{
 			SelfName:   opts.SelfName,
 			TLS:        opts.TLS,
@@ -62,14 +63,14 @@ func Handler(b Backend, opts Options) http.Handler {
 		}),
 	)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
+		WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", apierr.Clip(r.Method), apierr.Clip(r.URL.Path)))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
 		if allowed := allowedMethods(r, req); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
 		}
 		WriteError(w, Errorf(http.StatusMethodNotAllowed, fsm.CodeRequestInvalid,
-			"method %s is not allowed on %s", req.Method, req.URL.Path))
+			"method %s is not allowed on %s", apierr.Clip(req.Method), apierr.Clip(req.URL.Path)))
 	})
 	r.Get(docAssetsPrefix+"{file}", serveDocAsset)
 	r.Group(func(g chi.Router) {

@@ -1,8 +1,11 @@
 package restapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -12,15 +15,12 @@ import (
 	"strings"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
-
-// maxRequestBody bounds request bodies; the largest legitimate ones (a task, a source
-// with TLS material, a CREATE TABLE) are far smaller.
-const maxRequestBody = 16 << 20
 
 // maxUnknownFieldsLogged bounds the unknown field names listed in one log line.
 const maxUnknownFieldsLogged = 20
@@ -52,18 +52,15 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 			var routeErr *routers.RouteError
 			if errors.As(err, &routeErr) && routeErr.Reason == routers.ErrMethodNotAllowed.Error() {
 				WriteError(w, Errorf(http.StatusMethodNotAllowed, fsm.CodeRequestInvalid,
-					"method %s is not allowed on %s", r.Method, r.URL.Path))
+					"method %s is not allowed on %s", apierr.Clip(r.Method), apierr.Clip(r.URL.Path)))
 				return
 			}
-			WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", r.Method, r.URL.Path))
+			WriteError(w, Errorf(http.StatusNotFound, fsm.CodeRequestInvalid, "no API route matches %s %s", apierr.Clip(r.Method), apierr.Clip(r.URL.Path)))
 			return
 		}
-		hasBody := r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0
-		if hasBody {
-			r.Body = http.MaxBytesReader(w, r.Body, maxRequestBody)
-			if sentAsJSON(r.Header.Get("Content-Type")) {
-				r.Header.Set("Content-Type", "application/json")
-			}
+		if err := strictJSONBody(r); err != nil {
+			WriteError(w, err)
+			return
 		}
 		input := &openapi3filter.RequestValidationInput{
 			Request:    r,
@@ -84,11 +81,36 @@ func (v *requestValidator) middleware(next http.Handler) http.Handler {
 		if validated, ok := r.Body.(interface{ ValidatedValue() any }); ok {
 			if unknown := unknownFields(bodySchema(route), validated.ValidatedValue()); len(unknown) > 0 {
 				v.logger.Warn("ignoring unknown fields in the request body",
-					"method", r.Method, "path", r.URL.Path, "fields", unknown)
+					"method", r.Method, "path", apierr.Clip(r.URL.Path), "fields", unknown)
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// strictJSONBody reads the request body whole (answering 413 past apierr.MaxBodyBytes) and,
+// when it is JSON, insists on one value and nothing after it: the document's validator would
+// check the first value and pass the rest unseen. The body is then given back to the request.
+func strictJSONBody(r *http.Request) error {
+	data, err := apierr.ReadBody(r)
+	if err != nil || data == nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	if len(data) == 0 {
+		return nil
+	}
+	if sentAsJSON(r.Header.Get("Content-Type")) {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mediaType != "application/json" {
+		return nil // refused by the document, which knows no other type
+	}
+	var raw json.RawMessage
+	if err := apierr.UnmarshalStrict(data, &raw); err != nil {
+		return Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "request body: %v", err)
+	}
+	return nil
 }
 
 // sentAsJSON reports whether a body with this Content-Type is read as JSON although the type
@@ -247,7 +269,7 @@ func collectUnknownFields(schema *openapi3.Schema, value any, path string, out *
 			if len(schema.Properties) == 0 {
 				continue // a free-form object
 			}
-			*out = append(*out, childPath)
+			*out = append(*out, apierr.Clip(childPath))
 		}
 	case []any:
 		if schema.Items == nil {
