@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -14,15 +13,12 @@ import (
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/worker/settings"
 )
 
 // maskedPassword replaces every password in every answer.
 const maskedPassword = "******"
-
-// sourceNamePattern keeps names safe in URL paths and file names (relay and dump directories
-// are named after the source).
-var sourceNamePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 // upstreamTimeout bounds every check against an upstream database.
 const upstreamTimeout = 10 * time.Second
@@ -34,8 +30,10 @@ func badRequest(code fsm.Code, format string, args ...any) error {
 // validateSource checks the body before anything touches a database.
 func validateSource(src restapi.Source) error {
 	var problems []string
-	if !sourceNamePattern.MatchString(src.SourceName) {
-		problems = append(problems, fmt.Sprintf("source_name %q must be 1-128 letters, digits, '_', '-' or '.', not starting with '.' or '-'", src.SourceName))
+	// Safe in URL paths and file names (relay and dump directories are named after the source).
+	if !restapi.ValidSourceName(src.SourceName) {
+		problems = append(problems, fmt.Sprintf("source_name %q must be 1-%d letters, digits, '_', '-' or '.', not starting with '.' or '-'",
+			apierr.Clip(src.SourceName), restapi.MaxSourceNameLen))
 	}
 	if strings.TrimSpace(src.Host) == "" {
 		problems = append(problems, "host is required")

@@ -14,6 +14,7 @@ import (
 	"github.com/dm-oss/dm/binlog/rules"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
+	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/worker/settings"
 )
 
@@ -28,7 +29,7 @@ const (
 	defaultConsistency   = "auto"
 )
 
-// identPattern is what we accept for names we create in the target or on disk.
+// identPattern is what we accept for meta_schema, a database we create in the target.
 var identPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$`)
 
 // taskPlan is a validated CreateTaskRequest.
@@ -73,13 +74,13 @@ type problems []string
 
 func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
 
-// positive sets *dst to *v when given, which must be greater than 0.
-func (p *problems) positive(name string, v *int, dst *int) {
+// within sets *dst to *v when given, which must be in [1, maxVal].
+func (p *problems) within(name string, v *int, maxVal int, dst *int) {
 	if v == nil {
 		return
 	}
-	if *v <= 0 {
-		p.add("%s must be greater than 0, got %d", name, *v)
+	if *v < 1 || *v > maxVal {
+		p.add("%s must be between 1 and %d, got %d", name, maxVal, *v)
 		return
 	}
 	*dst = *v
@@ -105,8 +106,8 @@ func taskSettings(t restapi.Task) (fsm.TaskSpec, error) {
 		Collation:                 string(restapi.TaskCollationCompatibleStrict),
 		KeepDumpFiles:             t.CleanDumpFile != nil && !*t.CleanDumpFile,
 	}
-	if !identPattern.MatchString(t.Name) {
-		p.add("task name %q must be 1-64 letters, digits, '_' or '-'", t.Name)
+	if !restapi.ValidTaskName(t.Name) {
+		p.add("task name %q must be 1-%d letters, digits, '_' or '-', not starting with '-'", apierr.Clip(t.Name), restapi.MaxTaskNameLen)
 	}
 	switch spec.Mode {
 	case fsm.TaskModeAll, fsm.TaskModeFull, fsm.TaskModeIncremental:
@@ -128,7 +129,7 @@ func taskSettings(t restapi.Task) (fsm.TaskSpec, error) {
 		spec.MetaSchema = *t.MetaSchema
 	}
 	if !identPattern.MatchString(spec.MetaSchema) {
-		p.add("meta_schema %q must be 1-64 letters, digits, '_' or '-'", spec.MetaSchema)
+		p.add("meta_schema %q must be 1-64 letters, digits, '_' or '-'", apierr.Clip(spec.MetaSchema))
 	}
 	if t.CollationCompatible != nil {
 		spec.Collation = string(*t.CollationCompatible)
@@ -157,8 +158,8 @@ func fullSpec(fc *restapi.TaskFullMigrateConf, p *problems) fsm.FullSpec {
 	if fc == nil {
 		return full
 	}
-	p.positive("full_migrate_conf.export_threads", fc.ExportThreads, &full.ExportThreads)
-	p.positive("full_migrate_conf.import_threads", fc.ImportThreads, &full.ImportThreads)
+	p.within("full_migrate_conf.export_threads", fc.ExportThreads, restapi.MaxThreads, &full.ExportThreads)
+	p.within("full_migrate_conf.import_threads", fc.ImportThreads, restapi.MaxThreads, &full.ImportThreads)
 	if fc.DataDir != nil && *fc.DataDir != "" {
 		full.DataDir = *fc.DataDir
 		if !filepath.IsAbs(full.DataDir) && !filepath.IsLocal(full.DataDir) {
@@ -180,8 +181,8 @@ func fullSpec(fc *restapi.TaskFullMigrateConf, p *problems) fsm.FullSpec {
 func incrSpec(ic *restapi.TaskIncrMigrateConf, p *problems) fsm.IncrSpec {
 	incr := fsm.IncrSpec{ReplThreads: defaultReplThreads, ReplBatch: defaultReplBatch}
 	if ic != nil {
-		p.positive("incr_migrate_conf.repl_threads", ic.ReplThreads, &incr.ReplThreads)
-		p.positive("incr_migrate_conf.repl_batch", ic.ReplBatch, &incr.ReplBatch)
+		p.within("incr_migrate_conf.repl_threads", ic.ReplThreads, restapi.MaxThreads, &incr.ReplThreads)
+		p.within("incr_migrate_conf.repl_batch", ic.ReplBatch, restapi.MaxReplBatch, &incr.ReplBatch)
 	}
 	return incr
 }

@@ -505,7 +505,7 @@ type Source struct {
 	// Security TLS material (PEM text, not file paths) used to connect to a database. It is never returned by the API.
 	Security *Security `json:"security,omitempty"`
 
-	// SourceName Unique name of the source.
+	// SourceName Unique name of the source: at most 32 characters (DM's limit), letters, digits, '_', '-' and '.', not starting with '-' or '.'.
 	//
 	// Example: mysql-01
 	SourceName string `json:"source_name"`
@@ -659,7 +659,7 @@ type Task struct {
 	// MetaSchema Target schema holding the task's checkpoints.
 	MetaSchema *string `json:"meta_schema,omitempty"`
 
-	// Name Unique name of the task.
+	// Name Unique name of the task: at most 43 characters, so that the task's tables in meta_schema (the longest DM's <task>_syncer_sharding_meta) stay within MySQL's 64-character names; letters, digits, '_' and '-', not starting with '-'.
 	//
 	// Example: task-1
 	Name string `json:"name"`
