@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -39,6 +40,13 @@ type Config struct {
 	// never fight over a fixed port.
 	GossipAddr          string `toml:"gossip-addr"`
 	AdvertiseGossipAddr string `toml:"advertise-gossip-addr"`
+
+	// API hardening (not DM keys).
+
+	// DumpDirAllowed lists the directories inside which a task's full_migrate_conf.data_dir
+	// may be an absolute path (a relative one always stays inside the worker's data-dir).
+	// Empty: absolute data_dirs are refused.
+	DumpDirAllowed []string `toml:"dump-dir-allowed"`
 }
 
 // Experimental is DM's [experimental] table.
@@ -69,7 +77,8 @@ type resolved struct {
 	join          []string          // API addresses of existing masters
 	dataDir       string
 	openAPI       bool
-	secretKey     []byte // nil: the built-in default is used
+	secretKey     []byte   // nil: the built-in default is used
+	dumpDirs      []string // cleaned absolute DumpDirAllowed
 }
 
 // resolve validates the configuration and derives the addresses the server needs.
@@ -157,6 +166,12 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if (c.SSLCert == "") != (c.SSLKey == "") {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
+	}
+	for _, dir := range c.DumpDirAllowed {
+		if !filepath.IsAbs(dir) {
+			return r, fmt.Errorf("dump-dir-allowed %q: want an absolute directory", dir)
+		}
+		r.dumpDirs = append(r.dumpDirs, filepath.Clean(dir))
 	}
 	return r, nil
 }

@@ -43,7 +43,7 @@ type taskPlan struct {
 // and finally the spec is sealed with its secrets encrypted.
 func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	t := req.Task
-	spec, err := taskSettings(t)
+	spec, err := taskSettings(t, s.res.dumpDirs)
 	if err != nil {
 		return taskPlan{}, err
 	}
@@ -98,7 +98,7 @@ func (p problems) err() error {
 
 // taskSettings checks and normalises the task's own settings (name, modes, meta schema,
 // target, tuning knobs with DM's defaults): the spec without sources, filters and secrets.
-func taskSettings(t restapi.Task) (fsm.TaskSpec, error) {
+func taskSettings(t restapi.Task, dumpDirs []string) (fsm.TaskSpec, error) {
 	var p problems
 	spec := fsm.TaskSpec{
 		Version: fsm.TaskSpecVersion, Name: t.Name, Mode: string(t.TaskMode), OnDuplicate: string(t.OnDuplicate), MetaSchema: defaultMetaSchema,
@@ -135,7 +135,7 @@ func taskSettings(t restapi.Task) (fsm.TaskSpec, error) {
 		spec.Collation = string(*t.CollationCompatible)
 	}
 	checkTarget(t.TargetConfig, &p)
-	spec.Full = fullSpec(t.SourceConfig.FullMigrateConf, &p)
+	spec.Full = fullSpec(t.SourceConfig.FullMigrateConf, dumpDirs, &p)
 	spec.Incr = incrSpec(t.SourceConfig.IncrMigrateConf, &p)
 	return spec, p.err()
 }
@@ -152,8 +152,9 @@ func checkTarget(tg restapi.TaskTargetDataBase, p *problems) {
 	}
 }
 
-// fullSpec is full_migrate_conf with DM's defaults.
-func fullSpec(fc *restapi.TaskFullMigrateConf, p *problems) fsm.FullSpec {
+// fullSpec is full_migrate_conf with DM's defaults; an absolute data_dir must lie inside one
+// of dumpDirs (dump-dir-allowed).
+func fullSpec(fc *restapi.TaskFullMigrateConf, dumpDirs []string, p *problems) fsm.FullSpec {
 	full := fsm.FullSpec{ExportThreads: defaultExportThreads, ImportThreads: defaultImportThreads, DataDir: defaultDataDir, Consistency: defaultConsistency}
 	if fc == nil {
 		return full
@@ -162,8 +163,8 @@ func fullSpec(fc *restapi.TaskFullMigrateConf, p *problems) fsm.FullSpec {
 	p.within("full_migrate_conf.import_threads", fc.ImportThreads, restapi.MaxThreads, &full.ImportThreads)
 	if fc.DataDir != nil && *fc.DataDir != "" {
 		full.DataDir = *fc.DataDir
-		if !filepath.IsAbs(full.DataDir) && !filepath.IsLocal(full.DataDir) {
-			p.add("full_migrate_conf.data_dir %q must stay inside the worker's data directory (no '..'), or be absolute", full.DataDir)
+		if problem := dataDirProblem(full.DataDir, dumpDirs); problem != "" {
+			p.add("full_migrate_conf.data_dir %q %s", apierr.Clip(full.DataDir), problem)
 		}
 	}
 	if fc.Consistency != nil {
@@ -175,6 +176,28 @@ func fullSpec(fc *restapi.TaskFullMigrateConf, p *problems) fsm.FullSpec {
 		}
 	}
 	return full
+}
+
+// dataDirProblem says why a task's data_dir is refused ("" when it is not): a relative one
+// must stay inside the worker's data-dir (no '..' out of it), an absolute one, once cleaned,
+// inside one of the allowed directories.
+func dataDirProblem(dir string, allowed []string) string {
+	if !filepath.IsAbs(dir) {
+		if !filepath.IsLocal(dir) {
+			return "must stay inside the worker's data directory (no '..' out of it)"
+		}
+		return ""
+	}
+	clean := filepath.Clean(dir)
+	for _, base := range allowed {
+		if rel, err := filepath.Rel(base, clean); err == nil && (rel == "." || filepath.IsLocal(rel)) {
+			return ""
+		}
+	}
+	if len(allowed) == 0 {
+		return "is absolute: use a path relative to the worker's data directory, or list a directory holding it in the masters' dump-dir-allowed"
+	}
+	return fmt.Sprintf("is outside the masters' dump-dir-allowed (%s)", strings.Join(allowed, ", "))
 }
 
 // incrSpec is incr_migrate_conf with DM's defaults.

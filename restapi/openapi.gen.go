@@ -723,7 +723,7 @@ type TaskFullMigrateConf struct {
 	// Example: auto
 	Consistency *TaskFullMigrateConfConsistency `json:"consistency,omitempty"`
 
-	// DataDir Directory on the worker for dump files, <data_dir>/<task>/<source>; a relative one is inside the worker's data-dir and must not leave it.
+	// DataDir Directory on the worker for dump files, <data_dir>/<task>/<source>; a relative one is inside the worker's data-dir and must not leave it; an absolute one must be inside a directory of the masters' dump-dir-allowed.
 	//
 	// Example: ./exported_data
 	DataDir *string `json:"data_dir,omitempty"`

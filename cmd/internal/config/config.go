@@ -49,6 +49,20 @@ func Load(fs *flag.FlagSet, args []string, target any) (configFile string, unkno
 	return configFile, unknown, nil
 }
 
+// ListVar binds the comma-separated flag name to target, a list key (an array in the TOML
+// file); the flag replaces the file's list.
+func ListVar(fs *flag.FlagSet, target *[]string, name, usage string) {
+	fs.Func(name, usage+" (comma separated)", func(v string) error {
+		*target = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				*target = append(*target, item)
+			}
+		}
+		return nil
+	})
+}
+
 // Version describes the binary: its name and the module version it was built from.
 func Version(binary string) string {
 	v := "(devel)"

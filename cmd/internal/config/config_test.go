@@ -91,3 +91,21 @@ func TestLogFileIsPrivate(t *testing.T) {
 		t.Fatalf("log file mode %v, want 0600", st.Mode().Perm())
 	}
 }
+
+func TestListFlagReplacesTheFilesList(t *testing.T) {
+	type lists struct {
+		Dirs []string `toml:"dump-dir-allowed"`
+	}
+	path := filepath.Join(t.TempDir(), "dm-master.toml")
+	require.NoError(t, os.WriteFile(path, []byte(`dump-dir-allowed = ["/from/file"]`+"\n"), 0o600))
+	load := func(args ...string) []string {
+		var l lists
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		ListVar(fs, &l.Dirs, "dump-dir-allowed", "")
+		_, _, err := Load(fs, append([]string{"-config", path}, args...), &l)
+		require.NoError(t, err)
+		return l.Dirs
+	}
+	require.Equal(t, []string{"/from/file"}, load())
+	require.Equal(t, []string{"/a", "/b"}, load("--dump-dir-allowed", " /a, ,/b"))
+}
