@@ -44,6 +44,10 @@ func TestTaskSchemaRoutes(t *testing.T) {
 
 	put := map[string]any{"sql_content": "CREATE TABLE shop.t1 (id INT PRIMARY KEY, name VARCHAR(20), extra INT)"}
 	requireAPIError(t, e.api.call(http.MethodPut, e.addr, base+"/shop/t2", put), 400, fsm.CodeWorkerNotPaused)
+	// Forgetting a table while the subtask runs is refused like replacing one: the table stays.
+	requireAPIError(t, e.api.call(http.MethodDelete, e.addr, base+"/shop/t1", nil), 400, fsm.CodeWorkerNotPaused)
+	require.NoError(t, e.api.call(http.MethodGet, e.addr, base+"/shop", nil).JSON(&names))
+	require.Equal(t, []string{"t1"}, names)
 
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/sch/pause", nil).Status)
 	e.waitStage("sch", "Paused", 20*time.Second)

@@ -87,9 +87,8 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 			apierr.WriteError(w, err)
 			return
 		}
-		if stage := run.currentStage(); stage != stagePaused {
-			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotPaused,
-				"task %q is %s on this source: pause it before changing the tracked schema of `%s`.`%s`", task, stage, schema, table))
+		if err := requirePaused(run, task, schema, table); err != nil {
+			apierr.WriteError(w, err)
 			return
 		}
 		// The path's schema.table wins over the name in the statement.
@@ -105,6 +104,10 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodDelete:
+		if err := requirePaused(run, task, schema, table); err != nil {
+			apierr.WriteError(w, err)
+			return
+		}
 		if !tr.DropTable(schema, table) {
 			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "table `%s`.`%s` is not tracked by task %q", schema, table, task))
 			return
@@ -115,6 +118,16 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// requirePaused refuses a change of the tracked schema (PUT or DELETE) while the subtask
+// runs: its sync unit reads the tracker as it goes.
+func requirePaused(run *runner, task, schema, table string) error {
+	if stage := run.currentStage(); stage != stagePaused {
+		return apierr.Errorf(http.StatusBadRequest, fsm.CodeWorkerNotPaused,
+			"task %q is %s on this source: pause it before changing the tracked schema of `%s`.`%s`", task, stage, apierr.Clip(schema), apierr.Clip(table))
+	}
+	return nil
 }
 
 func (r *runner) currentStage() string {
