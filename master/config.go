@@ -43,6 +43,13 @@ type Config struct {
 
 	// API hardening (not DM keys).
 
+	// APITokenPath names a file of `role token` lines (roles admin and read): /api/v1 then
+	// requires `Authorization: Bearer <token>`. Empty: the API is open, as DM's.
+	APITokenPath string `toml:"api-token-path"`
+	// APITokenPublic lists what stays readable without a token when APITokenPath is set:
+	// "docs" (/api/v1/docs and /api/v1/dm.json) and "metrics" (/metrics).
+	APITokenPublic []string `toml:"api-token-public"`
+
 	// DumpDirAllowed lists the directories inside which a task's full_migrate_conf.data_dir
 	// may be an absolute path (a relative one always stays inside the worker's data-dir).
 	// Empty: absolute data_dirs are refused.
@@ -79,6 +86,7 @@ type resolved struct {
 	openAPI       bool
 	secretKey     []byte   // nil: the built-in default is used
 	dumpDirs      []string // cleaned absolute DumpDirAllowed
+	api           apiAuth
 }
 
 // resolve validates the configuration and derives the addresses the server needs.
@@ -166,6 +174,9 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if (c.SSLCert == "") != (c.SSLKey == "") {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
+	}
+	if r.api, err = c.resolveAPIAuth(); err != nil {
+		return r, err
 	}
 	for _, dir := range c.DumpDirAllowed {
 		if !filepath.IsAbs(dir) {

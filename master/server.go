@@ -76,6 +76,9 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if s.cipher, err = security.NewCipher(res.secretKey); err != nil {
 		return nil, fmt.Errorf("dm-master config: %w", err)
 	}
+	for _, w := range res.api.warnings(cfg.APITokenPath, cfg.APITokenPublic) {
+		s.logger.Warn(w)
+	}
 	s.workers = peer.NewWorkerClient(s.tls)
 	s.schedWake = make(chan struct{}, 1)
 	if res.secretKey == nil {
@@ -176,15 +179,18 @@ func (s *Server) Stop() error {
 	return nil
 }
 
+// routes is the master's port. Each group of routes gets its checks here, side by side.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	fwd := restapi.ForwardToLeader(s, restapi.ForwardOptions{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	// API tokens (api-token-path): /api/v1 and /metrics, minus what api-token-public opens.
+	apiAuth := restapi.RequireToken(s.res.api.tokens, s.res.api.public, s.logger)
+	mux.Handle("GET /metrics", apiAuth(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /status", s.handleStatus)
 	mux.Handle("/internal/v1/", fwd(s.peerRoutes()))
 	if s.res.openAPI {
 		// The handler routes on full /api/v1/... paths itself.
-		mux.Handle("/api/v1/", restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger}))
+		mux.Handle("/api/v1/", apiAuth(restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger})))
 	}
 	return apierr.Routes(mux)
 }

@@ -31,6 +31,8 @@ func main() {
 	fs.StringVar(&cfg.SSLKey, "ssl-key", cfg.SSLKey, "private key (PEM)")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "gossip listen address (default: advertised host, OS-assigned port)")
 	fs.StringVar(&cfg.AdvertiseGossipAddr, "advertise-gossip-addr", cfg.AdvertiseGossipAddr, "gossip address advertised to others")
+	fs.StringVar(&cfg.APITokenPath, "api-token-path", cfg.APITokenPath, "file of 'role token' lines (roles admin, read): /api/v1 then requires Authorization: Bearer <token>")
+	config.ListVar(fs, &cfg.APITokenPublic, "api-token-public", "what stays readable without a token: docs, metrics")
 	config.ListVar(fs, &cfg.DumpDirAllowed, "dump-dir-allowed", "directories inside which a task's full_migrate_conf.data_dir may be absolute")
 	config.Main("dm-master", fs, &cfg, &cfg.LogLevel, &cfg.LogFile, func(logger *slog.Logger) (config.Server, error) {
 		if cfg.Experimental.OpenAPI && !cfg.OpenAPI {

@@ -25,6 +25,8 @@ func main() {
 type client struct {
 	addr    string
 	timeout time.Duration
+	// token is the API token (--token, else $DM_TOKEN); never a flag default, which -h prints.
+	token string
 }
 
 func newRoot() *cobra.Command {
@@ -41,6 +43,7 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.addr, "master-addr", def, "dm-master API address (env DM_MASTER_ADDR)")
 	root.PersistentFlags().DurationVar(&c.timeout, "rpc-timeout", 10*time.Minute, "timeout of one call")
+	root.PersistentFlags().StringVar(&c.token, "token", "", "API token of masters with api-token-path (default: env DM_TOKEN)")
 
 	var onlyMaster, onlyWorker bool
 	list := &cobra.Command{
@@ -167,6 +170,9 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if token := c.apiToken(); token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := (&http.Client{Timeout: c.timeout}).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
@@ -180,6 +186,14 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
 	}
 	return data, nil
+}
+
+// apiToken is --token, or $DM_TOKEN when the flag is not given.
+func (c *client) apiToken() string {
+	if c.token != "" {
+		return c.token
+	}
+	return strings.TrimSpace(os.Getenv("DM_TOKEN"))
 }
 
 func printJSON(w io.Writer, v any) error {
