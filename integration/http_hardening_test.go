@@ -198,7 +198,7 @@ func TestRequestHardening(t *testing.T) {
 		{"export_threads", setConf(good(), "full_migrate_conf", "export_threads", 0)},
 		{"import_threads", setConf(good(), "full_migrate_conf", "import_threads", 1025)},
 		{"repl_threads", setConf(good(), "incr_migrate_conf", "repl_threads", 100000)},
-		{"repl_batch", setConf(good(), "incr_migrate_conf", "repl_batch", 10001)},
+		{"repl_batch", setConf(good(), "incr_migrate_conf", "repl_batch", 5001)},
 		{"data_dir", setConf(good(), "full_migrate_conf", "data_dir", "../../../../tmp/x")},
 		{"data_dir", setConf(good(), "full_migrate_conf", "data_dir", "/tmp/dm-outside-allowed")},
 		{"data_dir", setConf(good(), "full_migrate_conf", "data_dir", dumps+"/../escape")},

@@ -17,8 +17,9 @@ const (
 	// MaxThreads bounds export_threads, import_threads and repl_threads: each is a database
 	// connection (DM's published measurements reach 1024 sync workers).
 	MaxThreads = 1024
-	// MaxReplBatch bounds repl_batch, the statements of one target transaction (DM: 100).
-	MaxReplBatch = 10000
+	// MaxReplBatch bounds repl_batch, the statements of one target transaction: fifty times
+	// DM's default of 100.
+	MaxReplBatch = 5000
 )
 
 // The characters of names: they become directory names (relay and dump directories are
