@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/dm-oss/dm/fsm"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,9 @@ import (
 // master keeps serving (its addresses are not forgotten first).
 func TestOfflineLastMasterIs400(t *testing.T) {
 	s := startTestMaster(t)
+	// The leader records itself in the FSM just after it wins (leaderLoop): wait for the record
+	// the DELETE must not remove.
+	require.Eventually(t, func() bool { _, ok := s.state.Master("m1"); return ok }, 15*time.Second, 20*time.Millisecond)
 	a := do(t, s, http.MethodDelete, "/api/v1/cluster/masters/m1", nil)
 	require.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
 	require.Equal(t, fsm.CodeOpenAPICommon, a.code(t))
