@@ -39,6 +39,12 @@ type Config struct {
 	// never fight over a fixed port.
 	GossipAddr          string `toml:"gossip-addr"`
 	AdvertiseGossipAddr string `toml:"advertise-gossip-addr"`
+
+	// RecoverFrom (flag --recover-from only) replaces the Raft configuration in data-dir with
+	// the masters it names, to bring back a group that lost its quorum for good: DM's
+	// initial-cluster form (name=http://host:port,...), or the path of a file holding it (one
+	// entry a line or comma-separated).
+	RecoverFrom string `toml:"-"`
 }
 
 // Experimental is DM's [experimental] table.
@@ -69,7 +75,8 @@ type resolved struct {
 	join          []string          // API addresses of existing masters
 	dataDir       string
 	openAPI       bool
-	secretKey     []byte // nil: the built-in default is used
+	secretKey     []byte            // secret-key-path's key; nil without
+	recover       map[string]string // --recover-from: name -> raft address
 }
 
 // resolve validates the configuration and derives the addresses the server needs.
@@ -158,7 +165,32 @@ func (c Config) resolve() (resolved, error) {
 	if (c.SSLCert == "") != (c.SSLKey == "") {
 		return r, fmt.Errorf("ssl-cert and ssl-key go together")
 	}
+	if c.RecoverFrom != "" {
+		if r.recover, err = parseRecoverFrom(c.RecoverFrom); err != nil {
+			return r, err
+		}
+		if _, ok := r.recover[c.Name]; !ok {
+			return r, fmt.Errorf("recover-from %q does not name this master %q", c.RecoverFrom, c.Name)
+		}
+	}
 	return r, nil
+}
+
+// parseRecoverFrom reads --recover-from: the initial-cluster form, or a file holding it.
+func parseRecoverFrom(v string) (map[string]string, error) {
+	list := v
+	if !strings.Contains(v, "=") {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("recover-from: %w", err)
+		}
+		list = strings.Join(strings.Fields(string(b)), ",")
+	}
+	m, err := parseInitialCluster(list)
+	if err != nil {
+		return nil, fmt.Errorf("recover-from: %w", err)
+	}
+	return m, nil
 }
 
 func parseInitialCluster(s string) (map[string]string, error) {

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,14 +33,17 @@ type Server struct {
 	res    resolved
 	logger *slog.Logger
 
-	client   *peer.Client
-	srvTLS   *tls.Config
+	client *peer.Client
+	// members authenticates this worker to the masters and the masters to it.
+	members  *security.Members
 	pool     *membership.Pool
 	metrics  *metrics
 	listener net.Listener
 	httpSrv  *http.Server
 
-	cipher  *security.Cipher
+	// secrets decrypts the sources' and targets' secrets: with secret-key-path's key, or the
+	// cluster key the masters hand over at registration (keys.go).
+	secrets security.Secrets
 	source  boundSource
 	relayR  relayRunner
 	desired atomic.Pointer[peer.DesiredState]
@@ -63,21 +65,27 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	srvTLS, cliTLS, err := security.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey)
+	members, err := security.NewMembers(security.MemberConfig{
+		Name: cfg.Name, SecretKey: res.secretKey,
+		SSLCA: cfg.SSLCA, SSLCert: cfg.SSLCert, SSLKey: cfg.SSLKey, CertAllowedCN: cfg.CertAllowedCN,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: %w", err)
 	}
-	client, err := peer.NewClient(res.join, cliTLS)
+	client, err := peer.NewClient(res.join, members)
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: join: %w", err)
 	}
-	cipher, err := security.NewCipher(res.secretKey)
-	if err != nil {
-		return nil, fmt.Errorf("dm-worker config: %w", err)
+	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, members: members, relayHub: relay.NewHub()}
+	if res.secretKey != nil {
+		c, err := security.NewCipher(res.secretKey)
+		if err != nil {
+			return nil, fmt.Errorf("dm-worker config: %w", err)
+		}
+		s.secrets.Set(c)
 	}
-	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS, cipher: cipher, relayHub: relay.NewHub()}
-	if res.secretKey == nil {
-		s.logger.Warn("secret-key-path is not set: upstream passwords are decrypted with the built-in default key; use the masters' secret-key-path file")
+	if warning := members.OpenWarning(); warning != "" {
+		s.logger.Warn(warning)
 	}
 	s.metrics = newMetrics()
 	s.runners = map[string]*runner{}
@@ -97,22 +105,20 @@ func (s *Server) Start(ctx context.Context) error {
 		BindAddr:      s.res.gossipBind,
 		AdvertiseAddr: s.cfg.AdvertiseGossipAddr,
 		Logger:        s.logger,
+		Key:           s.members.GossipKey(),
+		Sealed:        s.members.GossipNeedsClusterKey(),
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /status", s.handleStatus)
-	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
-	s.schemaRoutes(mux)
-	s.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.srvTLS}
+	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, TLSConfig: s.members.ServerTLS(),
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		var err error
-		if s.srvTLS != nil {
+		if s.members.ServerTLS() != nil {
 			err = s.httpSrv.ServeTLS(ln, "", "")
 		} else {
 			err = s.httpSrv.Serve(ln)
@@ -133,8 +139,22 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.metricsLoop(ctx)
 	}()
-	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs())
+	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs(),
+		"security", s.members.Mode().String())
 	return nil
+}
+
+// routes are the worker's HTTP routes: metrics and a health status for anyone, the internal
+// routes (the masters' calls) for members only.
+func (s *Server) routes() http.Handler {
+	internal := http.NewServeMux()
+	internal.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
+	s.schemaRoutes(internal)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", s.handleStatus)
+	mux.Handle("/internal/v1/", peer.RequireMember(s.members, peer.AuthOptions{Logger: s.logger})(internal))
+	return mux
 }
 
 // Stop says goodbye to the pool (the masters mark this worker offline at once) and stops.
@@ -212,6 +232,9 @@ func (s *Server) register(ctx context.Context) error {
 		return err
 	}
 	s.logger.Info("registered with the masters", "index", resp.Index)
+	if err := s.fetchKeys(ctx); err != nil {
+		return err
+	}
 	s.joinSeeds(resp.GossipSeeds)
 	return nil
 }

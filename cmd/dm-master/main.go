@@ -31,6 +31,8 @@ func main() {
 	fs.StringVar(&cfg.SSLKey, "ssl-key", cfg.SSLKey, "private key (PEM)")
 	fs.StringVar(&cfg.GossipAddr, "gossip-addr", cfg.GossipAddr, "gossip listen address (default: advertised host, OS-assigned port)")
 	fs.StringVar(&cfg.AdvertiseGossipAddr, "advertise-gossip-addr", cfg.AdvertiseGossipAddr, "gossip address advertised to others")
+	fs.StringVar(&cfg.RecoverFrom, "recover-from", cfg.RecoverFrom,
+		"bring back a master group that lost its quorum for good: the surviving masters (name=http://host:port,... or a file holding that) become the new Raft configuration; see the README")
 	config.Main("dm-master", fs, &cfg, &cfg.LogLevel, &cfg.LogFile, func(logger *slog.Logger) (config.Server, error) {
 		if cfg.Experimental.OpenAPI && !cfg.OpenAPI {
 			logger.Warn("[experimental] openapi is DM v5.3's spelling; prefer the top-level openapi = true")

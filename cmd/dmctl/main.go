@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dm-oss/dm/internal/security"
 )
 
 func main() {
@@ -25,6 +27,9 @@ func main() {
 type client struct {
 	addr    string
 	timeout time.Duration
+	// DM's TLS flags: the CA that signed the masters' certificates, and dmctl's own certificate,
+	// which masters with ssl-* require (its CN must be in their cert-allowed-cn).
+	sslCA, sslCert, sslKey string
 }
 
 func newRoot() *cobra.Command {
@@ -41,6 +46,9 @@ func newRoot() *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&c.addr, "master-addr", def, "dm-master API address (env DM_MASTER_ADDR)")
 	root.PersistentFlags().DurationVar(&c.timeout, "rpc-timeout", 10*time.Minute, "timeout of one call")
+	root.PersistentFlags().StringVar(&c.sslCA, "ssl-ca", "", "CA certificate (PEM) that signed the masters' certificates")
+	root.PersistentFlags().StringVar(&c.sslCert, "ssl-cert", "", "dmctl's certificate (PEM), required by masters with ssl-* set")
+	root.PersistentFlags().StringVar(&c.sslKey, "ssl-key", "", "dmctl's private key (PEM)")
 
 	var onlyMaster, onlyWorker bool
 	list := &cobra.Command{
@@ -156,9 +164,13 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 		}
 		rd = bytes.NewReader(b)
 	}
+	httpClient, scheme, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	base := c.addr
 	if !strings.Contains(base, "://") {
-		base = "http://" + base
+		base = scheme + "://" + base
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(base, "/")+path, rd)
 	if err != nil {
@@ -167,7 +179,7 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := (&http.Client{Timeout: c.timeout}).Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -180,6 +192,21 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
 	}
 	return data, nil
+}
+
+// httpClient is the client of one call, with dmctl's certificate when the TLS flags are given,
+// and the scheme an address without one gets.
+func (c *client) httpClient() (*http.Client, string, error) {
+	conf, err := security.ClientTLS(c.sslCA, c.sslCert, c.sslKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("TLS flags: %w", err)
+	}
+	if conf == nil {
+		return &http.Client{Timeout: c.timeout}, "http", nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = conf
+	return &http.Client{Timeout: c.timeout, Transport: tr}, "https", nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -217,3 +217,12 @@ func (c *Client) once(ctx context.Context, method, target string, payload []byte
 	}
 	return nil
 }
+
+// ClusterKey fetches the cluster key from the masters.
+func (c *Client) ClusterKey(ctx context.Context) ([]byte, error) {
+	var resp ClusterKeyResponse
+	if err := c.do(ctx, http.MethodGet, PathClusterKey, nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Key, nil
+}

@@ -66,3 +66,12 @@ type DesiredState struct {
 	View        fsm.WorkerView `json:"view"`
 	GossipSeeds []string       `json:"gossip_seeds"`
 }
+
+// PathClusterKey: GET → ClusterKeyResponse, the cluster key, for members only (a cluster without
+// secret-key-path encrypts its secrets with it; in TLS mode, gossip is keyed by it).
+const PathClusterKey = "/internal/v1/cluster/key"
+
+// ClusterKeyResponse carries the cluster key.
+type ClusterKeyResponse struct {
+	Key []byte `json:"key"`
+}
