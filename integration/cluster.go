@@ -338,6 +338,18 @@ func (c *Cluster) writeFile(path, content string) {
 // Start launches the process (again) with its arguments; output goes to LogPath.
 func (p *Proc) Start() {
 	p.t.Helper()
+	p.start(p.args)
+}
+
+// StartWith launches the process (again) with extra arguments for this run only (such as
+// dm-master's --recover-from).
+func (p *Proc) StartWith(extra ...string) {
+	p.t.Helper()
+	p.start(append(append([]string(nil), p.args...), extra...))
+}
+
+func (p *Proc) start(args []string) {
+	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
@@ -350,8 +362,8 @@ func (p *Proc) Start() {
 	if err != nil {
 		p.t.Fatalf("integration: %v", err)
 	}
-	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, p.args, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(p.bin, p.args...)
+	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, args, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.bin, args...)
 	// Relative paths a process uses (dump data_dir, relay dir) land in its own directory.
 	cmd.Dir = filepath.Dir(p.LogPath)
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -43,7 +43,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 }
 
 // syncMasterRecords writes the addresses of every master in the Raft configuration that gossip
-// shows alive (and our own) into the FSM when they changed.
+// shows alive (and our own) into the FSM when they changed, and drops the records of masters
+// no longer in the configuration.
 func (s *Server) syncMasterRecords(ctx context.Context) {
 	members, err := s.store.Members()
 	if err != nil {
@@ -67,6 +68,18 @@ func (s *Server) syncMasterRecords(ctx context.Context) {
 		if _, err := s.apply(ctx, cmd); err != nil {
 			s.logger.Warn("record master addresses", "name", name, "err", err)
 		}
+	}
+	// A master that left the configuration without OfflineMaster (a group recovered with
+	// --recover-from) is forgotten too, so nobody keeps calling or gossiping with it.
+	for _, m := range s.state.Masters() {
+		if inConfig[m.Name] {
+			continue
+		}
+		if _, err := s.apply(ctx, fsm.RemoveMaster{Name: m.Name}); err != nil {
+			s.logger.Warn("forget a master outside the raft configuration", "name", m.Name, "err", err)
+			continue
+		}
+		s.logger.Info("master outside the raft configuration forgotten", "name", m.Name)
 	}
 }
 
