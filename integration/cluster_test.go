@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"testing"
@@ -214,6 +215,13 @@ func TestMasterClusterFailoverAndMembers(t *testing.T) {
 		}
 		return nil
 	})
+	// DM's files without secret-key-path or ssl-*: the cluster works, open, and every process
+	// says so.
+	for _, p := range append(append([]*Proc(nil), masters...), w1, w2) {
+		logData, err := os.ReadFile(p.LogPath)
+		require.NoError(t, err)
+		require.Contains(t, string(logData), "the cluster is OPEN", "%s warns", p.Name)
+	}
 	// The worker follows its desired state through the long-poll feed.
 	Eventually(t, 10*time.Second, func() error {
 		var st struct {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,11 @@ func TestIntrudersTLS(t *testing.T) { testIntruders(t, true) }
 
 func testIntruders(t *testing.T, tlsMode bool) {
 	e := newSecuredEnv(t, tlsMode)
+	for _, p := range append(append([]*Proc(nil), e.c.Masters...), e.c.Workers...) {
+		logData, err := os.ReadFile(p.LogPath)
+		require.NoError(t, err)
+		require.NotContains(t, string(logData), "the cluster is OPEN", "%s is secured", p.Name)
+	}
 	e.createSource()
 	before := e.clusterState()
 
