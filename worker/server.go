@@ -144,15 +144,15 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
-// routes are the worker's HTTP routes: metrics and a health status for anyone, the internal
-// routes (the masters' calls) for members only.
+// routes are the worker's HTTP routes: metrics and a health answer for anyone, the internal
+// routes (the masters' calls, with the full report) for members only.
 func (s *Server) routes() http.Handler {
 	internal := http.NewServeMux()
 	internal.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
 	s.schemaRoutes(internal)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /status", s.handleStatus)
+	mux.HandleFunc("GET /status", s.handleHealth)
 	mux.Handle("/internal/v1/", peer.RequireMember(s.members, peer.AuthOptions{Logger: s.logger})(internal))
 	return mux
 }
@@ -273,6 +273,20 @@ func (s *Server) apply(ctx context.Context, st peer.DesiredState) {
 	s.reconcileRelay(ctx, st.View)
 	s.reconcileSubtasks(ctx, st.View)
 	s.logger.Debug("desired state", "index", st.View.Index, "subtasks", len(st.View.Subtasks))
+}
+
+// handleHealth is the worker's public health answer: who it is and whether the masters accepted
+// it; what it runs is for members (handleStatus).
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	out := struct {
+		Name       string `json:"name"`
+		Registered bool   `json:"registered"`
+		Index      uint64 `json:"index"`
+	}{Name: s.cfg.Name}
+	if st := s.desired.Load(); st != nil {
+		out.Registered, out.Index = st.View.Registered, st.View.Index
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
