@@ -283,5 +283,10 @@ func (e *securedEnv) replicate() {
 		require.Contains(e.t, members, `"`+name+`"`)
 	}
 	require.True(e.t, strings.Contains(e.dmctl(e.leader, "shard-ddl-lock", "secured"), `"total"`))
-	e.api(http.MethodGet, e.follower, "/api/v1/tasks/secured/status", nil, http.StatusOK)
+	// The status comes from the worker, which the leader reaches with its member credentials.
+	var st listResp[subtaskStatus]
+	require.NoError(e.t, e.api(http.MethodGet, e.follower, "/api/v1/tasks/secured/status", nil, http.StatusOK).JSON(&st))
+	require.Len(e.t, st.Data, 1)
+	require.Nil(e.t, st.Data[0].ErrorMsg)
+	require.Equal(e.t, "Sync", st.Data[0].Unit)
 }
