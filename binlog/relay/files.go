@@ -104,14 +104,14 @@ func writeIndex(dir string, names []string) error {
 }
 
 func writeFileAtomic(dir, name string, data []byte) error {
-	return durable.WriteFile(dir, name, data, 0o644)
+	return durable.WriteFile(dir, name, data, 0o600)
 }
 
 func syncDir(dir string) error { return durable.SyncDir(dir) }
 
 // flock takes an exclusive lock on dir/name; block says whether to wait for it.
 func flock(dir, name string, block bool) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,12 @@ func New(cfg Config) (*Relay, error) {
 			return nil, fmt.Errorf("relay: start: %w", err)
 		}
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	// The relay holds the upstream's rows: 0600 files in a 0700 directory, also when an
+	// earlier version made it 0755.
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	if err := os.Chmod(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
 	log := cfg.Logger

@@ -83,7 +83,7 @@ func Logger(level, file string) (*slog.Logger, io.Closer, error) {
 	var out io.Writer = os.Stderr
 	var closer io.Closer = io.NopCloser(nil)
 	if file != "" {
-		f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open log-file: %w", err)
 		}
@@ -102,6 +102,9 @@ type Server interface {
 // the version on -V, set up logging, warn about unused keys, build the server with build,
 // run it until SIGINT/SIGTERM, then stop it. It exits the process.
 func Main(binary string, fs *flag.FlagSet, cfg any, logLevel, logFile *string, build func(*slog.Logger) (Server, error)) {
+	// Every file a dm process creates (Raft log and snapshots, relay, dump, logs) is the
+	// process's own: 0600 files in 0700 directories, whatever a library asks for.
+	syscall.Umask(0o077)
 	if err := run(binary, fs, cfg, logLevel, logFile, build); err != nil {
 		if IsHelp(err) {
 			os.Exit(0)

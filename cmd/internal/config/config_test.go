@@ -74,3 +74,20 @@ func TestLogger(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(b), "hello")
 }
+
+func TestLogFileIsPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dm.log")
+	logger, closer, err := Logger("info", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Info("hello")
+	closer.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("log file mode %v, want 0600", st.Mode().Perm())
+	}
+}
