@@ -101,6 +101,19 @@ func TestMemberCertificates(t *testing.T) {
 	serverErr, _ = handshake(t, m1.ServerTLS(), pki.ClientTLS(""))
 	require.Error(t, serverErr, "no certificate")
 
+	// With secret-key-path too: the certificates still guard every port, requests are also signed,
+	// and gossip is keyed by the secret from the start.
+	cert, key := pki.Issue("m2")
+	both := members(t, security.MemberConfig{Name: "m2", SSLCA: pki.CAPath, SSLCert: cert, SSLKey: key, SecretKey: bytes.Repeat([]byte{8}, 32)})
+	require.Equal(t, security.ModeTLS, both.Mode())
+	require.False(t, both.GossipNeedsClusterKey())
+	require.Len(t, both.GossipKey(), security.KeySize)
+	srv, _ = both.PeerTLS()
+	require.Same(t, both.ServerTLS(), srv, "the Raft port checks the CA's certificates")
+	signed := httptest.NewRequest(http.MethodGet, "/internal/v1/status", nil)
+	require.NoError(t, both.Sign(signed, nil))
+	require.NotEmpty(t, signed.Header.Get(security.HeaderSignature))
+
 	_, err := security.NewMembers(security.MemberConfig{Name: "x", SSLCert: "c.pem", SSLKey: "k.pem"})
 	require.ErrorContains(t, err, "ssl-ca", "ssl-ca is required: members check each other with it")
 
