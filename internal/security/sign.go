@@ -159,30 +159,33 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // nonceCache remembers the nonces of valid signatures until they expire.
 type nonceCache struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // nonce → when its signature expires
-	max  int
+	mu        sync.Mutex
+	seen      map[string]time.Time // nonce → when its signature expires
+	max       int
+	nextPrune time.Time
 }
 
 func newNonceCache(max int) *nonceCache { return &nonceCache{seen: map[string]time.Time{}, max: max} }
 
 // add records nonce until expires; false when it is already known, or when the cache is full
-// of live nonces (refusing is safer than forgetting one).
+// of live nonces (refusing is safer than forgetting one). Expired nonces are dropped every
+// minute, so the cache holds about two windows' worth of requests.
 func (c *nonceCache) add(nonce string, expires, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.seen[nonce]; ok {
 		return false
 	}
-	if len(c.seen) >= c.max {
+	if now.After(c.nextPrune) || len(c.seen) >= c.max {
 		for n, exp := range c.seen {
 			if now.After(exp) {
 				delete(c.seen, n)
 			}
 		}
-		if len(c.seen) >= c.max {
-			return false
-		}
+		c.nextPrune = now.Add(time.Minute)
+	}
+	if len(c.seen) >= c.max {
+		return false
 	}
 	c.seen[nonce] = expires
 	return true

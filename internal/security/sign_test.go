@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -175,4 +176,13 @@ func TestNonceCacheBounds(t *testing.T) {
 	require.False(t, c.add("c", now.Add(time.Minute), now), "full of live nonces: refuse rather than forget")
 	later := now.Add(2 * time.Second)
 	require.True(t, c.add("c", later.Add(time.Minute), later), "expired nonces make room")
+
+	// Expired nonces go every minute, full or not.
+	big := newNonceCache(100)
+	for i := range 10 {
+		require.True(t, big.add(strconv.Itoa(i), now.Add(time.Second), now))
+	}
+	require.Len(t, big.seen, 10)
+	require.True(t, big.add("x", now.Add(3*time.Minute), now.Add(2*time.Minute)))
+	require.Len(t, big.seen, 1)
 }
