@@ -40,8 +40,11 @@ var (
 	ErrUnauthenticated = errors.New("not authenticated as a member of this cluster")
 	// ErrForbidden says an authenticated member asked for what only another member may do.
 	ErrForbidden = errors.New("not allowed for this member")
-	// ErrBodyTooLarge says a signed request's body is over the limit.
+	// ErrBodyTooLarge says a signed request's body is over the limit (this one, or the
+	// server's http.MaxBytesReader).
 	ErrBodyTooLarge = errors.New("request body too large")
+	// ErrBodyUnreadable says a signed request's body broke off (or came too slowly).
+	ErrBodyUnreadable = errors.New("request body could not be read")
 )
 
 func unauthenticated(format string, args ...any) error {
@@ -88,7 +91,7 @@ func (m *Members) mac(method, target, member, ts, nonce string, body []byte) []b
 // Authenticate checks that r comes from a member: a verified certificate in TLS mode, a valid
 // and fresh signature not seen before in secret-key mode (both when both are configured). It
 // reads and restores r.Body to check the signature. In open mode every request passes, under
-// the name it gives. Errors wrap ErrUnauthenticated or ErrBodyTooLarge.
+// the name it gives. Errors wrap ErrUnauthenticated, ErrBodyTooLarge or ErrBodyUnreadable.
 func (m *Members) Authenticate(r *http.Request) (Identity, error) {
 	id := Identity{Name: r.Header.Get(HeaderMember)}
 	if m.serverTLS != nil {
@@ -147,8 +150,11 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, maxSignedBody+1))
 	r.Body.Close()
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return nil, fmt.Errorf("%w: %w", ErrBodyTooLarge, err)
+	}
 	if err != nil {
-		return nil, unauthenticated("read body: %v", err)
+		return nil, fmt.Errorf("%w: %w", ErrBodyUnreadable, err)
 	}
 	if len(b) > maxSignedBody {
 		return nil, fmt.Errorf("%w: over %d bytes", ErrBodyTooLarge, maxSignedBody)

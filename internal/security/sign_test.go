@@ -90,7 +90,19 @@ func TestSignatures(t *testing.T) {
 	require.NoError(t, worker.Sign(big, nil))
 	_, err = master.Authenticate(big)
 	require.ErrorIs(t, err, ErrBodyTooLarge)
+	capped := signedBy(t, worker, http.MethodPost, "/internal/v1/loads", `{"a":1}`)
+	capped.Body = http.MaxBytesReader(httptest.NewRecorder(), capped.Body, 3) // the server's own limit
+	_, err = master.Authenticate(capped)
+	require.ErrorIs(t, err, ErrBodyTooLarge)
+	broken := signedBy(t, worker, http.MethodPost, "/internal/v1/loads", `{"a":1}`)
+	broken.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"a"`), errReader{}))
+	_, err = master.Authenticate(broken)
+	require.ErrorIs(t, err, ErrBodyUnreadable)
 }
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
 
 func withBody(r *http.Request, b string) *http.Request {
 	r.Body = io.NopCloser(strings.NewReader(b))

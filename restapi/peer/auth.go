@@ -30,7 +30,8 @@ type identityKey struct{}
 
 // RequireMember is the authentication of the members' internal routes (a master's
 // /internal/v1, a worker's internal routes): a request that does not prove it comes from a
-// member (security.Members.Authenticate) gets 401 with the error template and goes no further;
+// member (security.Members.Authenticate) gets 401 with the error template (413 or 400 for a
+// body too large or broken off before the signature could be checked) and goes no further;
 // an accepted one carries its identity in its context (Identity). It is a middleware of its
 // own, apart from the OpenAPI's, and sits before the leader forwarding, so a stranger's request
 // is never forwarded.
@@ -45,8 +46,11 @@ func RequireMember(m *security.Members, opts AuthOptions) func(http.Handler) htt
 			if err != nil {
 				logger.Warn("internal request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 				status := http.StatusUnauthorized
-				if errors.Is(err, security.ErrBodyTooLarge) {
+				switch {
+				case errors.Is(err, security.ErrBodyTooLarge):
 					status = http.StatusRequestEntityTooLarge
+				case errors.Is(err, security.ErrBodyUnreadable):
+					status = http.StatusBadRequest
 				}
 				apierr.WriteError(w, apierr.Errorf(status, fsm.CodeOpenAPICommon, "%v", err))
 				return
