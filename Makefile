@@ -40,15 +40,17 @@ generate:
 	cd restapi && $(GO) generate ./...
 
 # One master (OpenAPI on 127.0.0.1:8261) and one worker, data under ./data, logs to the
-# terminal. Ctrl-C stops both.
+# terminal. Ctrl-C stops both. They share a random secret key, data/secret.key (made once,
+# 0600), so the members authenticate each other and the passwords are encrypted with it.
 run: build
-	@mkdir -p -m 700 data
+	@mkdir -p data && chmod 700 data
+	@[ -s data/secret.key ] || (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > data/secret.key && echo >> data/secret.key)
 	@bash -c 'set -m; trap "kill -INT \$$m \$$w 2>/dev/null; wait" INT TERM; \
 		$(BIN)/dm-master --name=master1 --master-addr=127.0.0.1:8261 --advertise-addr=127.0.0.1:8261 \
 			--peer-urls=http://127.0.0.1:8291 --initial-cluster=master1=http://127.0.0.1:8291 \
-			--data-dir=data/master1 --openapi=true & m=$$!; \
+			--data-dir=data/master1 --openapi=true --secret-key-path=data/secret.key & m=$$!; \
 		$(BIN)/dm-worker --name=worker1 --worker-addr=127.0.0.1:8262 --join=127.0.0.1:8261 \
-			--data-dir=data/worker1 --relay-dir=data/worker1/relay & w=$$!; \
+			--data-dir=data/worker1 --relay-dir=data/worker1/relay --secret-key-path=data/secret.key & w=$$!; \
 		wait'
 
 # Benchmarks against baselines measured in the same run (not part of make test).

@@ -27,6 +27,9 @@ const (
 	TypeShardDDLDone      CommandType = 17
 	TypeUnlockShardDDL    CommandType = 18
 	TypeClaimShardColumns CommandType = 19
+
+	TypeSetClusterKey CommandType = 20
+	TypeRekeySecrets  CommandType = 21
 )
 
 func (t CommandType) String() string {
@@ -69,6 +72,10 @@ func (t CommandType) String() string {
 		return "UnlockShardDDL"
 	case TypeClaimShardColumns:
 		return "ClaimShardColumns"
+	case TypeSetClusterKey:
+		return "SetClusterKey"
+	case TypeRekeySecrets:
+		return "RekeySecrets"
 	}
 	return "CommandType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -115,6 +122,10 @@ func newCommand(t CommandType) (Command, bool) {
 		return &UnlockShardDDL{}, true
 	case TypeClaimShardColumns:
 		return &ClaimShardColumns{}, true
+	case TypeSetClusterKey:
+		return &SetClusterKey{}, true
+	case TypeRekeySecrets:
+		return &RekeySecrets{}, true
 	}
 	return nil, false
 }

@@ -34,6 +34,9 @@ func sampleCommands() []Command {
 		&ShardDDLDone{ID: "t1-`db`.`t`", Source: "s1"},
 		&UnlockShardDDL{ID: "t1-`db`.`t`", Owner: "s2", Action: ShardActionSkip},
 		&ClaimShardColumns{Task: "t1", Target: "`db`.`t`", Source: "s1", Table: "`db`.`t1`", Columns: []ColumnDef{{Name: "c", Def: "int(11)"}}},
+		&SetClusterKey{Key: []byte("0123456789abcdef0123456789abcdef")},
+		&RekeySecrets{Sources: []SourceSecrets{{Name: "s1", PasswordEnc: "p2", SSLKeyEnc: "k2"}},
+			Tasks: []TaskSecrets{{Name: "t1", PasswordEnc: "p3", SSLKeyEnc: "k3", API: json.RawMessage(`{"name":"t1"}`)}}},
 	}
 }
 
@@ -53,7 +56,7 @@ func fullTaskSpec() TaskSpec {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
-	require.Len(t, cmds, 19)
+	require.Len(t, cmds, 21)
 	for i, c := range cmds {
 		require.Equal(t, CommandType(i+1), c.CommandType())
 		data, err := Encode(c)
@@ -101,7 +104,8 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeAddSource: 5, TypeDeleteSource: 6, TypeBindSource: 7, TypeUnbindSource: 8,
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
 		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15, TypeReportShardDDL: 16,
-		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19,
+		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19, TypeSetClusterKey: 20,
+		TypeRekeySecrets: 21,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())
@@ -110,7 +114,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 
 func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	f := New()
-	for ct := CommandType(1); ct <= 19; ct++ {
+	for ct := CommandType(1); ct <= 21; ct++ {
 		c, ok := newCommand(ct)
 		require.True(t, ok, ct.String())
 		require.Equal(t, ct, c.CommandType())
@@ -118,9 +122,9 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	}
 	_, ok := newCommand(0)
 	assert.False(t, ok)
-	_, ok = newCommand(20)
+	_, ok = newCommand(22)
 	assert.False(t, ok)
-	assert.Len(t, f.handlers, 19)
+	assert.Len(t, f.handlers, 21)
 }
 
 func TestDecodeRejects(t *testing.T) {

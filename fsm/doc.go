@@ -11,6 +11,11 @@
 // worker/settings' job. Logs and snapshots written before specs were typed (version 1, configs
 // as opaque bytes) are still read: see legacy.go.
 //
+// The state also holds the cluster key (SetClusterKey): random bytes that a leader generates once,
+// with which a cluster without secret-key-path encrypts its secrets. The FSM only keeps it; the
+// masters generate it and hand it to authenticated members. RekeySecrets replaces secrets by the
+// same secrets under another key (an upgraded cluster leaving a former key behind).
+//
 // Every replica applies the same log entries in the same order and must reach the same state, so
 // the package is pure state: no clock, no randomness, no I/O, no goroutines, and no knowledge of
 // Raft (the master package adapts FSM to hashicorp/raft). Log entries are Commands wrapped by

@@ -45,6 +45,9 @@ func New() *FSM {
 			TypeShardDDLDone:      handler(applyShardDDLDone),
 			TypeUnlockShardDDL:    handler(applyUnlockShardDDL),
 			TypeClaimShardColumns: handler(applyClaimShardColumns),
+
+			TypeSetClusterKey: handler(applySetClusterKey),
+			TypeRekeySecrets:  handler(applyRekeySecrets),
 		},
 	}
 }

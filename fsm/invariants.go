@@ -9,6 +9,9 @@ import (
 // check verifies every invariant of the state. Commands keep them by construction; Restore runs
 // check because a snapshot stream is input from outside, and the tests run it after every step.
 func (s *state) check() error {
+	if s.clusterKey != nil && len(s.clusterKey) != ClusterKeySize {
+		return fmt.Errorf("the cluster key is %d bytes, want %d", len(s.clusterKey), ClusterKeySize)
+	}
 	for k, m := range s.masters {
 		if k == "" || m.Name != k {
 			return fmt.Errorf("master recorded as %q is named %q", k, m.Name)

@@ -30,6 +30,8 @@ const (
 	// kindShardLock is a ShardLock; kindShardColumns holds every column claim on one target table.
 	kindShardLock    = "shard_lock"
 	kindShardColumns = "shard_columns"
+	// kindClusterKey holds the cluster key, right after the header, when it is set.
+	kindClusterKey = "cluster_key"
 	// kindEnd closes the stream with the number of records in between, so that a stream cut at
 	// a record boundary is not mistaken for a smaller state.
 	kindEnd = "end"
@@ -50,6 +52,10 @@ type snapshotShardColumns struct {
 	Task    string                 `json:"task"`
 	Target  string                 `json:"target"`
 	Columns map[string]ShardColumn `json:"columns"` // encoding/json writes the keys sorted
+}
+
+type snapshotClusterKey struct {
+	Key []byte `json:"key"` // base64 in JSON
 }
 
 type snapshotEnd struct {
@@ -105,6 +111,11 @@ func (s *Snapshot) writeRecords(write func(kind string, data any) error) error {
 	st := s.st
 	if err := write(kindHeader, snapshotHeader{Version: SnapshotVersion, Index: s.index}); err != nil {
 		return err
+	}
+	if st.clusterKey != nil {
+		if err := write(kindClusterKey, snapshotClusterKey{Key: st.clusterKey}); err != nil {
+			return err
+		}
 	}
 	if err := writeSorted(write, kindMaster, st.masters, value); err != nil {
 		return err
@@ -283,6 +294,19 @@ func (s *state) restoreRecord(rec snapshotRecord, version int) error {
 			sc.Columns = map[string]ShardColumn{} // check refuses it, as an empty set of claims
 		}
 		return putNew(s.shardCols[sc.Task], sc.Target, sc.Columns)
+	case kindClusterKey:
+		var k snapshotClusterKey
+		if err := unmarshalStrict(rec.Data, &k); err != nil {
+			return err
+		}
+		if s.clusterKey != nil {
+			return errors.New("the cluster key appears twice")
+		}
+		if k.Key == nil {
+			k.Key = []byte{} // check refuses it, as a key of the wrong size
+		}
+		s.clusterKey = k.Key
+		return nil
 	case kindBinding:
 		var b snapshotBinding
 		if err := unmarshalStrict(rec.Data, &b); err != nil {

@@ -126,6 +126,8 @@ type state struct {
 	tasks       map[string]*Task
 	shardLocks  map[string]ShardLock                         // by ID; every lock's task exists
 	shardCols   map[string]map[string]map[string]ShardColumn // task -> target -> lower-cased column -> claim; no empty maps
+	// clusterKey is the cluster's key (SetClusterKey), nil until set; never modified in place.
+	clusterKey []byte
 }
 
 func newState() *state {
@@ -156,6 +158,7 @@ func (s *state) clone() *state {
 		tasks:       make(map[string]*Task, len(s.tasks)),
 		shardLocks:  make(map[string]ShardLock, len(s.shardLocks)),
 		shardCols:   cloneShardColumns(s.shardCols),
+		clusterKey:  s.clusterKey,
 	}
 	for k, r := range s.relays {
 		c.relays[k] = r.clone()

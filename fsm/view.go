@@ -175,3 +175,10 @@ func (f *FSM) WorkerView(name string) WorkerView {
 	}
 	return v
 }
+
+// ClusterKey is the cluster key (a copy), nil until a leader set it.
+func (f *FSM) ClusterKey() []byte {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return slices.Clone(f.st.clusterKey)
+}

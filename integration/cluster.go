@@ -71,6 +71,9 @@ type Proc struct {
 	t    testing.TB
 	bin  string
 	args []string
+	// client and scheme reach its HTTP port with the harness's credentials.
+	client *http.Client
+	scheme string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -89,6 +92,13 @@ type Cluster struct {
 	Workers []*Proc
 	// secretKeyPath, when set, goes into every config written afterwards.
 	secretKeyPath string
+	// pki, when set, gives every process started afterwards DM's ssl-* keys with a certificate
+	// of its own (CN: its name), and allowedCN as cert-allowed-cn.
+	pki       *PKI
+	allowedCN []string
+	// client and scheme are the harness's own way in: with a certificate in TLS mode.
+	client *http.Client
+	scheme string
 }
 
 // UseSecretKey writes a fresh AES-256 key file and configures every master and worker started
@@ -107,20 +117,65 @@ func (c *Cluster) UseSecretKey() string {
 	return path
 }
 
-// commonLines are config lines every process gets.
-func (c *Cluster) commonLines() []string {
+// HarnessCN is the Common Name of the harness's own certificate in TLS mode.
+const HarnessCN = "dm-harness"
+
+// UseTLS creates a CA and gives every master and worker started afterwards DM's ssl-ca, ssl-cert
+// and ssl-key, with a certificate of its own whose Common Name is its name, and allowedCN as
+// cert-allowed-cn (the harness's HarnessCN is added; none: every certificate of the CA). The
+// harness's calls (Call, WaitListening) present a certificate for HarnessCN. It returns the CA,
+// which issues more certificates.
+func (c *Cluster) UseTLS(allowedCN ...string) *PKI {
+	c.t.Helper()
+	pki := NewPKI(c.t, filepath.Join(c.dir, "pki"), "dm-test-ca")
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = pki.ClientTLS(HarnessCN)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.secretKeyPath == "" {
-		return nil
+	c.pki = pki
+	if len(allowedCN) > 0 {
+		c.allowedCN = append(append([]string(nil), allowedCN...), HarnessCN)
 	}
-	return []string{fmt.Sprintf("secret-key-path = %q", c.secretKeyPath)}
+	c.client, c.scheme = &http.Client{Transport: tr}, "https"
+	return pki
+}
+
+// commonLines are config lines every process gets: the secret key, and its TLS keys.
+func (c *Cluster) commonLines(name string) []string {
+	c.mu.Lock()
+	pki, allowed, key := c.pki, c.allowedCN, c.secretKeyPath
+	c.mu.Unlock()
+	var lines []string
+	if key != "" {
+		lines = append(lines, fmt.Sprintf("secret-key-path = %q", key))
+	}
+	if pki != nil {
+		cert, certKey := pki.Issue(name)
+		lines = append(lines, fmt.Sprintf("ssl-ca = %q", pki.CAPath), fmt.Sprintf("ssl-cert = %q", cert), fmt.Sprintf("ssl-key = %q", certKey))
+		if len(allowed) > 0 {
+			quoted := make([]string, len(allowed))
+			for i, cn := range allowed {
+				quoted[i] = strconv.Quote(cn)
+			}
+			lines = append(lines, "cert-allowed-cn = ["+strings.Join(quoted, ", ")+"]")
+		}
+	}
+	return lines
+}
+
+// Call sends one request to a process of the cluster with the harness's credentials (its
+// certificate in TLS mode) and reads the whole answer.
+func (c *Cluster) Call(ctx context.Context, method, addr, path string, body any) (Response, error) {
+	c.mu.Lock()
+	client, scheme := c.client, c.scheme
+	c.mu.Unlock()
+	return do(ctx, client, scheme, method, addr, path, body)
 }
 
 // NewCluster prepares an empty cluster; add masters and workers to it.
 func NewCluster(t testing.TB) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, bin: BinDir(t), dir: t.TempDir()}
+	c := &Cluster{t: t, bin: BinDir(t), dir: t.TempDir(), client: http.DefaultClient, scheme: "http"}
 	t.Cleanup(func() {
 		c.mu.Lock()
 		procs := append(append([]*Proc(nil), c.Workers...), c.Masters...)
@@ -203,6 +258,7 @@ func (c *Cluster) newMaster(name string, apiPort, peerPort int) *Proc {
 	}
 	p.args = []string{"--config", p.Config}
 	c.mu.Lock()
+	p.client, p.scheme = c.client, c.scheme
 	c.Masters = append(c.Masters, p)
 	c.mu.Unlock()
 	return p
@@ -220,7 +276,7 @@ func (c *Cluster) writeMasterConfig(p *Proc, clusterLine string, opts MasterOpti
 		fmt.Sprintf("data-dir = %q", p.DataDir),
 		clusterLine,
 	}
-	lines = append(lines, c.commonLines()...)
+	lines = append(lines, c.commonLines(p.Name)...)
 	if !opts.NoOpenAPI && !opts.ExperimentalOpenAPI {
 		lines = append(lines, "openapi = true")
 	}
@@ -257,10 +313,11 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		fmt.Sprintf("keepalive-ttl = %d", keepaliveTTL),
 		fmt.Sprintf("relay-dir = %q", filepath.Join(p.DataDir, "relay")),
 		fmt.Sprintf("data-dir = %q", p.DataDir),
-	}, c.commonLines()...)
+	}, c.commonLines(name)...)
 	c.writeFile(p.Config, strings.Join(lines, "\n")+"\n")
 	p.args = []string{"--config", p.Config}
 	c.mu.Lock()
+	p.client, p.scheme = c.client, c.scheme
 	c.Workers = append(c.Workers, p)
 	c.mu.Unlock()
 	p.Start()
@@ -281,6 +338,18 @@ func (c *Cluster) writeFile(path, content string) {
 // Start launches the process (again) with its arguments; output goes to LogPath.
 func (p *Proc) Start() {
 	p.t.Helper()
+	p.start(p.args)
+}
+
+// StartWith launches the process (again) with extra arguments for this run only (such as
+// dm-master's --recover-from).
+func (p *Proc) StartWith(extra ...string) {
+	p.t.Helper()
+	p.start(append(append([]string(nil), p.args...), extra...))
+}
+
+func (p *Proc) start(args []string) {
+	p.t.Helper()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
@@ -293,8 +362,8 @@ func (p *Proc) Start() {
 	if err != nil {
 		p.t.Fatalf("integration: %v", err)
 	}
-	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, p.args, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(p.bin, p.args...)
+	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, args, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.bin, args...)
 	// Relative paths a process uses (dump data_dir, relay dir) land in its own directory.
 	cmd.Dir = filepath.Dir(p.LogPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -364,12 +433,8 @@ func (p *Proc) WaitListening(timeout time.Duration) {
 		if !p.Running() {
 			return fmt.Errorf("%s %s exited:\n%s", p.Role, p.Name, logTail(p.LogPath, 30))
 		}
-		resp, err := http.Get("http://" + p.APIAddr + "/status")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		return nil
+		_, err := do(context.Background(), p.client, p.scheme, http.MethodGet, p.APIAddr, "/status", nil)
+		return err
 	})
 }
 
@@ -411,8 +476,12 @@ type APIError struct {
 	Code int    `json:"error_code"`
 }
 
-// Call sends one request to a dm process and reads the whole answer.
+// Call sends one request to a dm process over plain HTTP and reads the whole answer.
 func Call(ctx context.Context, method, addr, path string, body any) (Response, error) {
+	return do(ctx, http.DefaultClient, "http", method, addr, path, body)
+}
+
+func do(ctx context.Context, client *http.Client, scheme, method, addr, path string, body any) (Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -421,14 +490,14 @@ func Call(ctx context.Context, method, addr, path string, body any) (Response, e
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+addr+path, rd)
 	if err != nil {
 		return Response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return Response{}, err
 	}

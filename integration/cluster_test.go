@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"testing"
@@ -214,6 +215,13 @@ func TestMasterClusterFailoverAndMembers(t *testing.T) {
 		}
 		return nil
 	})
+	// DM's files without secret-key-path or ssl-*: the cluster works, open, and every process
+	// says so.
+	for _, p := range append(append([]*Proc(nil), masters...), w1, w2) {
+		logData, err := os.ReadFile(p.LogPath)
+		require.NoError(t, err)
+		require.Contains(t, string(logData), "the cluster is OPEN", "%s warns", p.Name)
+	}
 	// The worker follows its desired state through the long-poll feed.
 	Eventually(t, 10*time.Second, func() error {
 		var st struct {
@@ -395,6 +403,19 @@ func TestMasterJoinAndRemove(t *testing.T) {
 	})
 	require.Equal(t, leader.Name, waitLeader(t, all, 10*time.Second).Name)
 
+	// A join naming a Raft address where nobody answers adds no voter, even in an open cluster:
+	// such voters would cost the group its quorum.
+	for i := range 3 {
+		dead := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		resp, err := Call(context.Background(), http.MethodPost, masters[1].APIAddr, "/internal/v1/masters/join",
+			map[string]any{"name": fmt.Sprintf("ghost%d", i), "api_addr": "127.0.0.1:1", "peer_addr": dead, "add_voter": true})
+		require.NoError(t, err)
+		requireAPIError(t, resp, http.StatusBadRequest, fsm.CodeMasterJoinFail)
+	}
+	l, _, err := listMasters(masters[0].APIAddr)
+	require.NoError(t, err)
+	require.Equal(t, []string{"master1", "master2", "master3", "master4"}, masterNames(l))
+
 	// The new master restarts from its own data-dir without join trouble.
 	m4.Stop()
 	m4.Start()
@@ -404,7 +425,7 @@ func TestMasterJoinAndRemove(t *testing.T) {
 	// Removing a master shrinks the Raft configuration.
 	resp := call(t, http.MethodDelete, masters[0].APIAddr, "/api/v1/cluster/masters/master4")
 	require.Equal(t, http.StatusNoContent, resp.Status, "body %s", resp.Body)
-	l, _, err := listMasters(masters[1].APIAddr)
+	l, _, err = listMasters(masters[1].APIAddr)
 	require.NoError(t, err)
 	require.Equal(t, []string{"master1", "master2", "master3"}, masterNames(l))
 	require.Equal(t, 3, l.Total)

@@ -54,6 +54,12 @@ type Config struct {
 	// may be an absolute path (a relative one always stays inside the worker's data-dir).
 	// Empty: absolute data_dirs are refused.
 	DumpDirAllowed []string `toml:"dump-dir-allowed"`
+
+	// RecoverFrom (flag --recover-from only) replaces the Raft configuration in data-dir with
+	// the masters it names, to bring back a group that lost its quorum for good: DM's
+	// initial-cluster form (name=http://host:port,...), or the path of a file holding it (one
+	// entry a line or comma-separated).
+	RecoverFrom string `toml:"-"`
 }
 
 // Experimental is DM's [experimental] table.
@@ -84,9 +90,10 @@ type resolved struct {
 	join          []string          // API addresses of existing masters
 	dataDir       string
 	openAPI       bool
-	secretKey     []byte   // nil: the built-in default is used
+	secretKey     []byte   // secret-key-path's key; nil without
 	dumpDirs      []string // cleaned absolute DumpDirAllowed
 	api           apiAuth
+	recover       map[string]string // --recover-from: name -> raft address
 }
 
 // resolve validates the configuration and derives the addresses the server needs.
@@ -184,7 +191,32 @@ func (c Config) resolve() (resolved, error) {
 		}
 		r.dumpDirs = append(r.dumpDirs, filepath.Clean(dir))
 	}
+	if c.RecoverFrom != "" {
+		if r.recover, err = parseRecoverFrom(c.RecoverFrom); err != nil {
+			return r, err
+		}
+		if _, ok := r.recover[c.Name]; !ok {
+			return r, fmt.Errorf("recover-from %q does not name this master %q", c.RecoverFrom, c.Name)
+		}
+	}
 	return r, nil
+}
+
+// parseRecoverFrom reads --recover-from: the initial-cluster form, or a file holding it.
+func parseRecoverFrom(v string) (map[string]string, error) {
+	list := v
+	if !strings.Contains(v, "=") {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("recover-from: %w", err)
+		}
+		list = strings.Join(strings.Fields(string(b)), ",")
+	}
+	m, err := parseInitialCluster(list)
+	if err != nil {
+		return nil, fmt.Errorf("recover-from: %w", err)
+	}
+	return m, nil
 }
 
 func parseInitialCluster(s string) (map[string]string, error) {

@@ -90,3 +90,28 @@ func TestResolveRejectsBadConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, r.secretKey, 32)
 }
+
+// TestResolveRecoverFrom: --recover-from takes DM's initial-cluster form or a file holding it,
+// and must name this master.
+func TestResolveRecoverFrom(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Name = "master1"
+	cfg.RecoverFrom = "master1=http://10.0.0.1:8291,master2=http://10.0.0.2:8291"
+	r, err := cfg.resolve()
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"master1": "10.0.0.1:8291", "master2": "10.0.0.2:8291"}, r.recover)
+
+	file := filepath.Join(t.TempDir(), "peers")
+	require.NoError(t, os.WriteFile(file, []byte("master1=http://10.0.0.1:8291\nmaster3=http://10.0.0.3:8291\n"), 0o600))
+	cfg.RecoverFrom = file
+	r, err = cfg.resolve()
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"master1": "10.0.0.1:8291", "master3": "10.0.0.3:8291"}, r.recover)
+
+	cfg.RecoverFrom = "master2=http://10.0.0.2:8291"
+	_, err = cfg.resolve()
+	require.ErrorContains(t, err, `does not name this master "master1"`)
+	cfg.RecoverFrom = filepath.Join(t.TempDir(), "missing")
+	_, err = cfg.resolve()
+	require.ErrorContains(t, err, "recover-from")
+}

@@ -14,14 +14,24 @@ import (
 // leaderLoop, while this node leads, keeps the FSM's master records in line with what gossip
 // shows: that is how followers learn the leader's API address for forwarding, and how masters
 // learn each other's gossip ports. It runs at once when leadership changes (the store has run
-// its Barrier by then) and every second.
+// its Barrier by then) and every second. Once per term it also sees to the keys (leaderKeys).
 func (s *Server) leaderLoop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	keysDone := false // this term's key work (leaderKeys) has succeeded
 	for {
 		changed := s.store.LeaderWatch()
 		if s.isLeader() {
 			s.syncMasterRecords(ctx)
+			if !keysDone {
+				err := s.leaderKeys(ctx)
+				if err != nil {
+					s.logger.Warn("cluster key work of the new leader failed; retrying", "err", err)
+				}
+				keysDone = err == nil
+			}
+		} else {
+			keysDone = false
 		}
 		select {
 		case <-ctx.Done():
@@ -33,7 +43,8 @@ func (s *Server) leaderLoop(ctx context.Context) {
 }
 
 // syncMasterRecords writes the addresses of every master in the Raft configuration that gossip
-// shows alive (and our own) into the FSM when they changed.
+// shows alive (and our own) into the FSM when they changed, and drops the records of masters
+// no longer in the configuration.
 func (s *Server) syncMasterRecords(ctx context.Context) {
 	members, err := s.store.Members()
 	if err != nil {
@@ -57,6 +68,18 @@ func (s *Server) syncMasterRecords(ctx context.Context) {
 		if _, err := s.apply(ctx, cmd); err != nil {
 			s.logger.Warn("record master addresses", "name", name, "err", err)
 		}
+	}
+	// A master that left the configuration without OfflineMaster (a group recovered with
+	// --recover-from) is forgotten too, so nobody keeps calling or gossiping with it.
+	for _, m := range s.state.Masters() {
+		if inConfig[m.Name] {
+			continue
+		}
+		if _, err := s.apply(ctx, fsm.RemoveMaster{Name: m.Name}); err != nil {
+			s.logger.Warn("forget a master outside the raft configuration", "name", m.Name, "err", err)
+			continue
+		}
+		s.logger.Info("master outside the raft configuration forgotten", "name", m.Name)
 	}
 }
 
@@ -102,7 +125,7 @@ func (s *Server) discoveryLoop(ctx context.Context) {
 // joinLoop adds this master to a running cluster through any master named in `join`; the
 // leader adds it to the Raft configuration as a voter. It retries until it succeeds.
 func (s *Server) joinLoop(ctx context.Context) {
-	client, err := peer.NewClient(s.res.join, s.tls)
+	client, err := peer.NewClient(s.res.join, s.members)
 	if err != nil {
 		s.logger.Error("join", "err", err)
 		return

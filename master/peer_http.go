@@ -19,8 +19,9 @@ const (
 	maxDesiredWait     = 5 * time.Minute
 )
 
-// peerRoutes serves the members' internal protocol. They run behind ForwardToLeader, so the
-// handlers execute on the leader.
+// peerRoutes serves the members' internal protocol. They run behind peer.RequireMember and
+// ForwardToLeader, so the handlers execute on the leader for an authenticated member; a route
+// that writes or reads one member's records checks that the caller is that member (mayActAs).
 func (s *Server) peerRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+peer.PathJoinMaster, s.handleJoinMaster)
@@ -30,6 +31,7 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathShardDDL, s.handleShardDDL)
 	mux.HandleFunc("POST "+peer.PathShardDDLDone, s.handleShardDDLDone)
 	mux.HandleFunc("POST "+peer.PathShardColumns, s.handleShardColumns)
+	mux.HandleFunc("GET "+peer.PathClusterKey, s.handleClusterKey)
 	return apierr.Routes(mux)
 }
 
@@ -43,6 +45,10 @@ func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Name == "" || req.PeerAddr == "" || req.APIAddr == "" {
 		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "name, api_addr and peer_addr are required"))
+		return
+	}
+	if err := s.mayActAs(r, req.Name); err != nil {
+		restapi.WriteError(w, err)
 		return
 	}
 	if req.AddVoter {
@@ -62,7 +68,8 @@ func (s *Server) handleJoinMaster(w http.ResponseWriter, r *http.Request) {
 }
 
 // addVoter adds a master to the Raft configuration, replacing an entry of the same name that
-// points elsewhere (a master re-created with a new address).
+// points elsewhere (a master re-created with a new address). The new address must answer as a
+// member's Raft port first: a voter that cannot vote costs the group its quorum.
 func (s *Server) addVoter(ctx context.Context, name, addr string) error {
 	members, err := s.store.Members()
 	if err != nil {
@@ -75,6 +82,9 @@ func (s *Server) addVoter(ctx context.Context, name, addr string) error {
 		if m.ID != name && m.Addr == addr {
 			return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterJoinFail, "peer address %s is already used by master %q", addr, m.ID)
 		}
+	}
+	if err := s.store.Probe(ctx, addr); err != nil {
+		return restapi.Errorf(http.StatusBadRequest, fsm.CodeMasterJoinFail, "master %q cannot join: %w", name, err)
 	}
 	if err := s.store.AddVoter(ctx, name, addr); err != nil {
 		return err
@@ -91,6 +101,10 @@ func (s *Server) handleRegisterWorker(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Name == "" || req.Addr == "" {
 		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "worker name and addr are required"))
+		return
+	}
+	if err := s.mayActAs(r, req.Name); err != nil {
+		restapi.WriteError(w, err)
 		return
 	}
 	if req.KeepaliveTTL <= 0 {
@@ -123,6 +137,10 @@ func (s *Server) handleRegisterWorker(w http.ResponseWriter, r *http.Request) {
 // ?wait, with the worker's whole desired state.
 func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
+	if err := s.mayActAs(r, name); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
 	q := r.URL.Query()
 	var index uint64
 	if v := q.Get("index"); v != "" {
@@ -165,6 +183,10 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLoadWorker(w http.ResponseWriter, r *http.Request) {
 	var req peer.LoadWorkerRequest
 	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if err := s.mayActAs(r, req.Worker); err != nil {
 		restapi.WriteError(w, err)
 		return
 	}

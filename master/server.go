@@ -2,7 +2,6 @@ package master
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,9 +41,11 @@ type Server struct {
 	pool    *membership.Pool
 	live    *liveness
 	metrics *metrics
-	tls     *tls.Config // client side (forwarding, join); nil = plain HTTP
-	srvTLS  *tls.Config // server side
-	cipher  *security.Cipher
+	// members authenticates this master to the others and them to it, on every port.
+	members *security.Members
+	// secrets encrypts and decrypts the cluster's secrets; see keys.go.
+	secrets security.Secrets
+	keys    keyState
 	workers *peer.Client // calls to workers (status)
 
 	schedWake chan struct{}
@@ -70,20 +71,21 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, res: res, logger: logger.With("master", cfg.Name)}
-	if s.srvTLS, s.tls, err = security.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey); err != nil {
+	s.members, err = security.NewMembers(security.MemberConfig{
+		Name: cfg.Name, SecretKey: res.secretKey,
+		SSLCA: cfg.SSLCA, SSLCert: cfg.SSLCert, SSLKey: cfg.SSLKey, CertAllowedCN: cfg.CertAllowedCN,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("dm-master config: %w", err)
 	}
-	if s.cipher, err = security.NewCipher(res.secretKey); err != nil {
-		return nil, fmt.Errorf("dm-master config: %w", err)
+	if warning := s.members.OpenWarning(); warning != "" {
+		s.logger.Warn(warning)
 	}
 	for _, w := range res.api.warnings(cfg.APITokenPath, cfg.APITokenPublic) {
 		s.logger.Warn(w)
 	}
-	s.workers = peer.NewWorkerClient(s.tls)
+	s.workers = peer.NewWorkerClient(s.members)
 	s.schedWake = make(chan struct{}, 1)
-	if res.secretKey == nil {
-		s.logger.Warn("secret-key-path is not set: passwords are encrypted with the built-in default key; set secret-key-path (the same file on every master and worker) to use your own")
-	}
 	return s, nil
 }
 
@@ -110,6 +112,8 @@ func (s *Server) Start(ctx context.Context) error {
 		BindAddr:      s.res.gossipBind,
 		AdvertiseAddr: s.res.gossipAdv,
 		Logger:        s.logger,
+		Key:           s.members.GossipKey(),
+		Sealed:        s.members.GossipNeedsClusterKey(),
 	})
 	if err != nil {
 		ln.Close()
@@ -118,10 +122,12 @@ func (s *Server) Start(ctx context.Context) error {
 	s.live = newLiveness(s.pool, time.Now)
 	s.metrics = newMetrics()
 
+	peerServer, peerClient := s.members.PeerTLS()
 	s.store, err = store.Open(store.Config{
 		ID: s.cfg.Name, Dir: filepath.Join(s.res.dataDir, "raft"),
 		BindAddr: s.res.raftBind, AdvertiseAddr: s.res.raftAdvertise, InitialCluster: s.res.initial,
 		OnLeader: s.onLeader, Logger: s.logger,
+		ServerTLS: peerServer, ClientTLS: peerClient, Recover: s.res.recover,
 	})
 	if err != nil {
 		ln.Close()
@@ -129,16 +135,18 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.state = s.store.FSM()
+	s.refreshKeys()
 	existing := s.store.ExistingState()
 	s.logger.Info("dm-master started", "api", s.res.apiAdvertise, "raft", s.res.raftAdvertise,
-		"gossip", s.pool.Addr(), "data_dir", s.res.dataDir, "existing_state", existing, "openapi", s.res.openAPI)
+		"gossip", s.pool.Addr(), "data_dir", s.res.dataDir, "existing_state", existing, "openapi", s.res.openAPI,
+		"security", s.members.Mode().String())
 
-	s.httpSrv = httpserver.New(s.routes(), httpserver.Options{TLS: s.srvTLS, Logger: s.logger, WriteTimeout: writeTimeout})
+	s.httpSrv = httpserver.New(s.routes(), httpserver.Options{TLS: s.members.ServerTLS(), Logger: s.logger, WriteTimeout: writeTimeout})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		var err error
-		if s.srvTLS != nil {
+		if s.members.ServerTLS() != nil {
 			err = s.httpSrv.ServeTLS(ln, "", "")
 		} else {
 			err = s.httpSrv.Serve(ln)
@@ -148,7 +156,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 
-	loops := []func(context.Context){s.leaderLoop, s.gossipLoop, s.discoveryLoop, s.metricsLoop, s.schedulerLoop}
+	loops := []func(context.Context){s.leaderLoop, s.gossipLoop, s.discoveryLoop, s.metricsLoop, s.schedulerLoop, s.keyLoop}
 	if !existing && len(s.res.join) > 0 {
 		loops = append(loops, s.joinLoop)
 	}
@@ -182,15 +190,17 @@ func (s *Server) Stop() error {
 // routes is the master's port. Each group of routes gets its checks here, side by side.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	fwd := restapi.ForwardToLeader(s, restapi.ForwardOptions{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger})
+	fwd := restapi.ForwardToLeader(s, restapi.ForwardOptions{SelfName: s.cfg.Name, TLS: s.members.ClientTLS(), Logger: s.logger})
+	// Members only, checked before forwarding: a stranger's request goes no further.
+	member := peer.RequireMember(s.members, peer.AuthOptions{Logger: s.logger, TrustForwarder: s.trustForwarder})
 	// API tokens (api-token-path): /api/v1 and /metrics, minus what api-token-public opens.
 	apiAuth := restapi.RequireToken(s.res.api.tokens, s.res.api.public, s.logger)
 	mux.Handle("GET /metrics", apiAuth(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /status", s.handleStatus)
-	mux.Handle("/internal/v1/", fwd(s.peerRoutes()))
+	mux.Handle("/internal/v1/", member(fwd(s.peerRoutes())))
 	if s.res.openAPI {
 		// The handler routes on full /api/v1/... paths itself.
-		mux.Handle("/api/v1/", apiAuth(restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.tls, Logger: s.logger})))
+		mux.Handle("/api/v1/", apiAuth(restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.members.ClientTLS(), Logger: s.logger})))
 	}
 	return apierr.Routes(mux)
 }

@@ -185,7 +185,9 @@ func TestSourceRoutesAgainstTasksAndRelay(t *testing.T) {
 	st := stored.Spec
 	require.NotEmpty(t, st.PasswordEnc)
 	require.NotContains(t, st.PasswordEnc, db.Password())
-	plain, err := s.cipher.Decrypt(st.PasswordEnc)
+	c, err := s.secrets.Cipher()
+	require.NoError(t, err)
+	plain, err := c.Decrypt(st.PasswordEnc)
 	require.NoError(t, err)
 	require.Equal(t, db.Password(), plain)
 }

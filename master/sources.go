@@ -109,7 +109,7 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 		return restapi.Source{}, badRequest(fsm.CodeCheckFail, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
 	}
 
-	spec, err := s.sourceSpec(src, info)
+	spec, err := s.sourceSpec(ctx, src, info)
 	if err != nil {
 		return restapi.Source{}, err
 	}
@@ -130,8 +130,12 @@ func gtidEnabled(src restapi.Source) bool { return src.EnableGtid != nil && *src
 func defaultPurge() fsm.PurgeSpec { return fsm.PurgeSpec{Interval: 3600, Expires: 0, RemainSpace: 15} }
 
 // sourceSpec is the spec of a new source, its secrets encrypted.
-func (s *Server) sourceSpec(src restapi.Source, info upstream.Info) (fsm.SourceSpec, error) {
-	pwd, err := s.cipher.Encrypt(src.Password)
+func (s *Server) sourceSpec(ctx context.Context, src restapi.Source, info upstream.Info) (fsm.SourceSpec, error) {
+	c, err := s.cipher(ctx)
+	if err != nil {
+		return fsm.SourceSpec{}, err
+	}
+	pwd, err := c.Encrypt(src.Password)
 	if err != nil {
 		return fsm.SourceSpec{}, fmt.Errorf("encrypt password: %w", err)
 	}
@@ -151,7 +155,7 @@ func (s *Server) sourceSpec(src restapi.Source, info upstream.Info) (fsm.SourceS
 		}
 	}
 	if sec := src.Security; sec != nil && (sec.SslCaContent != "" || sec.SslCertContent != "") {
-		key, err := s.cipher.Encrypt(sec.SslKeyContent)
+		key, err := c.Encrypt(sec.SslKeyContent)
 		if err != nil {
 			return fsm.SourceSpec{}, fmt.Errorf("encrypt TLS key: %w", err)
 		}
@@ -330,7 +334,11 @@ func (s *Server) openUpstream(ctx context.Context, name string) (*sql.DB, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := settings.Upstream(src.Spec, s.cipher)
+	c, err := s.cipher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := settings.Upstream(src.Spec, c)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", name, err)
 	}

@@ -1,6 +1,7 @@
 package master
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,7 @@ type taskPlan struct {
 // planTask checks the request without touching any database: the task's own settings first
 // (every problem in one answer), then its sources, rules and filters, the subtasks to start,
 // and finally the spec is sealed with its secrets encrypted.
-func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
+func (s *Server) planTask(ctx context.Context, req restapi.CreateTaskRequest) (taskPlan, error) {
 	t := req.Task
 	spec, err := taskSettings(t, s.res.dumpDirs)
 	if err != nil {
@@ -63,7 +64,7 @@ func (s *Server) planTask(req restapi.CreateTaskRequest) (taskPlan, error) {
 	if err != nil {
 		return taskPlan{}, err
 	}
-	if err := s.sealTask(&spec, t); err != nil {
+	if err := s.sealTask(ctx, &spec, t); err != nil {
 		return taskPlan{}, err
 	}
 	return taskPlan{spec: spec, sources: start}, nil
@@ -329,9 +330,13 @@ func (s *Server) startSources(req restapi.CreateTaskRequest, sources map[string]
 
 // sealTask completes the spec with the target, its secrets encrypted, and the task as created
 // (defaults filled in, secrets encrypted), which GET /tasks answers with.
-func (s *Server) sealTask(spec *fsm.TaskSpec, t restapi.Task) error {
+func (s *Server) sealTask(ctx context.Context, spec *fsm.TaskSpec, t restapi.Task) error {
+	c, err := s.cipher(ctx)
+	if err != nil {
+		return err
+	}
 	tg := t.TargetConfig
-	pwd, err := s.cipher.Encrypt(tg.Password)
+	pwd, err := c.Encrypt(tg.Password)
 	if err != nil {
 		return fmt.Errorf("encrypt target password: %w", err)
 	}
@@ -341,7 +346,7 @@ func (s *Server) sealTask(spec *fsm.TaskSpec, t restapi.Task) error {
 	collation := restapi.TaskCollationCompatible(spec.Collation)
 	created.MetaSchema, created.EnhanceOnlineSchemaChange, created.CollationCompatible = &spec.MetaSchema, &spec.EnhanceOnlineSchemaChange, &collation
 	if sec := tg.Security; sec != nil && (sec.SslCaContent != "" || sec.SslCertContent != "") {
-		key, err := s.cipher.Encrypt(sec.SslKeyContent)
+		key, err := c.Encrypt(sec.SslKeyContent)
 		if err != nil {
 			return fmt.Errorf("encrypt target TLS key: %w", err)
 		}

@@ -19,7 +19,7 @@ import (
 // CreateTask validates everything, prechecks the target and every upstream, then starts one
 // subtask per source.
 func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) (restapi.Task, []string, error) {
-	plan, err := s.planTask(req)
+	plan, err := s.planTask(ctx, req)
 	if err != nil {
 		return restapi.Task{}, nil, err
 	}
@@ -74,7 +74,11 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 // openTarget connects to the task's target; a target that cannot be reached is the caller's
 // error (400).
 func (s *Server) openTarget(ctx context.Context, t fsm.TaskSpec) (*sql.DB, error) {
-	cfg, err := settings.Target(t.Target, s.cipher)
+	c, err := s.cipher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := settings.Target(t.Target, c)
 	if err != nil {
 		return nil, err
 	}

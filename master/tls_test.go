@@ -2,19 +2,10 @@ package master
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -25,46 +16,12 @@ import (
 	"github.com/dm-oss/dm/integration"
 )
 
-// writeTestPKI writes a CA and a server certificate for 127.0.0.1 signed by it.
-func writeTestPKI(t *testing.T, dir string) (caPath, certPath, keyPath string, pool *x509.CertPool) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dm test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	require.NoError(t, err)
-	caCert, err := x509.ParseCertificate(caDER)
-	require.NoError(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "dm"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	require.NoError(t, err)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
-		return p
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(caCert)
-	return write("ca.pem", "CERTIFICATE", caDER), write("cert.pem", "CERTIFICATE", leafDER), write("key.pem", "EC PRIVATE KEY", keyDER), pool
-}
-
-// TestMasterServesHTTPS: with DM's ssl-* keys the API is HTTPS only.
-func TestMasterServesHTTPS(t *testing.T) {
+// TestMasterServesMutualTLS: with DM's ssl-* keys the API is HTTPS only and requires a client
+// certificate from the CA whose Common Name is in cert-allowed-cn.
+func TestMasterServesMutualTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key, pool := writeTestPKI(t, dir)
+	pki := integration.NewPKI(t, dir, "dm-test")
+	cert, key := pki.Issue("tls1")
 	ports := integration.FreePorts(t, 2)
 	cfg := DefaultConfig()
 	cfg.Name = "tls1"
@@ -72,7 +29,8 @@ func TestMasterServesHTTPS(t *testing.T) {
 	cfg.PeerURLs = "http://127.0.0.1:" + strconv.Itoa(ports[1])
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.OpenAPI = true
-	cfg.SSLCA, cfg.SSLCert, cfg.SSLKey = ca, cert, key
+	cfg.SSLCA, cfg.SSLCert, cfg.SSLKey = pki.CAPath, cert, key
+	cfg.CertAllowedCN = []string{"tls1", "dmctl"}
 	s, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,15 +40,29 @@ func TestMasterServesHTTPS(t *testing.T) {
 		require.NoError(t, s.Stop())
 	})
 
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	require.Eventually(t, func() bool {
+	get := func(conf *tls.Config) (int, error) {
+		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
 		resp, err := client.Get("https://" + cfg.MasterAddr + "/api/v1/cluster/masters")
 		if err != nil {
-			return false
+			return 0, err
 		}
 		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return resp.StatusCode, nil
+	}
+	require.Eventually(t, func() bool {
+		status, err := get(pki.ClientTLS("dmctl"))
+		return err == nil && status == http.StatusOK
 	}, 15*time.Second, 50*time.Millisecond)
+
+	_, err = get(pki.ClientTLS(""))
+	require.Error(t, err, "no client certificate")
+	_, err = get(pki.ClientTLS("intruder"))
+	require.Error(t, err, "a certificate from the CA whose CN is not in cert-allowed-cn")
+	other := integration.NewPKI(t, filepath.Join(dir, "other"), "other-ca")
+	foreign := other.ClientTLS("dmctl")
+	foreign.RootCAs = pki.Pool
+	_, err = get(foreign)
+	require.Error(t, err, "a certificate from another CA")
 
 	// Plain HTTP is not answered with data.
 	resp, err := http.Get("http://" + cfg.MasterAddr + "/api/v1/cluster/masters")

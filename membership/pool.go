@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -72,14 +73,23 @@ type Config struct {
 	// ProbeInterval tunes failure detection; zero means one second.
 	ProbeInterval time.Duration
 	Logger        *slog.Logger
+	// Key encrypts and authenticates every gossip packet and stream (memberlist's AES-GCM
+	// keyring): a node without it is neither heard nor told anything. Nil: plain gossip (an open
+	// cluster), unless Sealed.
+	Key []byte
+	// Sealed starts the pool under a random key known to nobody, so that it gossips with no one
+	// until InstallKey gives it the cluster's (a member whose key arrives after start).
+	Sealed bool
 }
 
 // Pool is this process's membership in the gossip pool.
 type Pool struct {
-	list   *memberlist.Memberlist
-	meta   []byte
-	events chan Event
-	logger *slog.Logger
+	list *memberlist.Memberlist
+	// keyring holds the gossip key (nil: plain gossip); memberlist reads it on every packet.
+	keyring *memberlist.Keyring
+	meta    []byte
+	events  chan Event
+	logger  *slog.Logger
 
 	mu     sync.Mutex
 	closed bool
@@ -117,7 +127,11 @@ func Start(cfg Config) (*Pool, error) {
 		return nil, fmt.Errorf("membership: boot id: %w", err)
 	}
 
-	p := &Pool{meta: meta, events: make(chan Event, eventBuffer), logger: logger}
+	keyring, err := newKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{meta: meta, keyring: keyring, events: make(chan Event, eventBuffer), logger: logger}
 	mc := memberlist.DefaultLocalConfig()
 	mc.Name = fmt.Sprintf("%s/%s/%s", cfg.Meta.Role, cfg.Meta.Name, hex.EncodeToString(bootID))
 	mc.BindAddr = host
@@ -140,6 +154,7 @@ func Start(cfg Config) (*Pool, error) {
 	mc.PushPullInterval = 5 * time.Second
 	// Dead members linger briefly so their departure reaches everyone, then go.
 	mc.GossipToTheDeadTime = 10 * time.Second
+	mc.Keyring = keyring
 	mc.Delegate = p
 	mc.Events = p
 	mc.LogOutput = NewLogWriter(logger.With("component", "gossip"))
@@ -150,6 +165,55 @@ func Start(cfg Config) (*Pool, error) {
 	}
 	p.list = list
 	return p, nil
+}
+
+// newKeyring is the pool's keyring: cfg.Key, a sealing key, or none (plain gossip).
+func newKeyring(cfg Config) (*memberlist.Keyring, error) {
+	key := cfg.Key
+	if key == nil && cfg.Sealed {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("membership: sealing key: %w", err)
+		}
+	}
+	if key == nil {
+		return nil, nil
+	}
+	kr, err := memberlist.NewKeyring(nil, key)
+	if err != nil {
+		return nil, fmt.Errorf("membership: gossip key: %w", err)
+	}
+	return kr, nil
+}
+
+// InstallKey makes key the only gossip key: from now on the pool talks with the members that
+// have it. It is how a sealed pool opens once the cluster's key is known; installing the key
+// in use again changes nothing.
+func (p *Pool) InstallKey(key []byte) error {
+	kr := p.keyring
+	if kr == nil {
+		return errors.New("membership: the pool was started without encryption; a key cannot be installed")
+	}
+	if err := kr.AddKey(key); err != nil {
+		return fmt.Errorf("membership: install gossip key: %w", err)
+	}
+	if err := kr.UseKey(key); err != nil {
+		return fmt.Errorf("membership: install gossip key: %w", err)
+	}
+	for _, k := range kr.GetKeys() {
+		if !bytes.Equal(k, key) {
+			if err := kr.RemoveKey(k); err != nil {
+				return fmt.Errorf("membership: drop the former gossip key: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// HasKey reports whether key is the gossip key in use.
+func (p *Pool) HasKey(key []byte) bool {
+	kr := p.keyring
+	return kr != nil && bytes.Equal(kr.GetPrimaryKey(), key)
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/peer"
-	"github.com/dm-oss/dm/worker/settings"
 )
 
 // defaultRelayDir is DM's default relay directory when neither the worker nor the source sets one.
@@ -74,7 +73,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 	src := view.RelaySource
 	if rr.relay == nil {
 		st := src.Spec
-		cfg, err := settings.Upstream(st, s.cipher)
+		cfg, err := s.upstreamConfig(st)
 		if err != nil {
 			rr.lastErr = err.Error()
 			return

@@ -11,7 +11,6 @@ import (
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi/apierr"
 	"github.com/dm-oss/dm/restapi/peer"
-	"github.com/dm-oss/dm/worker/settings"
 )
 
 func (s *Server) schemaRoutes(mux *http.ServeMux) {
@@ -138,7 +137,7 @@ func (r *runner) currentStage() string {
 
 // saveTracker persists the tracker with the subtask's checkpoint in the target.
 func (r *runner) saveTracker(ctx context.Context, tr *tracker.Tracker) error {
-	targetCfg, err := settings.Target(r.spec.Target, r.s.cipher)
+	targetCfg, err := r.s.targetConfig(r.spec.Target)
 	if err != nil {
 		return err
 	}

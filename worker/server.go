@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,14 +38,17 @@ type Server struct {
 	res    resolved
 	logger *slog.Logger
 
-	client   *peer.Client
-	srvTLS   *tls.Config
+	client *peer.Client
+	// members authenticates this worker to the masters and the masters to it.
+	members  *security.Members
 	pool     *membership.Pool
 	metrics  *metrics
 	listener net.Listener
 	httpSrv  *http.Server
 
-	cipher  *security.Cipher
+	// secrets decrypts the sources' and targets' secrets: with secret-key-path's key, or the
+	// cluster key the masters hand over at registration (keys.go).
+	secrets security.Secrets
 	source  boundSource
 	relayR  relayRunner
 	desired atomic.Pointer[peer.DesiredState]
@@ -68,21 +70,27 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	srvTLS, cliTLS, err := security.LoadTLS(cfg.SSLCA, cfg.SSLCert, cfg.SSLKey)
+	members, err := security.NewMembers(security.MemberConfig{
+		Name: cfg.Name, SecretKey: res.secretKey,
+		SSLCA: cfg.SSLCA, SSLCert: cfg.SSLCert, SSLKey: cfg.SSLKey, CertAllowedCN: cfg.CertAllowedCN,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: %w", err)
 	}
-	client, err := peer.NewClient(res.join, cliTLS)
+	client, err := peer.NewClient(res.join, members)
 	if err != nil {
 		return nil, fmt.Errorf("dm-worker config: join: %w", err)
 	}
-	cipher, err := security.NewCipher(res.secretKey)
-	if err != nil {
-		return nil, fmt.Errorf("dm-worker config: %w", err)
+	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, members: members, relayHub: relay.NewHub()}
+	if res.secretKey != nil {
+		c, err := security.NewCipher(res.secretKey)
+		if err != nil {
+			return nil, fmt.Errorf("dm-worker config: %w", err)
+		}
+		s.secrets.Set(c)
 	}
-	s := &Server{cfg: cfg, res: res, logger: logger.With("worker", cfg.Name), client: client, srvTLS: srvTLS, cipher: cipher, relayHub: relay.NewHub()}
-	if res.secretKey == nil {
-		s.logger.Warn("secret-key-path is not set: upstream passwords are decrypted with the built-in default key; use the masters' secret-key-path file")
+	if warning := members.OpenWarning(); warning != "" {
+		s.logger.Warn(warning)
 	}
 	s.metrics = newMetrics()
 	s.runners = map[string]*runner{}
@@ -102,22 +110,19 @@ func (s *Server) Start(ctx context.Context) error {
 		BindAddr:      s.res.gossipBind,
 		AdvertiseAddr: s.cfg.AdvertiseGossipAddr,
 		Logger:        s.logger,
+		Key:           s.members.GossipKey(),
+		Sealed:        s.members.GossipNeedsClusterKey(),
 	})
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /status", s.handleStatus)
-	mux.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
-	s.schemaRoutes(mux)
-	s.httpSrv = httpserver.New(apierr.Routes(mux), httpserver.Options{TLS: s.srvTLS, Logger: s.logger, WriteTimeout: writeTimeout})
+	s.httpSrv = httpserver.New(s.routes(), httpserver.Options{TLS: s.members.ServerTLS(), Logger: s.logger, WriteTimeout: writeTimeout})
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()
 		var err error
-		if s.srvTLS != nil {
+		if s.members.ServerTLS() != nil {
 			err = s.httpSrv.ServeTLS(ln, "", "")
 		} else {
 			err = s.httpSrv.Serve(ln)
@@ -138,8 +143,22 @@ func (s *Server) Start(ctx context.Context) error {
 		defer s.wg.Done()
 		s.metricsLoop(ctx)
 	}()
-	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs())
+	s.logger.Info("dm-worker started", "addr", s.res.advertise, "gossip", s.pool.Addr(), "masters", s.client.Addrs(),
+		"security", s.members.Mode().String())
 	return nil
+}
+
+// routes are the worker's HTTP routes: metrics and a health answer for anyone, the internal
+// routes (the masters' calls, with the full report) for members only.
+func (s *Server) routes() http.Handler {
+	internal := http.NewServeMux()
+	internal.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
+	s.schemaRoutes(internal)
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /status", s.handleHealth)
+	mux.Handle("/internal/v1/", peer.RequireMember(s.members, peer.AuthOptions{Logger: s.logger})(apierr.Routes(internal)))
+	return apierr.Routes(mux)
 }
 
 // Stop says goodbye to the pool (the masters mark this worker offline at once) and stops.
@@ -217,6 +236,9 @@ func (s *Server) register(ctx context.Context) error {
 		return err
 	}
 	s.logger.Info("registered with the masters", "index", resp.Index)
+	if err := s.fetchKeys(ctx); err != nil {
+		return err
+	}
 	s.joinSeeds(resp.GossipSeeds)
 	return nil
 }
@@ -255,6 +277,20 @@ func (s *Server) apply(ctx context.Context, st peer.DesiredState) {
 	s.reconcileRelay(ctx, st.View)
 	s.reconcileSubtasks(ctx, st.View)
 	s.logger.Debug("desired state", "index", st.View.Index, "subtasks", len(st.View.Subtasks))
+}
+
+// handleHealth is the worker's public health answer: who it is and whether the masters accepted
+// it; what it runs is for members (handleStatus).
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	out := struct {
+		Name       string `json:"name"`
+		Registered bool   `json:"registered"`
+		Index      uint64 `json:"index"`
+	}{Name: s.cfg.Name}
+	if st := s.desired.Load(); st != nil {
+		out.Registered, out.Index = st.View.Registered, st.View.Index
+	}
+	apierr.WriteJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {

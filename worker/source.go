@@ -10,7 +10,6 @@ import (
 
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
-	"github.com/dm-oss/dm/worker/settings"
 )
 
 // boundSource is the source the masters bound to this worker, opened against its upstream.
@@ -54,7 +53,7 @@ func (s *Server) reconcileSource(ctx context.Context, bound *fsm.Source) {
 }
 
 func (s *Server) openSource(ctx context.Context, st fsm.SourceSpec) (*sql.DB, error) {
-	cfg, err := settings.Upstream(st, s.cipher)
+	cfg, err := s.upstreamConfig(st)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +90,7 @@ func (s *Server) boundUpstream(name string) (upstream.Config, fsm.SourceSpec, er
 	if cur != name {
 		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q is not bound to this worker", name)
 	}
-	cfg, err := settings.Upstream(st, s.cipher)
+	cfg, err := s.upstreamConfig(st)
 	if err != nil {
 		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}

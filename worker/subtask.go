@@ -184,7 +184,7 @@ func (r *runner) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	targetCfg, err := settings.Target(r.spec.Target, r.s.cipher)
+	targetCfg, err := r.s.targetConfig(r.spec.Target)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
 	}

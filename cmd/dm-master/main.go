@@ -34,6 +34,8 @@ func main() {
 	fs.StringVar(&cfg.APITokenPath, "api-token-path", cfg.APITokenPath, "file of 'role token' lines (roles admin, read): /api/v1 then requires Authorization: Bearer <token>")
 	config.ListVar(fs, &cfg.APITokenPublic, "api-token-public", "what stays readable without a token: docs, metrics")
 	config.ListVar(fs, &cfg.DumpDirAllowed, "dump-dir-allowed", "directories inside which a task's full_migrate_conf.data_dir may be absolute")
+	fs.StringVar(&cfg.RecoverFrom, "recover-from", cfg.RecoverFrom,
+		"bring back a master group that lost its quorum for good: the surviving masters (name=http://host:port,... or a file holding that) become the new Raft configuration; see the README")
 	config.Main("dm-master", fs, &cfg, &cfg.LogLevel, &cfg.LogFile, func(logger *slog.Logger) (config.Server, error) {
 		if cfg.Experimental.OpenAPI && !cfg.OpenAPI {
 			logger.Warn("[experimental] openapi is DM v5.3's spelling; prefer the top-level openapi = true")

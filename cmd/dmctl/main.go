@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/dm-oss/dm/internal/security"
 )
 
 func main() {
@@ -27,6 +29,9 @@ type client struct {
 	timeout time.Duration
 	// token is the API token (--token, else $DM_TOKEN); never a flag default, which -h prints.
 	token string
+	// DM's TLS flags: the CA that signed the masters' certificates, and dmctl's own certificate,
+	// which masters with ssl-* require (its CN must be in their cert-allowed-cn).
+	sslCA, sslCert, sslKey string
 }
 
 func newRoot() *cobra.Command {
@@ -44,6 +49,9 @@ func newRoot() *cobra.Command {
 	root.PersistentFlags().StringVar(&c.addr, "master-addr", def, "dm-master API address (env DM_MASTER_ADDR)")
 	root.PersistentFlags().DurationVar(&c.timeout, "rpc-timeout", 10*time.Minute, "timeout of one call")
 	root.PersistentFlags().StringVar(&c.token, "token", "", "API token of masters with api-token-path (default: env DM_TOKEN)")
+	root.PersistentFlags().StringVar(&c.sslCA, "ssl-ca", "", "CA certificate (PEM) that signed the masters' certificates")
+	root.PersistentFlags().StringVar(&c.sslCert, "ssl-cert", "", "dmctl's certificate (PEM), required by masters with ssl-* set")
+	root.PersistentFlags().StringVar(&c.sslKey, "ssl-key", "", "dmctl's private key (PEM)")
 
 	var onlyMaster, onlyWorker bool
 	list := &cobra.Command{
@@ -159,9 +167,13 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 		}
 		rd = bytes.NewReader(b)
 	}
+	httpClient, scheme, err := c.httpClient()
+	if err != nil {
+		return nil, err
+	}
 	base := c.addr
 	if !strings.Contains(base, "://") {
-		base = "http://" + base
+		base = scheme + "://" + base
 	}
 	req, err := http.NewRequest(method, strings.TrimSuffix(base, "/")+path, rd)
 	if err != nil {
@@ -173,7 +185,7 @@ func (c *client) call(method, path string, body any) ([]byte, error) {
 	if token := c.apiToken(); token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := (&http.Client{Timeout: c.timeout}).Do(req)
+	resp, err := httpClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -194,6 +206,21 @@ func (c *client) apiToken() string {
 		return c.token
 	}
 	return strings.TrimSpace(os.Getenv("DM_TOKEN"))
+}
+
+// httpClient is the client of one call, with dmctl's certificate when the TLS flags are given,
+// and the scheme an address without one gets.
+func (c *client) httpClient() (*http.Client, string, error) {
+	conf, err := security.ClientTLS(c.sslCA, c.sslCert, c.sslKey)
+	if err != nil {
+		return nil, "", fmt.Errorf("TLS flags: %w", err)
+	}
+	if conf == nil {
+		return &http.Client{Timeout: c.timeout}, "http", nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = conf
+	return &http.Client{Timeout: c.timeout, Transport: tr}, "https", nil
 }
 
 func printJSON(w io.Writer, v any) error {

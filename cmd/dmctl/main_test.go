@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/integration"
 	"github.com/stretchr/testify/require"
 )
 
@@ -95,4 +97,30 @@ func TestShardDDLLockErrorsComeBack(t *testing.T) {
 	_, err := run(t, srv.URL, "shard-ddl-lock", "unlock", "x")
 	require.ErrorContains(t, err, code)
 	require.ErrorContains(t, err, "not found")
+}
+
+// TestTLSFlags: with DM's --ssl-ca/--ssl-cert/--ssl-key, dmctl speaks HTTPS to an address
+// without a scheme and presents its certificate, which a master with ssl-* requires.
+func TestTLSFlags(t *testing.T) {
+	pki := integration.NewPKI(t, t.TempDir(), "dmctl-test-ca")
+	srvCert, srvKey := pki.Issue("master1")
+	cert, err := tls.LoadX509KeyPair(srvCert, srvKey)
+	require.NoError(t, err)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"client":"`+r.TLS.PeerCertificates[0].Subject.CommonName+`"}`)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, ClientCAs: pki.Pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	addr := srv.Listener.Addr().String()
+
+	dmctlCert, dmctlKey := pki.Issue("dmctl")
+	out, err := run(t, addr, "--ssl-ca", pki.CAPath, "--ssl-cert", dmctlCert, "--ssl-key", dmctlKey, "list-member", "--master")
+	require.NoError(t, err)
+	require.Contains(t, out, `"client": "dmctl"`)
+
+	_, err = run(t, addr, "--ssl-ca", pki.CAPath, "list-member", "--master")
+	require.Error(t, err, "no certificate: the master refuses")
+	_, err = run(t, addr, "--ssl-ca", pki.CAPath, "--ssl-cert", dmctlCert, "list-member")
+	require.ErrorContains(t, err, "go together")
 }

@@ -10,30 +10,42 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
-// defaultKeyHex is used when no secret-key-path is configured, as DM does: it keeps
-// passwords out of plain sight on disk and in the Raft log, but anyone with this source code
-// can decrypt them, which is why masters and workers warn at start-up without their own key.
-const defaultKeyHex = "a529b7665997f043a30ac8fadcb51d6aa032c226ab5b7750530b12b8c1a16a48"
+// KeySize is the size of every key here: AES-256 keys, the cluster key, derived keys.
+const KeySize = 32
 
 // Cipher encrypts secrets (upstream passwords, TLS keys) with AES-256-GCM before they are
-// stored in the Raft state, and decrypts them where they are used.
+// stored in the Raft state, and decrypts them where they are used. It encrypts with one key and
+// decrypts with that key or any older key it was given: the keys a cluster used before, whose
+// secrets the leader re-encrypts (see Current).
 type Cipher struct {
-	aead cipher.AEAD
+	current cipher.AEAD
+	older   []cipher.AEAD
 }
 
-// NewCipher builds a cipher from a 32-byte key; nil selects the built-in default key.
-func NewCipher(key []byte) (*Cipher, error) {
-	if key == nil {
-		k, err := hex.DecodeString(defaultKeyHex)
-		if err != nil {
-			return nil, fmt.Errorf("default key: %w", err)
-		}
-		key = k
+// NewCipher builds a cipher that encrypts with key and also decrypts what older keys sealed.
+// Every key is 32 bytes.
+func NewCipher(key []byte, older ...[]byte) (*Cipher, error) {
+	cur, err := newAEAD(key)
+	if err != nil {
+		return nil, err
 	}
-	if len(key) != 32 {
-		return nil, fmt.Errorf("secret key must be 32 bytes (64 hex characters), got %d bytes", len(key))
+	c := &Cipher{current: cur}
+	for _, k := range older {
+		a, err := newAEAD(k)
+		if err != nil {
+			return nil, fmt.Errorf("older key: %w", err)
+		}
+		c.older = append(c.older, a)
+	}
+	return c, nil
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("secret key must be %d bytes (64 hex characters), got %d bytes", KeySize, len(key))
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
@@ -43,43 +55,77 @@ func NewCipher(key []byte) (*Cipher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
-	return &Cipher{aead: aead}, nil
+	return aead, nil
 }
 
-// Encrypt returns base64(nonce || ciphertext). The empty string stays empty.
+// Encrypt returns base64(nonce || ciphertext) under the current key. The empty string stays
+// empty.
 func (c *Cipher) Encrypt(plain string) (string, error) {
 	if plain == "" {
 		return "", nil
 	}
-	nonce := make([]byte, c.aead.NonceSize())
+	nonce := make([]byte, c.current.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("encrypt: nonce: %w", err)
 	}
-	sealed := c.aead.Seal(nonce, nonce, []byte(plain), nil)
+	sealed := c.current.Seal(nonce, nonce, []byte(plain), nil)
 	return base64.StdEncoding.EncodeToString(sealed), nil
 }
 
 // ErrWrongKey means a secret was encrypted with another key than this process has.
 var ErrWrongKey = errors.New("secret cannot be decrypted with this key: use the same secret-key-path file on every master and worker")
 
-// Decrypt reverses Encrypt.
+// Decrypt reverses Encrypt, with the current key or an older one.
 func (c *Cipher) Decrypt(enc string) (string, error) {
+	plain, _, err := c.open(enc)
+	return plain, err
+}
+
+// Current reports whether enc is empty or sealed under the current key, so that it needs no
+// re-encryption. A secret that no key of this cipher opens is not current either.
+func (c *Cipher) Current(enc string) bool {
+	_, older, err := c.open(enc)
+	return err == nil && !older
+}
+
+// open decrypts enc and says whether an older key was needed.
+func (c *Cipher) open(enc string) (plain string, older bool, err error) {
 	if enc == "" {
-		return "", nil
+		return "", false, nil
 	}
 	raw, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil {
-		return "", fmt.Errorf("decrypt: %w", err)
+		return "", false, fmt.Errorf("decrypt: %w", err)
 	}
-	ns := c.aead.NonceSize()
-	if len(raw) < ns {
-		return "", fmt.Errorf("decrypt: %w", ErrWrongKey)
+	for i, aead := range append([]cipher.AEAD{c.current}, c.older...) {
+		ns := aead.NonceSize()
+		if len(raw) < ns {
+			break
+		}
+		if p, err := aead.Open(nil, raw[:ns], raw[ns:], nil); err == nil {
+			return string(p), i > 0, nil
+		}
 	}
-	plain, err := c.aead.Open(nil, raw[:ns], raw[ns:], nil)
-	if err != nil {
-		return "", fmt.Errorf("decrypt: %w", ErrWrongKey)
+	return "", false, fmt.Errorf("decrypt: %w", ErrWrongKey)
+}
+
+// ErrKeyUnknown says that the process does not know the key of the cluster's secrets yet (a
+// worker without secret-key-path before the masters handed it the cluster key).
+var ErrKeyUnknown = errors.New("the key of the cluster's secrets is not known yet: the masters hand it to members once the cluster has elected a leader")
+
+// Secrets holds a process's Cipher, which may be set after start (when the key comes from the
+// masters) and replaced (when the masters' key set changes). It is safe for concurrent use.
+type Secrets struct{ c atomic.Pointer[Cipher] }
+
+// Set makes c the cipher in use.
+func (s *Secrets) Set(c *Cipher) { s.c.Store(c) }
+
+// Cipher is the cipher in use, or ErrKeyUnknown before the first Set.
+func (s *Secrets) Cipher() (*Cipher, error) {
+	if c := s.c.Load(); c != nil {
+		return c, nil
 	}
-	return string(plain), nil
+	return nil, ErrKeyUnknown
 }
 
 // ReadSecretKey reads DM's secret-key-path file: 64 hexadecimal characters, an AES-256 key.
@@ -89,8 +135,17 @@ func ReadSecretKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("secret-key-path: %w", err)
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != 32 {
+	if err != nil || len(key) != KeySize {
 		return nil, fmt.Errorf("secret-key-path %s: want 64 hexadecimal characters (an AES-256 key)", path)
 	}
 	return key, nil
+}
+
+// NewKey returns a fresh random 32-byte key (the cluster key a leader proposes at bootstrap).
+func NewKey() ([]byte, error) {
+	k := make([]byte, KeySize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("new key: %w", err)
+	}
+	return k, nil
 }

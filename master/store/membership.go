@@ -45,3 +45,22 @@ func (s *Store) RemoveServer(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Probe checks that addr is the Raft port of a member: it answers and, in a secured cluster,
+// completes the mutual TLS handshake with this node's credentials. The leader probes a joining
+// master before adding it, so that a join naming a dead or foreign address cannot add a voter
+// that would cost the group its quorum.
+func (s *Store) Probe(ctx context.Context, addr string) error {
+	if s.probe == nil {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+		defer cancel()
+	}
+	if err := s.probe(ctx, addr); err != nil {
+		return fmt.Errorf("probe the raft port of the new member: %w", err)
+	}
+	return nil
+}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/membership"
 )
 
@@ -34,6 +37,13 @@ type Config struct {
 	OnLeader func()
 	// Logger receives the store's and Raft's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// ServerTLS and ClientTLS secure the Raft port (security.Members.PeerTLS): every connection
+	// completes a mutual TLS handshake first. Both nil: plain TCP, an open cluster.
+	ServerTLS, ClientTLS *tls.Config
+	// Recover, when set, replaces the Raft configuration kept in Dir with these members (ID →
+	// Raft address) before the node starts: the way back for a group that lost its quorum for
+	// good (raft.RecoverCluster). Dir must hold state.
+	Recover map[string]string
 }
 
 // Open opens (or creates) the Raft state under cfg.Dir, listens for peers and starts the node,
@@ -59,16 +69,46 @@ func Open(cfg Config) (*Store, error) {
 		bolt.Close()
 		return nil, fmt.Errorf("advertise-peer-urls %s: %w", cfg.AdvertiseAddr, err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(cfg.BindAddr, advAddr, 3, 10*time.Second, hlog)
+	trans, probe, err := newTransport(cfg, advAddr, hlog)
 	if err != nil {
 		bolt.Close()
-		return nil, fmt.Errorf("listen for raft on %s: %w", cfg.BindAddr, err)
+		return nil, err
 	}
 	conf := raft.DefaultConfig()
 	conf.Logger = hlog
 	conf.SnapshotThreshold = 1024
 	conf.SnapshotInterval = 30 * time.Second
-	return start(cfg, conf, parts{logs: bolt, stable: bolt, snaps: snaps, trans: trans, closers: []io.Closer{trans, bolt}})
+	p := parts{logs: bolt, stable: bolt, snaps: snaps, trans: trans, probe: probe, closers: []io.Closer{trans, bolt}}
+	if len(cfg.Recover) > 0 {
+		if err := recoverCluster(cfg, conf, p, logger); err != nil {
+			p.close()
+			return nil, err
+		}
+	}
+	return start(cfg, conf, p)
+}
+
+// recoverCluster rewrites the Raft configuration kept in p to cfg.Recover (raft.RecoverCluster),
+// so that the surviving masters of a group that lost its quorum form a group of their own.
+func recoverCluster(cfg Config, conf *raft.Config, p parts, logger *slog.Logger) error {
+	existing, err := raft.HasExistingState(p.logs, p.stable, p.snaps)
+	if err != nil {
+		return fmt.Errorf("inspect raft state: %w", err)
+	}
+	if !existing {
+		return errors.New("recover: the data directory holds no Raft state to recover")
+	}
+	if _, ok := cfg.Recover[cfg.ID]; !ok {
+		return fmt.Errorf("recover: the new configuration must name this master %q", cfg.ID)
+	}
+	rc := *conf
+	rc.LocalID = raft.ServerID(cfg.ID)
+	members := initialConfiguration(cfg.Recover)
+	if err := raft.RecoverCluster(&rc, raftFSM{fsm.New()}, p.logs, p.stable, p.snaps, p.trans, members); err != nil {
+		return fmt.Errorf("recover the raft configuration: %w", err)
+	}
+	logger.Warn("raft configuration replaced by --recover-from: the other former members must never start again with their old data", "members", cfg.Recover)
+	return nil
 }
 
 func loggerOf(cfg Config) *slog.Logger {

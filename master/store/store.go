@@ -52,6 +52,7 @@ type Store struct {
 	state    *fsm.FSM
 	existing bool
 	closers  []io.Closer
+	probe    func(ctx context.Context, addr string) error
 	onLeader func()
 	logger   *slog.Logger
 
@@ -71,10 +72,13 @@ type Store struct {
 // parts are the Raft storage and transport a Store runs on: files and TCP in Open, memory in
 // the tests.
 type parts struct {
-	logs    raft.LogStore
-	stable  raft.StableStore
-	snaps   raft.SnapshotStore
-	trans   raft.Transport
+	logs   raft.LogStore
+	stable raft.StableStore
+	snaps  raft.SnapshotStore
+	trans  raft.Transport
+	// probe checks that a peer's Raft port answers (and, when secured, authenticates); nil
+	// accepts every address (the in-memory transport of the tests).
+	probe   func(ctx context.Context, addr string) error
 	closers []io.Closer // released, in order, by Close once Raft has shut down
 }
 
@@ -100,7 +104,7 @@ func start(cfg Config, conf *raft.Config, p parts) (*Store, error) {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	s := &Store{
-		id: cfg.ID, raft: rn, state: state, existing: existing, closers: p.closers,
+		id: cfg.ID, raft: rn, state: state, existing: existing, closers: p.closers, probe: p.probe,
 		onLeader: cfg.OnLeader, logger: loggerOf(cfg),
 		watch: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}),
 	}

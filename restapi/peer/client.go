@@ -3,7 +3,6 @@ package peer
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,14 +15,16 @@ import (
 	"time"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/restapi/apierr"
 )
 
 // Client talks to any of a list of masters, moving to the next one when a master can't be
 // reached. Which master answers doesn't matter: each forwards writes to the leader.
 type Client struct {
-	http   *http.Client
-	scheme string
+	http    *http.Client
+	scheme  string
+	members *security.Members // names and signs every request; nil: anonymous plain HTTP
 
 	mu    sync.Mutex
 	addrs []string
@@ -31,8 +32,9 @@ type Client struct {
 }
 
 // NewClient builds a client for the given master addresses (host:port, or URLs as DM's
-// `join` accepts). tlsConf nil means plain HTTP.
-func NewClient(addrs []string, tlsConf *tls.Config) (*Client, error) {
+// `join` accepts) that authenticates as a member with m: its TLS configuration and signature.
+// m nil makes anonymous plain HTTP calls (tests of an open cluster).
+func NewClient(addrs []string, m *security.Members) (*Client, error) {
 	var clean []string
 	for _, a := range addrs {
 		for _, part := range strings.Split(a, ",") {
@@ -55,11 +57,11 @@ func NewClient(addrs []string, tlsConf *tls.Config) (*Client, error) {
 	}
 	scheme := "http"
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if tlsConf != nil {
+	if m != nil && m.ClientTLS() != nil {
 		scheme = "https"
-		tr.TLSClientConfig = tlsConf
+		tr.TLSClientConfig = m.ClientTLS()
 	}
-	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, addrs: clean}, nil
+	return &Client{http: &http.Client{Transport: tr}, scheme: scheme, members: m, addrs: clean}, nil
 }
 
 // Addrs returns the master addresses in use.
@@ -71,8 +73,8 @@ func (c *Client) Addrs() []string {
 
 // NewWorkerClient builds a client for calls the leader makes to workers, whose addresses
 // come from the FSM one call at a time.
-func NewWorkerClient(tlsConf *tls.Config) *Client {
-	c, _ := NewClient([]string{"unused:0"}, tlsConf)
+func NewWorkerClient(m *security.Members) *Client {
+	c, _ := NewClient([]string{"unused:0"}, m)
 	c.http.Timeout = 5 * time.Second
 	return c
 }
@@ -183,6 +185,11 @@ func (c *Client) once(ctx context.Context, method, target string, payload []byte
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if c.members != nil {
+		if err := c.members.Sign(req, payload); err != nil {
+			return err
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, target, err)
@@ -209,4 +216,13 @@ func (c *Client) once(ctx context.Context, method, target string, payload []byte
 		return fmt.Errorf("%s %s: decode answer: %w", method, target, err)
 	}
 	return nil
+}
+
+// ClusterKey fetches the cluster key from the masters.
+func (c *Client) ClusterKey(ctx context.Context) ([]byte, error) {
+	var resp ClusterKeyResponse
+	if err := c.do(ctx, http.MethodGet, PathClusterKey, nil, &resp); err != nil {
+		return nil, err
+	}
+	return resp.Key, nil
 }

@@ -1,10 +1,12 @@
 // Package peer is the HTTP protocol between cluster members that is not part of DM's public
 // OpenAPI: a master joining the Raft group, a worker registering, and the workers' desired-state
 // feed (a Consul-style blocking query keyed by the FSM index), the workers' status reports and
-// schema-tracker routes, and shard-DDL coordination. It holds the wire types and the client; the
-// master serves its routes behind the same leader-forwarding middleware as /api/v1. Errors
-// travel in DM's template (restapi/apierr). It does not import the restapi package, so a worker
-// using it does not link the OpenAPI.
+// schema-tracker routes, shard-DDL coordination, and the cluster key. It holds the wire types,
+// the client (which authenticates as a member: its TLS configuration and request signature come
+// from internal/security) and RequireMember, the authentication that every internal route sits
+// behind on masters and workers; the master serves its routes behind it and the same
+// leader-forwarding middleware as /api/v1. Errors travel in DM's template (restapi/apierr). It
+// does not import the restapi package, so a worker using it does not link the OpenAPI.
 package peer
 
 import (
@@ -65,4 +67,13 @@ type RegisterWorkerResponse struct {
 type DesiredState struct {
 	View        fsm.WorkerView `json:"view"`
 	GossipSeeds []string       `json:"gossip_seeds"`
+}
+
+// PathClusterKey: GET → ClusterKeyResponse, the cluster key, for members only (a cluster without
+// secret-key-path encrypts its secrets with it; in TLS mode, gossip is keyed by it).
+const PathClusterKey = "/internal/v1/cluster/key"
+
+// ClusterKeyResponse carries the cluster key.
+type ClusterKeyResponse struct {
+	Key []byte `json:"key"`
 }

@@ -37,7 +37,7 @@ func v1State(t *testing.T) *fsm.FSM {
 // connections, secrets decrypted, and the rules they always had.
 func TestSettingsOfV1Specs(t *testing.T) {
 	state := v1State(t)
-	c, err := security.NewCipher(nil)
+	c, err := security.NewCipher(security.LegacyKey())
 	require.NoError(t, err)
 
 	src1, _ := state.Source("mysql-01")
