@@ -6,13 +6,27 @@ import (
 	"strings"
 )
 
-func applyReportShardDDL(s *state, c *ReportShardDDL) *Error {
-	t, ok := s.tasks[c.Task]
+// shardTask returns the task a shard report or claim names, refusing one the source is not part
+// of or one that merges no shards: a lock on such a task would hold, and once resolved hand out,
+// DDLs that no worker of the task ever reached.
+func shardTask(s *state, task, source string) (*Task, *Error) {
+	t, ok := s.tasks[task]
 	if !ok {
-		return errorf(CodeTaskNotExist, "task %q does not exist", c.Task)
+		return nil, errorf(CodeTaskNotExist, "task %q does not exist", task)
 	}
-	if _, ok := t.Subtasks[c.Source]; !ok {
-		return errorf(CodeSourceNotInTask, "source %q is not part of task %q", c.Source, c.Task)
+	if _, ok := t.Subtasks[source]; !ok {
+		return nil, errorf(CodeSourceNotInTask, "source %q is not part of task %q", source, task)
+	}
+	if t.Spec.ShardMode == "" {
+		return nil, invalidf("task %q merges no shards (it has no shard_mode), so it takes no shard DDLs or columns from source %q", task, source)
+	}
+	return t, nil
+}
+
+func applyReportShardDDL(s *state, c *ReportShardDDL) *Error {
+	t, err := shardTask(s, c.Task, c.Source)
+	if err != nil {
+		return err
 	}
 	if c.Target == "" {
 		return invalidf("source %q reported shard DDLs of task %q without a target table", c.Source, c.Task)
@@ -135,12 +149,8 @@ func applyUnlockShardDDL(s *state, c *UnlockShardDDL) *Error {
 }
 
 func applyClaimShardColumns(s *state, c *ClaimShardColumns) *Error {
-	t, ok := s.tasks[c.Task]
-	if !ok {
-		return errorf(CodeTaskNotExist, "task %q does not exist", c.Task)
-	}
-	if _, ok := t.Subtasks[c.Source]; !ok {
-		return errorf(CodeSourceNotInTask, "source %q is not part of task %q", c.Source, c.Task)
+	if _, err := shardTask(s, c.Task, c.Source); err != nil {
+		return err
 	}
 	if c.Target == "" || c.Table == "" {
 		return invalidf("source %q claimed columns of task %q without naming the target table and its own table", c.Source, c.Task)

@@ -86,7 +86,7 @@ func source(name string) *AddSource {
 // taskSpec is a task's spec with settings for each of the sources.
 func taskSpec(name string, sources ...string) TaskSpec {
 	t := TaskSpec{Version: TaskSpecVersion, API: json.RawMessage(`{"name":"` + name + `"}`), Name: name, Mode: TaskModeAll,
-		MetaSchema: "dm_meta", Target: TargetSpec{Host: "tidb", Port: 4000, User: "root"},
+		MetaSchema: "dm_meta", ShardMode: "pessimistic", Target: TargetSpec{Host: "tidb", Port: 4000, User: "root"},
 		Filters: map[string]FilterSpec{"f": {IgnoreEvents: []string{"drop table"}}}, Sources: map[string]SubtaskSpec{}}
 	for _, s := range sources {
 		t.Sources[s] = SubtaskSpec{Rules: []RuleSpec{{Schema: "db", Table: "*", FilterRules: []string{"f"}}}}
@@ -100,6 +100,13 @@ func task(name string, sources ...string) *AddTask {
 		t.Subtasks[s] = &Subtask{Source: s}
 	}
 	return &AddTask{Task: t}
+}
+
+// plainTask is task without shard merging (no shard_mode).
+func plainTask(name string, sources ...string) *AddTask {
+	t := task(name, sources...)
+	t.Task.Spec.ShardMode = ""
+	return t
 }
 
 // seeded returns a harness with workers w1..w3 and sources s1..s3, nothing bound.

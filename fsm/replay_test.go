@@ -92,6 +92,7 @@ func (g commandGen) next() Command {
 		t := Task{Name: g.task(), Subtasks: map[string]*Subtask{}}
 		t.Spec = taskSpec(t.Name, sources...)
 		t.Spec.MetaSchema = g.text()
+		t.Spec.ShardMode = g.pick("pessimistic", "pessimistic", "optimistic", "")
 		for _, s := range sources {
 			t.Subtasks[s] = &Subtask{Source: s, Stage: g.stage()}
 		}

@@ -190,6 +190,7 @@ func (e *securedEnv) membersKeepToThemselves() {
 		require.NoError(e.t, err)
 		e.requireTemplate(resp, http.StatusForbidden, "worker1: "+r.method+" "+r.path)
 	}
+	e.shardReportsOnlyFromTheBoundWorker()
 	dead := fmt.Sprintf("127.0.0.1:%d", FreePort(e.t))
 	resp, err := e.member("master4")(http.MethodPost, e.follower.APIAddr, peer.PathJoinMaster,
 		peer.JoinMasterRequest{Name: "master4", APIAddr: "127.0.0.1:1", PeerAddr: dead, AddVoter: true})
@@ -198,6 +199,38 @@ func (e *securedEnv) membersKeepToThemselves() {
 	var tmpl APIError
 	require.NoError(e.t, resp.JSON(&tmpl))
 	require.Equal(e.t, int(fsm.CodeMasterJoinFail), tmpl.Code, tmpl.Msg)
+}
+
+// shardReportsOnlyFromTheBoundWorker: a worker may not report shard DDLs, acks or columns for a
+// source bound to another worker (403); the bound worker gets past, to the FSM's answer about a
+// task that does not exist.
+func (e *securedEnv) shardReportsOnlyFromTheBoundWorker() {
+	e.t.Helper()
+	other := ""
+	for _, w := range e.c.Workers {
+		if w.Name != e.bound {
+			other = w.Name
+		}
+	}
+	require.NotEmpty(e.t, other, "a worker not bound to mysql-sec")
+	routes := []internalRoute{
+		{http.MethodPost, e.follower.APIAddr, peer.PathShardDDL, peer.ShardDDLReport{Task: "t", Source: "mysql-sec", Target: "`a`.`b`", DDLs: []string{"DROP TABLE `a`.`b`"}}},
+		{http.MethodPost, e.leader.APIAddr, peer.PathShardDDLDone, peer.ShardDDLDoneRequest{ID: "t-`a`.`b`", Source: "mysql-sec"}},
+		{http.MethodPost, e.leader.APIAddr, peer.PathShardColumns, peer.ShardColumnClaim{Task: "t", Target: "`a`.`b`", Source: "mysql-sec", Table: "`a`.`b1`", Columns: []fsm.ColumnDef{{Name: "c", Def: "int"}}}},
+	}
+	for _, r := range routes {
+		resp, err := e.member(other)(r.method, r.addr, r.path, r.body)
+		require.NoError(e.t, err)
+		e.requireTemplate(resp, http.StatusForbidden, other+": "+r.method+" "+r.path)
+	}
+	for _, r := range []internalRoute{routes[0], routes[2]} {
+		resp, err := e.member(e.bound)(r.method, r.addr, r.path, r.body)
+		require.NoError(e.t, err)
+		require.Equal(e.t, http.StatusBadRequest, resp.Status, "%s: %s", e.bound, resp.Body)
+		var tmpl APIError
+		require.NoError(e.t, resp.JSON(&tmpl))
+		require.Equal(e.t, int(fsm.CodeTaskNotExist), tmpl.Code, tmpl.Msg)
+	}
 }
 
 // raftPortRefuses: raw Raft RPCs (an AppendEntries probe, a TimeoutNow) on every peer port get

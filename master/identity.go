@@ -1,6 +1,7 @@
 package master
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/dm-oss/dm/fsm"
@@ -53,4 +54,15 @@ func (s *Server) mayActAs(r *http.Request, name string) error {
 		return peer.Forbidden(err)
 	}
 	return nil
+}
+
+// mayReportFor refuses (403) a shard report about source from any member but the worker bound to
+// it: with a certificate per member, one worker can neither hold up nor steer the shard DDLs of a
+// source it does not replicate, and a source bound to no worker has no one to report for it.
+func (s *Server) mayReportFor(r *http.Request, source string) error {
+	worker, ok := s.state.BoundWorker(source)
+	if !ok {
+		return peer.Forbidden(fmt.Errorf("%w: source %q is bound to no worker, so no one may report its shard DDLs", security.ErrForbidden, source))
+	}
+	return s.mayActAs(r, worker)
 }

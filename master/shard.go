@@ -40,6 +40,10 @@ func (s *Server) handleShardDDL(w http.ResponseWriter, r *http.Request) {
 		restapi.WriteError(w, err)
 		return
 	}
+	if err := s.mayReportFor(r, req.Source); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
 	if _, err := s.apply(r.Context(), fsm.ReportShardDDL{Task: req.Task, Source: req.Source, Target: req.Target, DDLs: req.DDLs}); err != nil {
 		restapi.WriteError(w, err)
 		return
@@ -61,6 +65,10 @@ func (s *Server) handleShardDDLDone(w http.ResponseWriter, r *http.Request) {
 		restapi.WriteError(w, err)
 		return
 	}
+	if err := s.mayReportFor(r, req.Source); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
 	if _, err := s.apply(r.Context(), fsm.ShardDDLDone{ID: req.ID, Source: req.Source}); err != nil {
 		restapi.WriteError(w, err)
 		return
@@ -73,6 +81,10 @@ func (s *Server) handleShardDDLDone(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleShardColumns(w http.ResponseWriter, r *http.Request) {
 	var req peer.ShardColumnClaim
 	if err := decodeBody(r, &req); err != nil {
+		restapi.WriteError(w, err)
+		return
+	}
+	if err := s.mayReportFor(r, req.Source); err != nil {
 		restapi.WriteError(w, err)
 		return
 	}

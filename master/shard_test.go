@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -59,16 +60,18 @@ func requireAPIError(t *testing.T, err error, code fsm.Code, inMsg string) {
 	require.Contains(t, err.Error(), inMsg)
 }
 
-// startShardMaster is a single-node master with sources s1–s3 and task t1 on s1 and s2, and a
-// worker-side client for it.
+// startShardMaster is a single-node master with sources s1–s3 bound to w1–w3 and shard-merging
+// task t1 on s1 and s2, and a worker-side client for it.
 func startShardMaster(t *testing.T) (*Server, *peer.Client) {
 	t.Helper()
 	s := startTestMaster(t)
-	for _, src := range []string{"s1", "s2", "s3"} {
+	for i, src := range []string{"s1", "s2", "s3"} {
+		w := fmt.Sprintf("w%d", i+1)
 		mustApply(t, s, fsm.AddSource{Source: testSource(src)})
+		mustApply(t, s, fsm.RegisterWorker{Name: w, Addr: "127.0.0.1:1", KeepaliveTTL: 600})
+		mustApply(t, s, fsm.BindSource{Source: src, Worker: w})
 	}
-	mustApply(t, s, fsm.AddTask{Task: testTask("t1", map[string]*fsm.Subtask{
-		"s1": {Stage: fsm.StageRunning}, "s2": {Stage: fsm.StageRunning}})})
+	mustApply(t, s, fsm.AddTask{Task: shardTask("t1", "s1", "s2")})
 	c, err := peer.NewClient([]string{s.APIAddr()}, nil)
 	require.NoError(t, err)
 	return s, c
@@ -79,8 +82,7 @@ func startShardMaster(t *testing.T) (*Server, *peer.Client) {
 func TestShardDDLLocks(t *testing.T) {
 	s, c := startShardMaster(t)
 	ctx := context.Background()
-	mustApply(t, s, fsm.AddTask{Task: testTask("t2", map[string]*fsm.Subtask{
-		"s3": {Stage: fsm.StageRunning}})})
+	mustApply(t, s, fsm.AddTask{Task: shardTask("t2", "s3")})
 
 	target := "`db`.`tbl`"
 	ddls := []string{"ALTER TABLE `db`.`tbl` ADD COLUMN `c2` INT"}
@@ -110,6 +112,30 @@ func TestShardDDLLocks(t *testing.T) {
 	requireAPIError(t, err, fsm.CodeTaskNotExist, "nope")
 	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t1", Source: "s3", Target: target, DDLs: ddls})
 	requireAPIError(t, err, fsm.CodeSourceNotInTask, "s3")
+
+	// A task that merges no shards takes no reports: no one would ever act on its locks.
+	mustApply(t, s, fsm.AddTask{Task: testTask("plain", map[string]*fsm.Subtask{"s3": {Stage: fsm.StageRunning}})})
+	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "plain", Source: "s3", Target: target, DDLs: []string{"DROP TABLE `db`.`tbl`"}})
+	requireAPIError(t, err, fsm.CodeRequestInvalid, "merges no shards")
+	// Nor does a source bound to no worker: only the worker bound to a source reports for it.
+	mustApply(t, s, fsm.UnbindSource{Source: "s3"})
+	_, err = c.ReportShardDDL(ctx, peer.ShardDDLReport{Task: "t2", Source: "s3", Target: target, DDLs: ddls})
+	var apiErr *restapi.Error
+	require.True(t, errors.As(err, &apiErr), "%T: %v", err, err)
+	require.Equal(t, http.StatusForbidden, apiErr.Status, "%v", err)
+	require.Contains(t, err.Error(), "bound to no worker")
+	require.Empty(t, listLocks(t, s, "?task_name=plain"))
+}
+
+// shardTask is a pessimistic shard-merging task on sources, all running.
+func shardTask(name string, sources ...string) fsm.Task {
+	subtasks := map[string]*fsm.Subtask{}
+	for _, src := range sources {
+		subtasks[src] = &fsm.Subtask{Stage: fsm.StageRunning}
+	}
+	task := testTask(name, subtasks)
+	task.Spec.ShardMode = "pessimistic"
+	return task
 }
 
 // shardLockLifecycle takes the lock of task t1 on target from its first report to its removal.
