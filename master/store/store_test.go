@@ -21,9 +21,10 @@ func testSource(name string) fsm.Source {
 	return fsm.Source{Name: name, Spec: fsm.SourceSpec{Version: fsm.SourceSpecVersion}}
 }
 
-// testTask is a task with a subtask on each source, and a spec with (empty) settings for each.
+// testTask is a pessimistic shard-merging task with a subtask on each source, and a spec with
+// (empty) settings for each.
 func testTask(name string, sources ...string) fsm.Task {
-	t := fsm.Task{Name: name, Spec: fsm.TaskSpec{Version: fsm.TaskSpecVersion, Name: name, Sources: map[string]fsm.SubtaskSpec{}}, Subtasks: map[string]*fsm.Subtask{}}
+	t := fsm.Task{Name: name, Spec: fsm.TaskSpec{Version: fsm.TaskSpecVersion, Name: name, ShardMode: "pessimistic", Sources: map[string]fsm.SubtaskSpec{}}, Subtasks: map[string]*fsm.Subtask{}}
 	for _, s := range sources {
 		t.Spec.Sources[s] = fsm.SubtaskSpec{}
 		t.Subtasks[s] = &fsm.Subtask{}
