@@ -482,20 +482,30 @@ func Call(ctx context.Context, method, addr, path string, body any) (Response, e
 }
 
 func do(ctx context.Context, client *http.Client, scheme, method, addr, path string, body any) (Response, error) {
-	var rd io.Reader
+	return doSigned(ctx, client, scheme, method, addr, path, body, nil)
+}
+
+// doSigned is do with a hook that may sign the request over its JSON payload before it goes.
+func doSigned(ctx context.Context, client *http.Client, scheme, method, addr, path string, body any, sign func(*http.Request, []byte) error) (Response, error) {
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return Response{}, err
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+addr+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, scheme+"://"+addr+path, bytes.NewReader(payload))
 	if err != nil {
 		return Response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if sign != nil {
+		if err := sign(req, payload); err != nil {
+			return Response{}, err
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -173,35 +171,16 @@ func (e *securedEnv) signingCaller(m *security.Members) caller {
 
 // httpCaller sends a JSON request, signed by sign when set, and records the answer.
 func (e *securedEnv) httpCaller(client *http.Client, scheme string, sign *security.Members) caller {
+	var signFn func(*http.Request, []byte) error
+	if sign != nil {
+		signFn = sign.Sign
+	}
 	return func(method, addr, path string, body any) (Response, error) {
-		var payload []byte
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				return Response{}, err
-			}
-			payload = b
-		}
-		req, err := http.NewRequest(method, scheme+"://"+addr+path, bytes.NewReader(payload))
+		resp, err := doSigned(context.Background(), client, scheme, method, addr, path, body, signFn)
 		if err != nil {
 			return Response{}, err
 		}
-		req.Header.Set("Content-Type", "application/json")
-		if sign != nil {
-			if err := sign.Sign(req, payload); err != nil {
-				return Response{}, err
-			}
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return Response{}, err
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return Response{}, err
-		}
-		return e.record(Response{Status: resp.StatusCode, Header: resp.Header, Body: data}), nil
+		return e.record(resp), nil
 	}
 }
 
