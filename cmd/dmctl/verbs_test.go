@@ -153,3 +153,46 @@ func TestOperateSourceShow(t *testing.T) {
 	require.Equal(t, exitFailure, r.code)
 	require.Equal(t, float64(codeSourceNotExist), jsonOf(t, r)["code"])
 }
+
+// TestRelayDefaults: without workers, start-relay uses the source's bound worker and
+// stop-relay the workers whose report has a relay log; a source without a bound worker is a
+// clear failure, not a call with no workers.
+func TestRelayDefaults(t *testing.T) {
+	srv, reqs := fakeRoutes(t, func(r *http.Request) (int, string) {
+		switch r.URL.Path {
+		case "/api/v1/cluster/workers":
+			return http.StatusOK, `{"total":3,"data":[{"name":"w1","addr":"a1","bound_stage":"bound","bound_source_name":"mysql-01"},` +
+				`{"name":"w2","addr":"a2","bound_stage":"relay","bound_source_name":"mysql-01"},{"name":"w3","addr":"a3","bound_stage":"free","bound_source_name":""}]}`
+		case "/api/v1/sources/mysql-01/status":
+			return http.StatusOK, `{"total":2,"data":[{"source_name":"mysql-01","worker_name":"w1"},` +
+				`{"source_name":"mysql-01","worker_name":"w2","relay_status":{"master_binlog":"","master_binlog_gtid":"","relay_dir":"","relay_binlog_gtid":"","relay_catch_up_master":true,"stage":"Running"}}]}`
+		default:
+			return http.StatusOK, ""
+		}
+	})
+	r := dmctl(t, srv.URL, "start-relay", "-s", "mysql-01")
+	require.Equal(t, exitOK, r.code, "%+v", r)
+	require.JSONEq(t, `{"result":true,"msg":"","sources":[{"result":true,"msg":"","source":"mysql-01","worker":"w1"}]}`, r.stdout)
+	r = dmctl(t, srv.URL, "stop-relay", "-s", "mysql-01")
+	require.Equal(t, exitOK, r.code, "%+v", r)
+	require.JSONEq(t, `{"result":true,"msg":"","sources":[{"result":true,"msg":"","source":"mysql-01","worker":"w2"}]}`, r.stdout)
+	r = dmctl(t, srv.URL, "pause-relay", "-s", "mysql-01")
+	require.JSONEq(t, `{"op":"PauseRelay","result":true,"msg":"","sources":[{"result":true,"msg":"","source":"mysql-01","worker":"w1"},{"result":true,"msg":"","source":"mysql-01","worker":"w2"}]}`, r.stdout)
+	r = dmctl(t, srv.URL, "start-relay", "-s", "mysql-02")
+	require.Equal(t, exitFailure, r.code)
+	require.Contains(t, jsonOf(t, r)["msg"], "no bound worker")
+
+	var posts []seen
+	for _, q := range reqs() {
+		if q.method == http.MethodPost {
+			posts = append(posts, q)
+		}
+	}
+	require.Len(t, posts, 3)
+	require.Equal(t, "/api/v1/sources/mysql-01/start-relay", posts[0].path)
+	require.JSONEq(t, `{"worker_name_list":["w1"]}`, posts[0].body)
+	require.Equal(t, "/api/v1/sources/mysql-01/stop-relay", posts[1].path)
+	require.JSONEq(t, `{"worker_name_list":["w2"]}`, posts[1].body)
+	require.Equal(t, "/api/v1/sources/mysql-01/pause-relay", posts[2].path)
+	require.Empty(t, posts[2].body)
+}
