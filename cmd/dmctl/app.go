@@ -54,8 +54,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case exitFailure:
 		printError(a.opts.output, stdout, stderr, err)
 	case exitUsage:
+		path := root.Name()
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
 		fmt.Fprintln(stderr, "Error:", err)
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 	}
 	return code
 }

@@ -82,17 +82,19 @@ func (c *client) do(ctx context.Context, r request) (http.Header, error) {
 	var lastAPIErr error
 	for i := range c.addrs {
 		at := (c.current + i) % len(c.addrs)
-		hdr, err := c.send(ctx, c.addrs[at], r, payload)
+		hdr, answered, err := c.send(ctx, c.addrs[at], r, payload)
 		var ae *apiError
 		switch {
 		case err == nil:
 			c.current = at
 			return hdr, nil
-		case errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable:
+		case answered && errors.As(err, &ae) && ae.Status == http.StatusServiceUnavailable:
 			lastAPIErr = err
-		case errors.As(err, &ae), !c.retryable(r.method, err), ctx.Err() != nil:
+		case answered:
 			c.current = at
 			return hdr, err
+		case ctx.Err() != nil || !retryable(r.method, err):
+			return nil, fmt.Errorf("%s: %w", c.addrs[at], err)
 		}
 		tried = append(tried, fmt.Sprintf("%s: %v", c.addrs[at], err))
 	}
@@ -104,7 +106,7 @@ func (c *client) do(ctx context.Context, r request) (http.Header, error) {
 
 // retryable says whether a transport error lets another master be tried: always when the
 // connection was never made, and for reads whatever happened.
-func (c *client) retryable(method string, err error) bool {
+func retryable(method string, err error) bool {
 	if method == http.MethodGet {
 		return true
 	}
@@ -112,9 +114,10 @@ func (c *client) retryable(method string, err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// send makes one attempt at one address. A template answer (any status >= 300) comes back as
-// an *apiError; a transport failure as the error of the HTTP client.
-func (c *client) send(ctx context.Context, addr string, r request, payload []byte) (http.Header, error) {
+// send makes one attempt at one address and says whether the master answered. A template
+// answer (any status >= 300) comes back as an *apiError; a transport failure as the error of
+// the HTTP client.
+func (c *client) send(ctx context.Context, addr string, r request, payload []byte) (hdr http.Header, answered bool, err error) {
 	base := addr
 	if !strings.Contains(base, "://") {
 		base = c.scheme + "://" + base
@@ -129,7 +132,7 @@ func (c *client) send(ctx context.Context, addr string, r request, payload []byt
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		return nil, false, fmt.Errorf("build request: %w", err)
 	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -142,24 +145,24 @@ func (c *client) send(ctx context.Context, addr string, r request, payload []byt
 		// The method and URL the client adds are ours; what went wrong is inside.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			return nil, ue.Err
+			return nil, false, ue.Err
 		}
-		return nil, err
+		return nil, false, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read the answer of %s: %w", addr, err)
+		return resp.Header, true, fmt.Errorf("read the answer of %s: %w", addr, err)
 	}
 	if resp.StatusCode >= 300 {
-		return resp.Header, templateError(resp.StatusCode, data)
+		return resp.Header, true, templateError(resp.StatusCode, data)
 	}
 	if r.out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, r.out); err != nil {
-			return resp.Header, fmt.Errorf("decode the answer of %s %s: %w", r.method, r.path, err)
+			return resp.Header, true, fmt.Errorf("decode the answer of %s %s from %s: %w", r.method, r.path, addr, err)
 		}
 	}
-	return resp.Header, nil
+	return resp.Header, true, nil
 }
 
 // templateError reads DM's error template; a body that is not one (a proxy's page, say) is

@@ -327,3 +327,23 @@ func TestPendingSeams(t *testing.T) {
 	}
 	require.Empty(t, reqs())
 }
+
+// TestNoWriteResent: a write that reached a master which then broke the connection is not
+// sent to the next address (it may have been applied); a read is.
+func TestNoWriteResent(t *testing.T) {
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	t.Cleanup(broken.Close)
+	live, reqs := fakeMaster(t, http.StatusOK, `{"total":0,"data":[]}`)
+	r := dmctl(t, broken.URL+","+live.URL, "transfer-source", "mysql-01", "worker2")
+	require.Equal(t, exitFailure, r.code, "%+v", r)
+	require.Contains(t, jsonOf(t, r)["msg"], broken.Listener.Addr().String())
+	require.Empty(t, reqs())
+	r = dmctl(t, broken.URL+","+live.URL, "shard-ddl-lock")
+	require.Equal(t, exitOK, r.code, "%+v", r)
+	require.Len(t, reqs(), 1)
+}
