@@ -287,16 +287,17 @@ func dmSubTaskOf(st restapi.SubTaskStatus) dmSubTaskStatus {
 	if st.Warnings != nil {
 		out.Warnings = *st.Warnings
 	}
-	if d := st.DumpStatus; d != nil {
+	// DM's status is a oneof: the current unit's only.
+	if d := st.DumpStatus; d != nil && st.Unit == unitDump {
 		out.Dump = &dmDumpStatus{
 			TotalTables: d.TotalTables, CompletedTables: d.CompletedTables, FinishedBytes: d.FinishedBytes,
 			FinishedRows: d.FinishedRows, EstimateTotalRows: d.EstimateTotalRows, Bps: d.Bps, Progress: d.Progress,
 		}
 	}
-	if l := st.LoadStatus; l != nil {
+	if l := st.LoadStatus; l != nil && st.Unit == unitLoad {
 		out.Load = &dmLoadStatus{FinishedBytes: l.FinishedBytes, TotalBytes: l.TotalBytes, Progress: l.Progress, MetaBinlog: l.MetaBinlog, MetaBinlogGTID: l.MetaBinlogGtid}
 	}
-	if s := st.SyncStatus; s != nil {
+	if s := st.SyncStatus; s != nil && st.Unit == unitSync {
 		out.Sync = dmSyncOf(*s)
 	}
 	return out

@@ -114,6 +114,12 @@ func TestDMQueryStatusShape(t *testing.T) {
 	   {"name":"t2","stage":"Running","unit":"Dump","result":null,"unresolvedDDLLockID":"","validation":null,
 	    "dump":{"totalTables":"10","completedTables":3,"finishedBytes":2542,"finishedRows":32,"estimateTotalRows":563,"bps":"445","progress":"5.68 %"}}]}]}`, got)
 
+	// Only the current unit's status, as DM's oneof.
+	syncing.LoadStatus = loading.LoadStatus
+	one := dmSubTaskOf(syncing)
+	require.Nil(t, one.Load)
+	require.NotNil(t, one.Sync)
+
 	// A worker that cannot be asked fails its source's entry, as in DM.
 	offline := sub("t", "mysql-03", "worker3", "Running", "InvalidUnit")
 	offline.ErrorMsg = ptr(`worker "worker3" is offline`)
