@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/dm-oss/dm/fsm"
 )
 
 // Exit codes: 0 success; 1 the operation failed (an error the server returned, no master
@@ -74,10 +76,10 @@ func exitCode(err error) int {
 }
 
 // failuref is a failure of our own making, with a DM error code when one fits (0: none).
-func failuref(code int, format string, args ...any) error {
+func failuref(code fsm.Code, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if code == 0 {
 		return &failure{err: errors.New(msg)}
 	}
-	return &failure{err: &apiError{Code: code, Msg: msg}}
+	return &failure{err: &apiError{Code: int(code), Msg: msg}}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 )
 
@@ -257,7 +258,7 @@ func (a *app) memberConfig(cmd *cobra.Command, kind, name string) error {
 		}
 		i := slices.IndexFunc(masters, func(m restapi.ClusterMaster) bool { return m.Name == name })
 		if i < 0 {
-			return failuref(38048, "master %q does not exist", name)
+			return failuref(fsm.CodeMasterNotExist, "master %q does not exist", name)
 		}
 		cfg = memberTOML{Name: name, AdvertiseAddr: masters[i].Addr}
 	default:
@@ -267,7 +268,7 @@ func (a *app) memberConfig(cmd *cobra.Command, kind, name string) error {
 		}
 		i := slices.IndexFunc(workers, func(w restapi.ClusterWorker) bool { return w.Name == name })
 		if i < 0 {
-			return failuref(46004, "worker %q does not exist", name)
+			return failuref(fsm.CodeWorkerNotExist, "worker %q does not exist", name)
 		}
 		cfg = memberTOML{Name: name, AdvertiseAddr: workers[i].Addr}
 	}

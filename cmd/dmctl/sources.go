@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 )
 
@@ -16,9 +17,6 @@ const (
 	msgNoFreeWorker   = "source is added but there is no free worker to bound"
 	msgStoppedUnbound = "source is stopped and hasn't bound to worker before being stopped"
 )
-
-// codeSourceNotExist is DM's code for an unknown source.
-const codeSourceNotExist = 46008
 
 func (a *app) operateSourceCmd() *cobra.Command {
 	var sample bool
@@ -79,7 +77,7 @@ func (a *app) showSources(cmd *cobra.Command, ids []string) error {
 	var shown []restapi.Source
 	for _, id := range ids {
 		if !slices.ContainsFunc(l.Data, func(s restapi.Source) bool { return s.SourceName == id }) {
-			return failuref(codeSourceNotExist, "source %q does not exist", id)
+			return failuref(fsm.CodeSourceNotExist, "source %q does not exist", id)
 		}
 	}
 	for _, s := range l.Data {

@@ -13,14 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
 )
 
 // watchInterval is how often query-status --watch refreshes.
 const watchInterval = 2 * time.Second
-
-// codeTaskNotExist is DM's code for an unknown task.
-const codeTaskNotExist = 46018
 
 func (a *app) queryStatusCmd() *cobra.Command {
 	var more, watch bool
@@ -91,7 +89,7 @@ func fetchStatus(ctx context.Context, c *client, q statusQuery) (statusSnapshot,
 	var snap statusSnapshot
 	for _, task := range tasks {
 		subs, err := taskStatus(ctx, c, task, q.sources)
-		if code, _ := errorCode(err); q.task == "" && code == codeTaskNotExist {
+		if code, _ := errorCode(err); q.task == "" && code == int(fsm.CodeTaskNotExist) {
 			continue // stopped since it was listed
 		}
 		if err != nil {

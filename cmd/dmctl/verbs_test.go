@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/internal/security"
 	"github.com/dm-oss/dm/restapi"
 )
@@ -151,7 +152,7 @@ func TestOperateSourceShow(t *testing.T) {
 	require.Equal(t, "SOURCE     WORKER   HOST   PORT   USER   GTID\nmysql-02   -        db2    3307   dm     false\n", r.stdout)
 	r = dmctl(t, srv.URL, "operate-source", "show", "mysql-09")
 	require.Equal(t, exitFailure, r.code)
-	require.Equal(t, float64(codeSourceNotExist), jsonOf(t, r)["code"])
+	require.Equal(t, float64(fsm.CodeSourceNotExist), jsonOf(t, r)["code"])
 }
 
 // TestRelayDefaults: without workers, start-relay uses the source's bound worker and
