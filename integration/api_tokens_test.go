@@ -122,8 +122,10 @@ func TestAPITokens(t *testing.T) {
 
 	// dmctl, through the follower.
 	out, err := dmctl(t, []string{"DM_TOKEN="}, "--master-addr", follower.APIAddr, "list-member", "--worker")
-	require.Error(t, err)
-	require.Contains(t, out, "HTTP 401")
+	requireExit(t, err, 1)
+	require.Contains(t, out, `"result": false`)
+	require.Contains(t, out, "requires an API token")
+	require.Contains(t, out, fmt.Sprintf(`"code": %d`, fsm.CodeOpenAPICommon))
 	out, err = dmctl(t, []string{"DM_TOKEN="}, "--master-addr", follower.APIAddr, "--token", apiReadToken, "list-member", "--worker")
 	require.NoError(t, err, out)
 	require.Contains(t, out, `"worker1"`)
@@ -133,8 +135,8 @@ func TestAPITokens(t *testing.T) {
 
 	worker.Stop() // offline at once: now the admin token may forget it
 	out, err = dmctl(t, []string{"DM_TOKEN=" + apiReadToken}, "--master-addr", follower.APIAddr, "offline-member", "--worker", "--name", "worker1")
-	require.Error(t, err)
-	require.Contains(t, out, "HTTP 403")
+	requireExit(t, err, 1)
+	require.Contains(t, out, "may only read")
 	Eventually(t, 20*time.Second, func() error {
 		out, err = dmctl(t, []string{"DM_TOKEN=" + apiAdminToken}, "--master-addr", follower.APIAddr, "offline-member", "--worker", "--name", "worker1")
 		if err != nil {
@@ -142,7 +144,7 @@ func TestAPITokens(t *testing.T) {
 		}
 		return nil
 	})
-	require.Contains(t, out, `worker "worker1" removed`)
+	require.JSONEq(t, `{"result": true, "msg": ""}`, out)
 	require.NotContains(t, workers(leader.APIAddr), "worker1")
 
 	for _, p := range append(append([]*Proc{}, c.Masters...), c.Workers...) {

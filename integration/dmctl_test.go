@@ -1,0 +1,478 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/dm-oss/dm/fsm"
+)
+
+// ctlRun is one run of the dmctl binary.
+type ctlRun struct {
+	stdout, stderr string
+	code           int
+}
+
+// dmctlRun runs the dmctl binary without DM_TOKEN or DM_MASTER_ADDR from the test's
+// environment (env adds its own) and returns its streams and exit code.
+func dmctlRun(t *testing.T, env []string, args ...string) ctlRun {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(BinDir(t), "dmctl"), args...)
+	cmd.Env = append(append(os.Environ(), "DM_TOKEN=", "DM_MASTER_ADDR="), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := ctlRun{stdout: out.String(), stderr: errOut.String()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return r
+}
+
+// requireExit checks the exit code of a dmctl run made with exec.
+func requireExit(t *testing.T, err error, code int) {
+	t.Helper()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	require.Equal(t, code, ee.ExitCode())
+}
+
+// dmctlEnv drives dmctl against the master of a migrationEnv with one source, mysql-01, bound
+// to worker bound; the other worker, free, is free.
+type dmctlEnv struct {
+	me          *migrationEnv
+	bound, free string
+}
+
+func (e dmctlEnv) ctl(t *testing.T, args ...string) ctlRun {
+	t.Helper()
+	return dmctlRun(t, nil, append([]string{"--master-addr", e.me.addr}, args...)...)
+}
+
+// ok runs dmctl, requires exit 0 and decodes DM's JSON answer into out.
+func (e dmctlEnv) ok(t *testing.T, out any, args ...string) string {
+	t.Helper()
+	r := e.ctl(t, args...)
+	require.Equal(t, 0, r.code, "dmctl %v: %+v", args, r)
+	if out != nil {
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), out), "dmctl %v: %s", args, r.stdout)
+	}
+	return r.stdout
+}
+
+// fails runs dmctl, requires exit 1 and DM's {"result": false} with the given code (0: any).
+func (e dmctlEnv) fails(t *testing.T, code fsm.Code, args ...string) string {
+	t.Helper()
+	r := e.ctl(t, args...)
+	require.Equal(t, 1, r.code, "dmctl %v: %+v", args, r)
+	var m struct {
+		Result *bool  `json:"result"`
+		Msg    string `json:"msg"`
+		Code   *int   `json:"code"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &m), "dmctl %v: %s", args, r.stdout)
+	require.False(t, *m.Result)
+	require.NotContains(t, m.Msg, "HTTP 400")
+	if code != 0 {
+		require.NotNil(t, m.Code, "%s", r.stdout)
+		require.Equal(t, int(code), *m.Code, "%s", m.Msg)
+	}
+	return m.Msg
+}
+
+// DM's answers, as a script written for DM's dmctl reads them.
+type (
+	dmOp struct {
+		Op      string `json:"op"`
+		Result  bool   `json:"result"`
+		Msg     string `json:"msg"`
+		Sources []struct {
+			Result bool   `json:"result"`
+			Msg    string `json:"msg"`
+			Source string `json:"source"`
+			Worker string `json:"worker"`
+		} `json:"sources"`
+	}
+	dmMembersOut struct {
+		Result  bool `json:"result"`
+		Members []struct {
+			Leader *struct {
+				Name string `json:"name"`
+				Addr string `json:"addr"`
+			} `json:"leader"`
+			Master *struct {
+				Masters []struct {
+					Name       string   `json:"name"`
+					Alive      bool     `json:"alive"`
+					ClientURLs []string `json:"clientURLs"`
+				} `json:"masters"`
+			} `json:"master"`
+			Worker *struct {
+				Workers []struct {
+					Name   string `json:"name"`
+					Addr   string `json:"addr"`
+					Stage  string `json:"stage"`
+					Source string `json:"source"`
+				} `json:"workers"`
+			} `json:"worker"`
+		} `json:"members"`
+	}
+	dmStatusOut struct {
+		Result bool `json:"result"`
+		Tasks  []struct {
+			TaskName   string   `json:"taskName"`
+			TaskStatus string   `json:"taskStatus"`
+			Sources    []string `json:"sources"`
+		} `json:"tasks"`
+		Sources []struct {
+			Result       bool `json:"result"`
+			SourceStatus struct {
+				Source      string `json:"source"`
+				Worker      string `json:"worker"`
+				RelayStatus *struct {
+					Stage string `json:"stage"`
+				} `json:"relayStatus"`
+			} `json:"sourceStatus"`
+			SubTaskStatus []struct {
+				Name   string `json:"name"`
+				Stage  string `json:"stage"`
+				Unit   string `json:"unit"`
+				Result *struct {
+					Errors []struct {
+						Message string `json:"Message"`
+					} `json:"errors"`
+				} `json:"result"`
+				Sync *struct {
+					Synced              bool   `json:"synced"`
+					SecondsBehindMaster string `json:"secondsBehindMaster"`
+					SyncerBinlogGtid    string `json:"syncerBinlogGtid"`
+					TotalEvents         string `json:"totalEvents"`
+				} `json:"sync"`
+			} `json:"subTaskStatus"`
+		} `json:"sources"`
+	}
+)
+
+// TestDmctlSpeaksDM runs every verb of dmctl whose API exists against one real cluster (a
+// master, two workers, a source and a target MariaDB): DM's JSON shapes, the table view, the
+// exit codes (0 success, 1 a failure the server or the run reported, 2 usage) and the
+// --master-addr list with a dead address first.
+func TestDmctlSpeaksDM(t *testing.T) {
+	me := newMigrationEnv(t, 2)
+	me.src.Exec(t, "CREATE DATABASE ctl")
+	me.src.Exec(t, "CREATE TABLE ctl.t (id INT PRIMARY KEY, v VARCHAR(20))")
+	me.src.Exec(t, "INSERT INTO ctl.t VALUES (1, 'a'), (2, 'b')")
+	me.createSource("mysql-01", me.src)
+	bound := me.api.bindings(me.addr)["mysql-01"]
+	e := dmctlEnv{me: me, bound: bound, free: map[string]string{"worker1": "worker2", "worker2": "worker1"}[bound]}
+
+	t.Run("usage errors exit 2", e.usageErrors)
+	t.Run("list-member", e.listMember)
+	t.Run("config and offline-member", e.configAndOfflineMember)
+	t.Run("operate-source show", e.showSources)
+
+	resp := me.startTask(me.task("ctltask", "all", []string{"mysql-01"}, "ctl"))
+	require.Equal(t, 201, resp.Status, "%s", resp.Body)
+	me.waitSynced("ctltask", 60*time.Second)
+
+	t.Run("query-status", e.queryStatus)
+	t.Run("query-status --watch", e.watchStatus)
+	t.Run("binlog-schema while running", e.schemaWhileRunning)
+	t.Run("relay", e.relay)
+	t.Run("pause, schema change, resume", e.pauseSchemaResume)
+	t.Run("shard-ddl-lock", e.shardDDLLock)
+	t.Run("stop-task and transfer-source", e.stopTaskAndTransfer)
+	t.Run("operate-source stop", e.stopSource)
+	t.Run("encrypt, decrypt and pending verbs", e.cryptAndPending)
+}
+
+func (e dmctlEnv) usageErrors(t *testing.T) {
+	for _, args := range [][]string{{"no-such-verb"}, {"list-member", "--no-such-flag"}, {"query-status", "a", "b"}, {"offline-member", "--name", "w"}} {
+		r := e.ctl(t, args...)
+		require.Equal(t, 2, r.code, "%v: %+v", args, r)
+		require.Empty(t, r.stdout)
+		require.True(t, strings.HasPrefix(r.stderr, "Error: "), r.stderr)
+	}
+}
+
+func (e dmctlEnv) listMember(t *testing.T) {
+	var m dmMembersOut
+	e.ok(t, &m, "list-member")
+	require.True(t, m.Result)
+	require.Len(t, m.Members, 3)
+	require.Equal(t, "master1", m.Members[0].Leader.Name)
+	require.Equal(t, e.me.addr, m.Members[0].Leader.Addr)
+	require.Equal(t, "master1", m.Members[1].Master.Masters[0].Name)
+	require.True(t, m.Members[1].Master.Masters[0].Alive)
+	require.Equal(t, []string{"http://" + e.me.addr}, m.Members[1].Master.Masters[0].ClientURLs)
+	stages := map[string]string{}
+	for _, w := range m.Members[2].Worker.Workers {
+		stages[w.Name] = w.Stage + "/" + w.Source
+	}
+	require.Equal(t, map[string]string{e.bound: "bound/mysql-01", e.free: "free/"}, stages)
+
+	m = dmMembersOut{}
+	e.ok(t, &m, "list-member", "--worker", "--name", e.free)
+	require.Len(t, m.Members, 1)
+	require.Len(t, m.Members[0].Worker.Workers, 1)
+	m = dmMembersOut{}
+	e.ok(t, &m, "list-member", "--leader")
+	require.Len(t, m.Members, 1)
+	require.Equal(t, "master1", m.Members[0].Leader.Name)
+
+	table := e.ok(t, nil, "-o", "table", "list-member")
+	require.Regexp(t, `(?m)^ROLE\s+NAME\s+ADDR\s+STATE\s+SOURCE$`, table)
+	require.Regexp(t, `(?m)^master\s+master1\s+`+e.me.addr+`\s+leader\s+-$`, table)
+	require.Regexp(t, `(?m)^worker\s+`+e.bound+`\s+\S+\s+bound\s+mysql-01$`, table)
+
+	// The first address is dead: the second answers. All dead: exit 1 in DM's shape.
+	dead := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	r := dmctlRun(t, nil, "--master-addr", dead+","+e.me.addr, "list-member", "--leader")
+	require.Equal(t, 0, r.code, "%+v", r)
+	require.Contains(t, r.stdout, `"name": "master1"`)
+	r = dmctlRun(t, nil, "--master-addr", dead, "list-member")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, `"result": false`)
+	require.Contains(t, r.stdout, "no dm-master answered")
+	r = dmctlRun(t, []string{"DM_MASTER_ADDR=" + dead + "," + e.me.addr}, "list-member", "--master")
+	require.Equal(t, 0, r.code, "DM_MASTER_ADDR: %+v", r)
+}
+
+func (e dmctlEnv) configAndOfflineMember(t *testing.T) {
+	var cfg struct {
+		Result bool   `json:"result"`
+		Cfg    string `json:"cfg"`
+	}
+	e.ok(t, &cfg, "config", "master", "master1")
+	require.True(t, cfg.Result)
+	require.Contains(t, cfg.Cfg, `name = "master1"`)
+	require.Contains(t, cfg.Cfg, `advertise-addr = "`+e.me.addr+`"`)
+	require.Contains(t, e.ok(t, nil, "-o", "table", "config", "worker", e.bound), `name = "`+e.bound+`"`)
+	e.fails(t, fsm.CodeWorkerNotExist, "config", "worker", "worker9")
+
+	e.fails(t, fsm.CodeWorkerOnline, "offline-member", "--worker", "--name", e.bound)
+	e.fails(t, fsm.CodeWorkerNotExist, "offline-member", "--type", "worker", "--name", "worker9")
+}
+
+func (e dmctlEnv) showSources(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "operate-source", "show")
+	require.True(t, op.Result)
+	require.Len(t, op.Sources, 1)
+	require.Equal(t, "mysql-01", op.Sources[0].Source)
+	require.Equal(t, e.bound, op.Sources[0].Worker)
+	require.Regexp(t, `(?m)^mysql-01\s+`+e.bound+`\s+127\.0\.0\.1\s+\d+\s+root\s+true$`, e.ok(t, nil, "-o", "table", "operate-source", "show", "-s", "mysql-01"))
+	e.fails(t, 46008, "operate-source", "show", "mysql-09")
+}
+
+func (e dmctlEnv) queryStatus(t *testing.T) {
+	var list dmStatusOut
+	e.ok(t, &list, "query-status")
+	require.True(t, list.Result)
+	require.Len(t, list.Tasks, 1)
+	require.Equal(t, "ctltask", list.Tasks[0].TaskName)
+	require.Equal(t, "Running", list.Tasks[0].TaskStatus)
+	require.Equal(t, []string{"mysql-01"}, list.Tasks[0].Sources)
+
+	for _, args := range [][]string{{"query-status", "ctltask"}, {"query-status", "--more"}, {"query-status", "-s", "mysql-01"}} {
+		var full dmStatusOut
+		out := e.ok(t, &full, args...)
+		require.Contains(t, out, `"subTaskStatus"`)
+		require.Len(t, full.Sources, 1, "%v", args)
+		src := full.Sources[0]
+		require.True(t, src.Result)
+		require.Equal(t, "mysql-01", src.SourceStatus.Source)
+		require.Equal(t, e.bound, src.SourceStatus.Worker)
+		require.Len(t, src.SubTaskStatus, 1)
+		st := src.SubTaskStatus[0]
+		require.Equal(t, "ctltask", st.Name)
+		require.Equal(t, "Running", st.Stage)
+		require.Equal(t, "Sync", st.Unit)
+		require.Nil(t, st.Result)
+		require.True(t, st.Sync.Synced)
+		require.Equal(t, "0", st.Sync.SecondsBehindMaster)
+		require.NotEmpty(t, st.Sync.SyncerBinlogGtid)
+	}
+
+	table := e.ok(t, nil, "-o", "table", "query-status")
+	require.Regexp(t, `(?m)^TASK\s+SOURCE\s+WORKER\s+STAGE\s+UNIT\s+PROGRESS\s+LAG\s+ERROR$`, table)
+	require.Regexp(t, `(?m)^ctltask\s+mysql-01\s+`+e.bound+`\s+Running\s+Sync\s+synced, \d+ events, \d+/s\s+0s\s+-$`, table)
+
+	e.fails(t, fsm.CodeTaskNotExist, "query-status", "nope")
+	r := e.ctl(t, "-o", "table", "query-status", "nope")
+	require.Equal(t, 1, r.code)
+	require.Empty(t, r.stdout)
+	require.Equal(t, fmt.Sprintf("Error: task \"nope\" does not exist (code %d)\n", fsm.CodeTaskNotExist), r.stderr)
+	e.fails(t, fsm.CodeSourceNotInTask, "query-status", "-s", "mysql-09", "ctltask")
+}
+
+func (e dmctlEnv) watchStatus(t *testing.T) {
+	cmd := exec.Command(filepath.Join(BinDir(t), "dmctl"), "--master-addr", e.me.addr, "-o", "table", "query-status", "ctltask", "-w")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	Eventually(t, 20*time.Second, func() error {
+		if n := strings.Count(out.String(), "Every 2s: query-status of task ctltask"); n < 2 {
+			return fmt.Errorf("%d frames so far: %s", n, out.String())
+		}
+		return nil
+	})
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, cmd.Wait(), "an interrupt ends the watch with success: %s", out.String())
+	require.GreaterOrEqual(t, strings.Count(out.String(), "ctltask   mysql-01"), 2)
+}
+
+func (e dmctlEnv) schemaWhileRunning(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "binlog-schema", "list", "ctltask")
+	require.Equal(t, e.bound, op.Sources[0].Worker)
+	require.Contains(t, op.Sources[0].Msg, `"ctl"`)
+	op = dmOp{}
+	e.ok(t, &op, "binlog-schema", "list", "ctltask", "ctl")
+	require.Equal(t, `["t"]`, op.Sources[0].Msg)
+	op = dmOp{}
+	e.ok(t, &op, "binlog-schema", "list", "-s", "mysql-01", "ctltask", "ctl", "t")
+	require.Contains(t, op.Sources[0].Msg, "CREATE TABLE")
+	file := filepath.Join(t.TempDir(), "t.sql")
+	require.NoError(t, os.WriteFile(file, []byte("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))"), 0o600))
+	e.fails(t, fsm.CodeWorkerNotPaused, "binlog-schema", "update", "ctltask", "ctl", "t", file)
+}
+
+func (e dmctlEnv) relay(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "start-relay", "-s", "mysql-01", e.free)
+	require.Len(t, op.Sources, 1)
+	require.Equal(t, e.free, op.Sources[0].Worker)
+	Eventually(t, 30*time.Second, func() error {
+		for _, s := range e.me.sourceStatus("mysql-01") {
+			if s.WorkerName == e.free && s.RelayStatus != nil && s.RelayStatus.Stage == "Running" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no relay on %s yet", e.free)
+	})
+	op = dmOp{}
+	e.ok(t, &op, "pause-relay", "-s", "mysql-01")
+	require.Equal(t, "PauseRelay", op.Op)
+	require.Contains(t, fmt.Sprint(op.Sources), e.free)
+	op = dmOp{}
+	e.ok(t, &op, "resume-relay", "-s", "mysql-01")
+	require.Equal(t, "ResumeRelay", op.Op)
+	op = dmOp{}
+	e.ok(t, &op, "stop-relay", "-s", "mysql-01")
+	require.Len(t, op.Sources, 1)
+	require.Equal(t, e.free, op.Sources[0].Worker, "by default, the workers pulling the relay log")
+	Eventually(t, 10*time.Second, func() error {
+		if st, err := workerStages(e.me.addr); err != nil || st[e.free] != "free" {
+			return fmt.Errorf("stages %v (%v)", st, err)
+		}
+		return nil
+	})
+	require.Contains(t, e.fails(t, 0, "purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000001"), "not supported")
+	e.fails(t, fsm.CodeSourceNotExist, "start-relay", "-s", "ghost", e.free)
+}
+
+func (e dmctlEnv) pauseSchemaResume(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "pause-task", "ctltask")
+	require.Equal(t, "Pause", op.Op)
+	require.True(t, op.Result)
+	require.Equal(t, "mysql-01", op.Sources[0].Source)
+	e.me.waitStage("ctltask", "Paused", 20*time.Second)
+	var list dmStatusOut
+	e.ok(t, &list, "query-status")
+	require.Equal(t, "Paused", list.Tasks[0].TaskStatus)
+
+	file := filepath.Join(t.TempDir(), "t.sql")
+	require.NoError(t, os.WriteFile(file, []byte("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))"), 0o600))
+	e.ok(t, &op, "binlog-schema", "update", "ctltask", "ctl", "t", file)
+	e.ok(t, &op, "binlog-schema", "delete", "ctltask", "ctl", "t")
+	e.fails(t, 0, "binlog-schema", "delete", "ctltask", "ctl", "t")
+
+	e.me.src.Exec(t, "INSERT INTO ctl.t VALUES (3, 'c')")
+	op = dmOp{}
+	e.ok(t, &op, "resume-task", "-s", "mysql-01", "ctltask")
+	require.Equal(t, "Resume", op.Op)
+	EventuallySame(t, e.me.srcDB, e.me.dstDB, "ctl", 30*time.Second)
+	require.Equal(t, int64(3), TableCount(t, e.me.dstDB, "ctl.t"))
+}
+
+func (e dmctlEnv) shardDDLLock(t *testing.T) {
+	require.JSONEq(t, `{"result": true, "msg": "", "locks": []}`, e.ok(t, nil, "shard-ddl-lock"))
+	require.JSONEq(t, `{"result": true, "msg": "", "locks": []}`, e.ok(t, nil, "shard-ddl-lock", "ctltask"))
+	e.fails(t, fsm.CodeTaskNotExist, "shard-ddl-lock", "nope")
+	e.fails(t, fsm.CodeShardLockNotFound, "shard-ddl-lock", "unlock", "ctltask-`ctl`.`t`")
+}
+
+func (e dmctlEnv) stopTaskAndTransfer(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "stop-task", "ctltask")
+	require.Equal(t, "Stop", op.Op)
+	require.Equal(t, e.bound, op.Sources[0].Worker)
+	require.JSONEq(t, `{"result": true, "msg": "", "tasks": []}`, e.ok(t, nil, "query-status"))
+	e.fails(t, fsm.CodeTaskNotExist, "stop-task", "ctltask")
+
+	require.JSONEq(t, `{"result": true, "msg": ""}`, e.ok(t, nil, "transfer-source", "mysql-01", e.free))
+	Eventually(t, 20*time.Second, func() error {
+		if w := e.me.api.bindings(e.me.addr)["mysql-01"]; w != e.free {
+			return fmt.Errorf("mysql-01 on %q", w)
+		}
+		return nil
+	})
+	e.fails(t, fsm.CodeWorkerNotExist, "transfer-source", "mysql-01", "worker9")
+}
+
+func (e dmctlEnv) stopSource(t *testing.T) {
+	var op dmOp
+	e.ok(t, &op, "operate-source", "stop", "mysql-01")
+	require.True(t, op.Result)
+	require.Equal(t, "mysql-01", op.Sources[0].Source)
+	require.Equal(t, e.free, op.Sources[0].Worker)
+	require.JSONEq(t, `{"result": true, "msg": "", "sources": []}`, e.ok(t, nil, "operate-source", "show"))
+	e.fails(t, fsm.CodeSourceNotExist, "operate-source", "stop", "mysql-01")
+}
+
+func (e dmctlEnv) cryptAndPending(t *testing.T) {
+	key := e.me.c.secretKeyPath
+	enc := strings.TrimSpace(e.ok(t, nil, "--secret-key-path", key, "encrypt", "Pa55-w0rd"))
+	require.NotContains(t, enc, "Pa55")
+	require.Equal(t, "Pa55-w0rd\n", e.ok(t, nil, "--secret-key-path", key, "decrypt", enc))
+	r := e.ctl(t, "encrypt", "Pa55-w0rd")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "--secret-key-path")
+
+	require.Contains(t, e.fails(t, 0, "start-task", "task.yaml"), "not supported")
+	require.Contains(t, e.fails(t, 0, "binlog", "skip", "ctltask"), "not supported")
+}
+
+// syncBuffer is a bytes.Buffer a running process writes to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
