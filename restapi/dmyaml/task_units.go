@@ -202,34 +202,56 @@ func (u *unitSets) unused(r *reader, root *mapping) {
 	}
 }
 
+// dmUnitDefaults are DM's values for what an instance leaves out.
+var dmUnitDefaults = unitConf{
+	exportThreads: intPtr(4), consistency: strPtr("auto"), importThreads: intPtr(16), dataDir: strPtr("./dumped_data"),
+	onDuplicate: strPtr("replace"), replThreads: intPtr(16), replBatch: intPtr(100),
+}
+
+func strPtr(s string) *string { return &s }
+
+// withDefaults fills in DM's values, to compare instances.
+func (c unitConf) withDefaults() unitConf {
+	d := dmUnitDefaults
+	for _, f := range []struct{ dst, src **int }{{&c.exportThreads, &d.exportThreads}, {&c.importThreads, &d.importThreads}, {&c.replThreads, &d.replThreads}, {&c.replBatch, &d.replBatch}} {
+		if *f.dst == nil {
+			*f.dst = *f.src
+		}
+	}
+	for _, f := range []struct{ dst, src **string }{{&c.consistency, &d.consistency}, {&c.dataDir, &d.dataDir}, {&c.onDuplicate, &d.onDuplicate}} {
+		if *f.dst == nil {
+			*f.dst = *f.src
+		}
+	}
+	return c
+}
+
 // taskWide folds the instances' configurations into the API's task-wide settings: the first
-// instance's value wins; another instance with a different one gets a warning, or a problem
-// for on-duplicate, which changes what the load writes.
+// instance's value wins; another instance with a different one (DM's defaults filled in) gets
+// a warning, or a problem for on-duplicate, which changes what the load writes.
 func taskWide(r *reader, confs []unitConf, lines []int, t *restapi.Task) {
-	first := unitConf{}
-	for i, c := range confs {
-		check := func(key string, same bool) {
+	if len(confs) == 0 {
+		return
+	}
+	first := confs[0]
+	a := first.withDefaults()
+	for i, c := range confs[1:] {
+		b := c.withDefaults()
+		differs := func(key string, same bool) {
 			if !same {
-				r.warn(nil, key, "mysql-instances entry %d (line %d) differs from the first one: the task uses the first one's value for every source", i+1, lines[i])
+				r.warn(nil, key, "mysql-instances[%d] (line %d) differs from the first entry: the task uses the first one's value for every source", i+1, lines[i+1])
 			}
 		}
-		if i == 0 {
-			first = c
-			continue
-		}
-		check("threads", eqInt(first.exportThreads, c.exportThreads) && eqInt(first.importThreads, c.importThreads) && eqInt(first.replThreads, c.replThreads))
-		check("syncers.batch", eqInt(first.replBatch, c.replBatch))
-		check("loaders.dir", eqStr(first.dataDir, c.dataDir))
-		check("mydumpers.extra-args --consistency", eqStr(first.consistency, c.consistency))
-		if !eqStr(first.onDuplicate, c.onDuplicate) {
-			r.problems = append(r.problems, Problem{Line: lines[i], Key: "loaders.on-duplicate-logical",
+		differs("threads", eqInt(a.exportThreads, b.exportThreads) && eqInt(a.importThreads, b.importThreads) && eqInt(a.replThreads, b.replThreads))
+		differs("syncers.batch", eqInt(a.replBatch, b.replBatch))
+		differs("loaders.dir", eqStr(a.dataDir, b.dataDir))
+		differs("mydumpers.extra-args --consistency", eqStr(a.consistency, b.consistency))
+		if !eqStr(a.onDuplicate, b.onDuplicate) {
+			r.problems = append(r.problems, Problem{Line: lines[i+1], Key: "loaders.on-duplicate-logical",
 				Message: "differs between mysql-instances entries: the task has one on-duplicate for every source"})
 		}
 	}
-	t.OnDuplicate = restapi.TaskOnDuplicateReplace // DM's default
-	if first.onDuplicate != nil {
-		t.OnDuplicate = restapi.TaskOnDuplicate(*first.onDuplicate)
-	}
+	t.OnDuplicate = restapi.TaskOnDuplicate(*a.onDuplicate)
 	if first.exportThreads != nil || first.importThreads != nil || first.dataDir != nil || first.consistency != nil {
 		full := &restapi.TaskFullMigrateConf{ExportThreads: first.exportThreads, ImportThreads: first.importThreads, DataDir: first.dataDir}
 		if first.consistency != nil {
