@@ -298,7 +298,7 @@ func filtersDoc(t restapi.Task, source string, rs []apiRule, doc *taskDoc) ([]st
 			}
 			fd := def
 			fd.SchemaPattern, fd.TablePattern = scope.schema.String(), scope.table.String()
-			if prev, taken := doc.Filters[name]; taken && !slices.Equal([]string{prev.SchemaPattern, prev.TablePattern}, []string{fd.SchemaPattern, fd.TablePattern}) {
+			if prev, taken := doc.Filters[name]; taken && (prev.SchemaPattern != fd.SchemaPattern || prev.TablePattern != fd.TablePattern) {
 				name = fmt.Sprintf("%s-%s-%d", fname, source, k)
 			}
 			doc.Filters[name] = fd
