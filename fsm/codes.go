@@ -21,9 +21,10 @@ const (
 	// which are not DM terrors, as 0.
 	CodeRequestInvalid Code = 0
 
-	CodeDBDriver  Code = 10001 // a source or target database could not be reached or queried
-	CodeNoLeader  Code = 11108 // no leader master is known (DM: the leader lookup failed)
-	CodeCheckFail Code = 26005 // a source or target fails the precheck (DM: CheckSyncConfig)
+	CodeDBDriver   Code = 10001 // a source or target database could not be reached or queried
+	CodeNoLeader   Code = 11108 // no leader master is known (DM: the leader lookup failed)
+	CodeConfigYAML Code = 20003 // a DM configuration file (task.yaml) is malformed or has unknown keys
+	CodeCheckFail  Code = 26005 // a source or target fails the precheck (DM: CheckSyncConfig)
 
 	CodeShardDDLConflict Code = 36069 // sources (pessimistic) or shards (optimistic) disagree on a DDL
 
@@ -81,6 +82,7 @@ func Codes() []CodeInfo {
 		{CodeRequestInvalid, "RequestInvalid", "the request does not match the API document or misses a required field"},
 		{CodeDBDriver, "ErrDBDriverError", "database driver error: the database could not be reached or queried"},
 		{CodeNoLeader, "ErrElectionGetLeaderIDFail", "no dm-master leader is known"},
+		{CodeConfigYAML, "ErrConfigYamlTransform", "the configuration file is not a valid DM configuration: check its format and keys"},
 		{CodeCheckFail, "ErrTaskCheckSyncConfigError", "the precheck of the source or target failed"},
 		{CodeShardDDLConflict, "ErrSyncerShardDDLConflict", "the shards of a merged table disagree on a DDL"},
 		{CodeShardLockNotFound, "ErrMasterLockNotFound", "the shard DDL lock does not exist"},

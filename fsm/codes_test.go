@@ -57,6 +57,7 @@ var contractCodes = map[Code]string{
 // it is DM's code for its meaning.
 var outsideContract = map[Code]string{
 	CodeRequestInvalid:      "not a terror: DM answers request-validation failures with 0 (contract §2.3)",
+	CodeConfigYAML:          "DM's config-class code for a configuration file that cannot be decoded (POST /tasks/converters)",
 	CodeCheckFail:           "the precheck's terror (contract §2.5, POST /tasks: failure → the checker's terror)",
 	CodeShardDDLConflict:    "DM's sync-unit code for a shard DDL conflict",
 	CodeShardLockNotFound:   "DM's dm-master code for an unlock of an unknown lock",
@@ -70,6 +71,7 @@ var outsideContract = map[Code]string{
 // in its class's thousand.
 var classBases = map[string]Code{
 	"ErrDB":        10001,
+	"ErrConfig":    20001,
 	"ErrElection":  11001,
 	"ErrTaskCheck": 26001,
 	"ErrSyncer":    36001,

@@ -62,6 +62,7 @@ var routeRequests = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "/api/v1/cluster/workers/worker1", "", http.StatusNoContent},
 	{"GET", "/api/v1/shard-ddl-locks", "/api/v1/shard-ddl-locks?task_name=task-1", "", http.StatusOK},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "/api/v1/shard-ddl-locks/task-1-%60db%60.%60t%60/unlock", `{"action":"skip"}`, http.StatusOK},
+	{"POST", "/api/v1/tasks/converters", "/api/v1/tasks/converters", `{"task_config_file":"name: t"}`, http.StatusNotImplemented},
 }
 
 func TestEveryContractRouteIsRouted(t *testing.T) {

@@ -22,6 +22,15 @@ type Backend interface {
 	TaskBackend
 	TaskSchemaBackend
 	ShardDDLBackend
+	TaskConverterBackend
+}
+
+// TaskConverterBackend serves POST /api/v1/tasks/converters (DM's task JSON <-> task.yaml).
+type TaskConverterBackend interface {
+	// ConvertTask converts the request's task into a DM task file, or its task file into a
+	// task (exactly one is given), and answers with both forms, the target password masked.
+	// A file that cannot be read is an error with fsm.CodeConfigYAML naming its lines.
+	ConvertTask(ctx context.Context, req ConverterTaskRequest) (ConverterTaskResponse, error)
 }
 
 // ShardDDLBackend serves the shard-DDL lock routes (DM's `shard-ddl-lock`).

@@ -291,3 +291,12 @@ func (f *fakeBackend) lockCalls() ([]string, []unlockCall) {
 	defer f.mu.Unlock()
 	return slices.Clone(f.lockTasks), slices.Clone(f.unlocks)
 }
+
+// ConvertTask echoes the task; the conversion itself is restapi/dmyaml's and is tested with a
+// real master.
+func (f *fakeBackend) ConvertTask(_ context.Context, req ConverterTaskRequest) (ConverterTaskResponse, error) {
+	if req.Task == nil {
+		return ConverterTaskResponse{}, NotImplemented("converting a task file")
+	}
+	return ConverterTaskResponse{Task: *req.Task}, nil
+}

@@ -904,6 +904,30 @@ type DMAPIDeleteSourceParams struct {
 	Force *bool `form:"force,omitempty" json:"force,omitempty"`
 }
 
+// DMAPIConvertTaskJSONBody defines parameters for DMAPIConvertTask.
+type DMAPIConvertTaskJSONBody = ConverterTaskRequest
+
+// ConverterTaskRequest defines parameters for DMAPIConvertTask.
+type ConverterTaskRequest struct {
+	// Task A migration task.
+	Task *Task `json:"task,omitempty"`
+
+	// TaskConfigFile A DM task.yaml.
+	TaskConfigFile *string `json:"task_config_file,omitempty"`
+}
+
+// ConverterTaskResponse defines parameters for DMAPIConvertTask.
+type ConverterTaskResponse struct {
+	// Task A migration task.
+	Task Task `json:"task"`
+
+	// TaskConfigFile The task as a DM task.yaml.
+	TaskConfigFile string `json:"task_config_file"`
+
+	// Warnings Keys of the file that were accepted but have no effect here, with their lines.
+	Warnings *[]string `json:"warnings,omitempty"`
+}
+
 // DMAPIDeleteTaskParams defines parameters for DMAPIDeleteTask.
 type DMAPIDeleteTaskParams struct {
 	// SourceNameList Restrict the call to these sources (repeat the key for several).
@@ -936,6 +960,9 @@ type DMAPITransferSourceJSONRequestBody = WorkerNameRequest
 
 // DMAPIStartTaskJSONRequestBody defines body for DMAPIStartTask for application/json ContentType.
 type DMAPIStartTaskJSONRequestBody = CreateTaskRequest
+
+// DMAPIConvertTaskJSONRequestBody defines body for DMAPIConvertTask for application/json ContentType.
+type DMAPIConvertTaskJSONRequestBody = DMAPIConvertTaskJSONBody
 
 // DMAPIPauseTaskJSONRequestBody defines body for DMAPIPauseTask for application/json ContentType.
 type DMAPIPauseTaskJSONRequestBody = SourceNameList
@@ -1011,6 +1038,9 @@ type ServerInterface interface {
 	// DMAPIStartTask Create and start a task
 	// (POST /api/v1/tasks)
 	DMAPIStartTask(w http.ResponseWriter, r *http.Request)
+	// DMAPIConvertTask Convert a task between its JSON and DM's task file
+	// (POST /api/v1/tasks/converters)
+	DMAPIConvertTask(w http.ResponseWriter, r *http.Request)
 	// DMAPIDeleteTask Stop a task
 	// (DELETE /api/v1/tasks/{task-name})
 	DMAPIDeleteTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIDeleteTaskParams)
@@ -1167,6 +1197,12 @@ func (_ Unimplemented) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request) 
 // DMAPIStartTask Create and start a task
 // (POST /api/v1/tasks)
 func (_ Unimplemented) DMAPIStartTask(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIConvertTask Convert a task between its JSON and DM's task file
+// (POST /api/v1/tasks/converters)
+func (_ Unimplemented) DMAPIConvertTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1734,6 +1770,20 @@ func (siw *ServerInterfaceWrapper) DMAPIStartTask(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// DMAPIConvertTask operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIConvertTask(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIConvertTask(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DMAPIDeleteTask operation middleware
 func (siw *ServerInterfaceWrapper) DMAPIDeleteTask(w http.ResponseWriter, r *http.Request) {
 
@@ -2260,6 +2310,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/api/v1/tasks", wrapper.DMAPIStartTask)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/api/v1/tasks/converters", wrapper.DMAPIConvertTask)
 	})
 	r.Group(func(r chi.Router) {
 		r.Delete(options.BaseURL+"/api/v1/tasks/{task-name}", wrapper.DMAPIDeleteTask)

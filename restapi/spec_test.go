@@ -15,7 +15,7 @@ import (
 )
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
-// shard-DDL lock routes.
+// shard-DDL lock routes, then DM's newer routes (§6).
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -49,6 +49,7 @@ var contractRoutes = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "DMAPIOfflineWorkerNode"},
 	{"GET", "/api/v1/shard-ddl-locks", "DMAPIGetShardDDLLockList"},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "DMAPIUnlockShardDDLLock"},
+	{"POST", "/api/v1/tasks/converters", "DMAPIConvertTask"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -64,7 +65,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 30)
+	require.Len(t, contractRoutes, 31)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -116,8 +117,9 @@ func TestSpecOperationConventions(t *testing.T) {
 				require.Empty(t, op.Responses.Value("204").Value.Content, name)
 			case method == "POST" && (path == "/api/v1/sources" || path == "/api/v1/tasks"):
 				require.NotNil(t, op.Responses.Value("201"), name)
-			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock":
-				// Synchronous: answers with the lock as it is after the unlock.
+			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
+				method == "POST" && path == "/api/v1/tasks/converters":
+				// Synchronous: answer with the lock after the unlock, or the converted task.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
