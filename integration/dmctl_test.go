@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -198,6 +199,7 @@ func TestDmctlSpeaksDM(t *testing.T) {
 	t.Run("stop-task and transfer-source", e.stopTaskAndTransfer)
 	t.Run("operate-source stop", e.stopSource)
 	t.Run("encrypt, decrypt and pending verbs", e.cryptAndPending)
+	t.Run("DM's files: operate-source create, start-task, stop-task", e.dmFiles)
 }
 
 func (e dmctlEnv) usageErrors(t *testing.T) {
@@ -455,8 +457,72 @@ func (e dmctlEnv) cryptAndPending(t *testing.T) {
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "--secret-key-path")
 
-	require.Contains(t, e.fails(t, 0, "start-task", "task.yaml"), "not supported")
 	require.Contains(t, e.fails(t, 0, "binlog", "skip", "ctltask"), "not supported")
+}
+
+// dmFiles: DM's own source.yaml (its password as dmctl encrypt printed it) and task.yaml
+// create the source and start the task, the data arrives, and the files name what to stop.
+func (e dmctlEnv) dmFiles(t *testing.T) {
+	e.me.src.Exec(t, "CREATE DATABASE files")
+	e.me.src.Exec(t, "CREATE TABLE files.t (id INT PRIMARY KEY, v VARCHAR(20))")
+	e.me.src.Exec(t, "INSERT INTO files.t VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+	e.me.src.Exec(t, "CREATE TABLE files.skipped (id INT PRIMARY KEY)")
+	key := e.me.c.secretKeyPath
+	enc := strings.TrimSpace(e.ok(t, nil, "--secret-key-path", key, "encrypt", e.me.src.Password()))
+	dir := t.TempDir()
+	sourceFile := filepath.Join(dir, "source.yaml")
+	require.NoError(t, os.WriteFile(sourceFile, []byte(fmt.Sprintf(`source-id: "mysql-files"
+enable-gtid: true
+from:
+  host: "%s"
+  port: %d
+  user: "%s"
+  password: "%s"
+`, e.me.src.Host(), e.me.src.Port(), e.me.src.User(), enc)), 0o600))
+	taskFile := filepath.Join(dir, "task.yaml")
+	require.NoError(t, os.WriteFile(taskFile, []byte(fmt.Sprintf(`name: "filestask"
+task-mode: all
+target-database:
+  host: "%s"
+  port: %d
+  user: "dmtarget"
+  password: "%s"
+block-allow-list:
+  only-t:
+    do-tables:
+    - db-name: "files"
+      tbl-name: "t"
+mysql-instances:
+- source-id: "mysql-files"
+  block-allow-list: "only-t"
+`, e.me.dst.Host(), e.me.dst.Port(), taskPassword)), 0o600))
+
+	// Without the key the encrypted password would be taken as written: the source is refused.
+	e.fails(t, 0, "operate-source", "create", sourceFile)
+	var op dmOp
+	e.ok(t, &op, "--secret-key-path", key, "operate-source", "create", sourceFile)
+	require.Equal(t, "mysql-files", op.Sources[0].Source)
+	require.NotEmpty(t, op.Sources[0].Worker)
+
+	e.ok(t, &op, "start-task", taskFile)
+	require.True(t, op.Result)
+	require.Equal(t, "mysql-files", op.Sources[0].Source)
+	same := func() error { return CompareTable(context.Background(), e.me.srcDB, "files.t", e.me.dstDB, "files.t") }
+	Eventually(t, 30*time.Second, same)
+	e.me.src.Exec(t, "INSERT INTO files.t VALUES (4, 'w')")
+	Eventually(t, 30*time.Second, same)
+	require.Equal(t, int64(4), TableCount(t, e.me.dstDB, "files.t"))
+	var tables int
+	require.NoError(t, e.me.dstDB.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'files' AND table_name = 'skipped'").Scan(&tables))
+	require.Zero(t, tables, "the allow list leaves files.skipped upstream")
+
+	e.ok(t, &op, "stop-task", taskFile)
+	require.Equal(t, "Stop", op.Op)
+	e.ok(t, &op, "operate-source", "stop", sourceFile)
+	require.Equal(t, "mysql-files", op.Sources[0].Source)
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("name: x\ntask-mode: all\ntarget-datbase: {}\n"), 0o600))
+	require.Contains(t, e.fails(t, fsm.CodeConfigYAML, "start-task", bad), "target-datbase")
 }
 
 // syncBuffer is a bytes.Buffer a running process writes to while the test reads it.

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"path/filepath"
-	"strings"
-
 	"github.com/spf13/cobra"
 )
 
@@ -34,29 +30,6 @@ func unsupported(what, why string) error {
 	return failuref(0, "%s is not supported by this dmctl yet: %s", what, why)
 }
 
-// isFileArg says whether a task or source argument names a YAML file rather than a name, as
-// DM's dmctl decides it: by the extension.
-func isFileArg(arg string) bool {
-	ext := strings.ToLower(filepath.Ext(arg))
-	return ext == ".yaml" || ext == ".yml"
-}
-
-// taskNameArg resolves DM's "task name or task file" argument to the task's name.
-func taskNameArg(arg string) (string, error) {
-	if isFileArg(arg) {
-		return "", notYet(fmt.Sprintf("a task file argument (%s)", arg))
-	}
-	return arg, nil
-}
-
-// sourceNameArg resolves DM's "source id or source file" argument to the source's name.
-func sourceNameArg(arg string) (string, error) {
-	if isFileArg(arg) {
-		return "", notYet(fmt.Sprintf("a source file argument (%s)", arg))
-	}
-	return arg, nil
-}
-
 // pendingCmd is a DM verb that answers notYet, whatever its arguments.
 func pendingCmd(use, short, what, why string) *cobra.Command {
 	return &cobra.Command{
@@ -69,7 +42,6 @@ func pendingCmd(use, short, what, why string) *cobra.Command {
 
 func (a *app) pendingCmds() []*cobra.Command {
 	return []*cobra.Command{
-		pendingCmd("start-task [-s source ...] [--remove-meta] <task-file>", "Create and start a task from DM's task.yaml", "start-task", needsYAML),
 		pendingCmd("check-task <task-file>", "Check a task.yaml against its sources and target", "check-task", needsYAML),
 		pendingCmd("binlog skip|replace|revert|list <task> [-s source ...] [-b binlog-pos] [sql ...]",
 			"Skip, replace or revert the statement a paused task failed on", "binlog", needsBinlog),

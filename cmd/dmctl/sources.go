@@ -23,14 +23,18 @@ func (a *app) operateSourceCmd() *cobra.Command {
 	var worker string
 	cmd := &cobra.Command{
 		Use:   "operate-source create|update|stop|show [config-file | source-id ...] [--print-sample-config]",
-		Short: "Show or stop sources (create and update need DM's source.yaml)",
+		Short: "Create (from DM's source.yaml), update, stop or show sources",
 		Args:  args(0, -1, "create, update, stop or show, then config files or source ids"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
 			if sample {
-				return notYet("--print-sample-config")
+				_, err := fmt.Fprint(a.stdout, sampleSourceConfig)
+				return err
 			}
 			if len(args) == 0 {
 				return usagef("operate-source: give create, update, stop or show")
+			}
+			if args[0] == "create" {
+				return a.createSources(cmd, args[1:], worker)
 			}
 			ids := slices.Clone(a.opts.sources)
 			for _, arg := range args[1:] {
@@ -48,8 +52,8 @@ func (a *app) operateSourceCmd() *cobra.Command {
 					return usagef("operate-source stop: give the sources (source ids or config files)")
 				}
 				return a.stopSources(cmd, ids)
-			case "create", "update":
-				return notYet("operate-source " + args[0])
+			case "update":
+				return notYet("operate-source update")
 			default:
 				return usagef("operate-source: unknown operation %q, want create, update, stop or show", args[0])
 			}
