@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 )
@@ -95,4 +96,28 @@ func (s *Server) boundUpstream(name string) (upstream.Config, fsm.SourceSpec, er
 		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}
 	return cfg, st, nil
+}
+
+// binlogServer identifies the server whose binlog the subtask reads (the relay log's, or the
+// upstream's), for the sync checkpoint: after a failover to a replica it tells the syncer that
+// the checkpoint's positions are another server's.
+func binlogServer(ctx context.Context, up *sql.DB, relayDir string, relayed bool) (string, error) {
+	if relayed {
+		if m, ok, err := relay.ReadMeta(relayDir); err == nil && ok {
+			return serverIdentity(m.Flavor, m.ServerID, m.ServerUUID), nil
+		}
+	}
+	info, err := upstream.Inspect(ctx, up)
+	if err != nil {
+		return "", fmt.Errorf("upstream: %w", err)
+	}
+	return serverIdentity(string(info.Flavor), info.ServerID, info.ServerUUID), nil
+}
+
+func serverIdentity(flavor string, serverID uint32, uuid string) string {
+	id := fmt.Sprintf("%s:%d", flavor, serverID)
+	if uuid != "" {
+		id += ":" + uuid
+	}
+	return id
 }
