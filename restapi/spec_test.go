@@ -15,7 +15,7 @@ import (
 )
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
-// shard-DDL lock routes.
+// shard-DDL lock routes, then DM's newer routes on one source or task (§6) and the check.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -49,6 +49,11 @@ var contractRoutes = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "DMAPIOfflineWorkerNode"},
 	{"GET", "/api/v1/shard-ddl-locks", "DMAPIGetShardDDLLockList"},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "DMAPIUnlockShardDDLLock"},
+	{"GET", "/api/v1/sources/{source-name}", "DMAPIGetSource"},
+	{"PUT", "/api/v1/sources/{source-name}", "DMAPIUpdateSource"},
+	{"GET", "/api/v1/tasks/{task-name}", "DMAPIGetTask"},
+	{"PUT", "/api/v1/tasks/{task-name}", "DMAPIUpdateTask"},
+	{"POST", "/api/v1/tasks/check", "DMAPICheckTask"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -64,7 +69,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 30)
+	require.Len(t, contractRoutes, 35)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -116,8 +121,10 @@ func TestSpecOperationConventions(t *testing.T) {
 				require.Empty(t, op.Responses.Value("204").Value.Content, name)
 			case method == "POST" && (path == "/api/v1/sources" || path == "/api/v1/tasks"):
 				require.NotNil(t, op.Responses.Value("201"), name)
-			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock":
-				// Synchronous: answers with the lock as it is after the unlock.
+			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
+				method == "PUT" && (path == "/api/v1/sources/{source-name}" || path == "/api/v1/tasks/{task-name}"),
+				method == "POST" && path == "/api/v1/tasks/check":
+				// Synchronous: answers with the object as it is after the call.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
@@ -144,7 +151,8 @@ func TestSpecSchemasFollowOurDecisions(t *testing.T) {
 		"SourceNameList", "SchemaNameList", "TableNameList", "TaskNameList", "CreateTaskRequest",
 		"OperateTaskTableStructureRequest", "GetTaskListResponse", "GetTaskStatusResponse",
 		"GetTaskTableStructureResponse", "ShardDDLLock", "GetShardDDLLockListResponse",
-		"UnlockShardDDLLockRequest",
+		"UnlockShardDDLLockRequest", "UpdateSourceRequest", "UpdateTaskRequest", "CheckTaskResponse",
+		"CheckSummary", "CheckItem", "CheckError",
 	} {
 		require.Contains(t, schemas, name)
 	}
