@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -160,6 +161,10 @@ func TestTaskUpdatedWhilePaused(t *testing.T) {
 	e.waitSynced("upd", 60*time.Second)
 	RequireSameTable(t, e.srcDB, "shop.a", e.dstDB, "shop.a")
 	require.Equal(t, int64(0), TableCount(t, e.dstDB, "information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME = 'skipped'"))
+	workerLog, err := os.ReadFile(e.c.Workers[0].LogPath)
+	require.NoError(t, err)
+	require.Contains(t, string(workerLog), "sync unit starting")
+	require.NotContains(t, string(workerLog), "sync starts at the dump's GTID set", "on the server of the dump, sync starts at its position")
 
 	// The new settings, as a DM user sends them: the task read back, changed, put.
 	var stored map[string]any

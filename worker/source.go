@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
@@ -120,4 +121,23 @@ func serverIdentity(flavor string, serverID uint32, uuid string) string {
 		id += ":" + uuid
 	}
 	return id
+}
+
+// startHere returns where a sync that starts at loc, a position taken on the upstream (by the
+// dump), starts on the server up reaches: loc itself when it is a place in this server's binlog,
+// else its GTID set alone (the source failed over to a replica while the subtask dumped or
+// loaded), which the reader then opens by GTID. MariaDB tells (BINLOG_GTID_POS); on MySQL the
+// position is kept.
+func startHere(ctx context.Context, up *sql.DB, flavor string, loc binlog.Location) (binlog.Location, error) {
+	if flavor != binlog.FlavorMariaDB || loc.File == "" || loc.GTIDSet == "" {
+		return loc, nil
+	}
+	var here sql.NullString
+	if err := up.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", loc.File, loc.Pos).Scan(&here); err != nil {
+		return binlog.Location{}, fmt.Errorf("upstream: where %s is: %w", loc, err)
+	}
+	if here.Valid && here.String == loc.GTIDSet {
+		return loc, nil
+	}
+	return binlog.Location{GTIDSet: loc.GTIDSet}, nil
 }

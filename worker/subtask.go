@@ -348,6 +348,18 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		if start.IsZero() {
 			return errors.New("sync has neither a checkpoint nor a start position")
 		}
+		if r.spec.Mode != fsm.TaskModeIncremental {
+			// The dump's position, which another server's when the source failed over meanwhile.
+			here, err := startHere(ctx, up, st.Flavor, start)
+			if err != nil {
+				return err
+			}
+			if here != start {
+				r.s.logger.Info("the dump's position is not in the binlog of the server the source reaches now (it failed over): sync starts at the dump's GTID set",
+					"task", r.task, "source", r.source, "dump_position", start.String(), "gtid", start.GTIDSet)
+			}
+			start = here
+		}
 		resume = start
 		if err := r.startSync(ctx, up, target, rl, tr, start); err != nil {
 			return err

@@ -140,7 +140,7 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 // moved to this server, by its start's GTID set.
 func (r *run) ddlInFlight(txn *txnInfo, ddlEnd binlog.Location) (bool, error) {
 	if m := r.plan.moved; m != nil {
-		if m.ddlAt.IsZero() {
+		if m.ddlAt.IsZero() || !m.markerOpen {
 			return false, nil
 		}
 		c, err := r.txnOrder(txn, m.ddlAt)
