@@ -56,7 +56,9 @@ const (
 	CodeRelayWorkerWrongBound    Code = 46021
 	CodeRelayWorkerWrongRelay    Code = 46022
 	CodeSourceHasRelayWorkers    Code = 46023
+	CodeSourceCfgUpdate          Code = 46025 // a source update the cluster cannot apply now (or at all)
 	CodeBoundDiffWithRelay       Code = 46027
+	CodeSubtaskCfgUpdate         Code = 46035 // a task update of a running task, or of a setting it cannot change
 
 	CodeOpenAPICommon      Code = 49001 // an error told in its own words (DM's "custom message" code)
 	CodeTaskSourceNotFound Code = 49002
@@ -111,7 +113,9 @@ func Codes() []CodeInfo {
 		{CodeRelayWorkerWrongBound, "ErrSchedulerRelayWorkersWrongBound", "the dm-worker is bound to another source"},
 		{CodeRelayWorkerWrongRelay, "ErrSchedulerRelayWorkersWrongRelay", "the dm-worker relays another source, not this one"},
 		{CodeSourceHasRelayWorkers, "ErrSchedulerSourceOpRelayExist", "the source still has relay workers"},
+		{CodeSourceCfgUpdate, "ErrSchedulerSourceCfgUpdate", "the source cannot be updated that way now"},
 		{CodeBoundDiffWithRelay, "ErrSchedulerBoundDiffWithStartedRelay", "the dm-worker relays a different source"},
+		{CodeSubtaskCfgUpdate, "ErrSchedulerSubTaskCfgUpdate", "the task cannot be updated that way: it runs, or the setting cannot change"},
 		{CodeOpenAPICommon, "ErrOpenAPICommonError", "some unexpected errors have occurred, please check the detailed error message"},
 		{CodeTaskSourceNotFound, "ErrOpenAPITaskSourceNotFound", "a source of the task is not a registered source"},
 		{CodeInternal, "ErrNotSet", "internal error"},

@@ -64,6 +64,7 @@ var outsideContract = map[Code]string{
 	CodeMasterJoinFail:      "DM's dm-master code for a master that cannot join the cluster",
 	CodeRelayStageInvalid:   "DM's scheduler code for a relay stage change it refuses",
 	CodeSubtaskStageInvalid: "DM's scheduler code for a subtask stage change it refuses",
+	CodeSubtaskCfgUpdate:    "DM's scheduler code for a subtask config update it refuses (newer DM's PUT /tasks/{name} on a running task)",
 	CodeInternal:            "DM's not-set class base (contract §2.4)",
 }
 

@@ -30,6 +30,9 @@ const (
 
 	TypeSetClusterKey CommandType = 20
 	TypeRekeySecrets  CommandType = 21
+
+	TypeUpdateSource CommandType = 25
+	TypeUpdateTask   CommandType = 26
 )
 
 func (t CommandType) String() string {
@@ -76,6 +79,10 @@ func (t CommandType) String() string {
 		return "SetClusterKey"
 	case TypeRekeySecrets:
 		return "RekeySecrets"
+	case TypeUpdateSource:
+		return "UpdateSource"
+	case TypeUpdateTask:
+		return "UpdateTask"
 	}
 	return "CommandType(" + strconv.Itoa(int(t)) + ")"
 }
@@ -126,6 +133,10 @@ func newCommand(t CommandType) (Command, bool) {
 		return &SetClusterKey{}, true
 	case TypeRekeySecrets:
 		return &RekeySecrets{}, true
+	case TypeUpdateSource:
+		return &UpdateSource{}, true
+	case TypeUpdateTask:
+		return &UpdateTask{}, true
 	}
 	return nil, false
 }

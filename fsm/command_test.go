@@ -37,7 +37,21 @@ func sampleCommands() []Command {
 		&SetClusterKey{Key: []byte("0123456789abcdef0123456789abcdef")},
 		&RekeySecrets{Sources: []SourceSecrets{{Name: "s1", PasswordEnc: "p2", SSLKeyEnc: "k2"}},
 			Tasks: []TaskSecrets{{Name: "t1", PasswordEnc: "p3", SSLKeyEnc: "k3", API: json.RawMessage(`{"name":"t1"}`)}}},
+		&UpdateSource{Name: "s1", Spec: SourceSpec{Version: 1, Host: "h2", Port: 3307, User: "u2", PasswordEnc: "p4", EnableGTID: true,
+			Security: &TLSSpec{SSLCA: "ca2", SSLCert: "cert2", SSLKeyEnc: "key2", CertAllowedCN: []string{"cn2"}}, Purge: PurgeSpec{Interval: 4, Expires: 5, RemainSpace: 6},
+			Flavor: "mariadb", ServerID: 8, CaseSensitive: true}},
+		&UpdateTask{Spec: fullTaskSpec()},
 	}
+}
+
+// commandTypes are the types in use, in the order of sampleCommands. The numbers between them
+// are reserved for commands of other branches of the project.
+func commandTypes() []CommandType {
+	types := []CommandType{}
+	for ct := CommandType(1); ct <= 21; ct++ {
+		types = append(types, ct)
+	}
+	return append(types, TypeUpdateSource, TypeUpdateTask)
 }
 
 // fullTaskSpec is a task spec with every field set.
@@ -56,9 +70,9 @@ func fullTaskSpec() TaskSpec {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
-	require.Len(t, cmds, 21)
+	require.Len(t, cmds, len(commandTypes()))
 	for i, c := range cmds {
-		require.Equal(t, CommandType(i+1), c.CommandType())
+		require.Equal(t, commandTypes()[i], c.CommandType())
 		data, err := Encode(c)
 		require.NoError(t, err)
 		got, err := Decode(data)
@@ -105,7 +119,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
 		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15, TypeReportShardDDL: 16,
 		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19, TypeSetClusterKey: 20,
-		TypeRekeySecrets: 21,
+		TypeRekeySecrets: 21, TypeUpdateSource: 25, TypeUpdateTask: 26,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())
@@ -114,7 +128,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 
 func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	f := New()
-	for ct := CommandType(1); ct <= 21; ct++ {
+	for _, ct := range commandTypes() {
 		c, ok := newCommand(ct)
 		require.True(t, ok, ct.String())
 		require.Equal(t, ct, c.CommandType())
@@ -122,9 +136,9 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	}
 	_, ok := newCommand(0)
 	assert.False(t, ok)
-	_, ok = newCommand(22)
+	_, ok = newCommand(27)
 	assert.False(t, ok)
-	assert.Len(t, f.handlers, 21)
+	assert.Len(t, f.handlers, len(commandTypes()))
 }
 
 func TestDecodeRejects(t *testing.T) {

@@ -48,6 +48,9 @@ func New() *FSM {
 
 			TypeSetClusterKey: handler(applySetClusterKey),
 			TypeRekeySecrets:  handler(applyRekeySecrets),
+
+			TypeUpdateSource: handler(applyUpdateSource),
+			TypeUpdateTask:   handler(applyUpdateTask),
 		},
 	}
 }

@@ -12,7 +12,12 @@ import (
 
 // commandGen produces random commands over small name pools, so that they collide often and
 // exercise both the success paths and the rejections.
-type commandGen struct{ r *rand.Rand }
+type commandGen struct {
+	r *rand.Rand
+	// created is the spec of the last AddTask generated for each task name, which updates
+	// start from (an update must keep the settings the task's state depends on).
+	created map[string]TaskSpec
+}
 
 func (g commandGen) pick(names ...string) string { return names[g.r.Intn(len(names))] }
 func (g commandGen) master() string              { return g.pick("m1", "m2", "m3") }
@@ -60,7 +65,14 @@ func (g commandGen) next() Command {
 		// A shard lock only moves on when its task exists and several of its commands land on it.
 		ct = CommandType(16 + g.r.Intn(4))
 	}
+	if g.r.Intn(10) == 0 {
+		ct = g.pickType(TypeUpdateSource, TypeUpdateTask)
+	}
 	switch ct {
+	case TypeUpdateSource:
+		return g.updateSource()
+	case TypeUpdateTask:
+		return g.updateTask()
 	case TypeRegisterMaster:
 		return &RegisterMaster{Name: g.master(), APIAddr: g.text(), PeerAddr: g.text(), GossipAddr: g.text()}
 	case TypeRemoveMaster:
@@ -102,6 +114,7 @@ func (g commandGen) next() Command {
 		case 1:
 			t.Spec.Sources = nil
 		}
+		g.created[t.Name] = t.Spec
 		return &AddTask{Task: t}
 	case TypeDeleteSubtasks:
 		return &DeleteSubtasks{Task: g.task(), Sources: g.list(g.source, 0)}
@@ -124,11 +137,48 @@ func (g commandGen) next() Command {
 	}
 }
 
+func (g commandGen) pickType(types ...CommandType) CommandType { return types[g.r.Intn(len(types))] }
+
+// sourceSpec varies what a source update may change and what it may be refused for: GTID turned
+// on, another server.
+func (g commandGen) sourceSpec() SourceSpec {
+	spec := SourceSpec{Version: SourceSpecVersion, Host: g.text(), EnableGTID: g.r.Intn(3) > 0,
+		Flavor: g.pick("", "mariadb", "mariadb", "mysql"), ServerID: uint32(g.r.Intn(3))}
+	if g.r.Intn(10) == 0 {
+		spec.Version = 2
+	}
+	return spec
+}
+
+func (g commandGen) updateSource() Command {
+	return &UpdateSource{Name: g.source(), Spec: g.sourceSpec()}
+}
+
+// updateTask mostly starts from the spec the task was created with and changes what an update
+// may change, so that some updates go through.
+func (g commandGen) updateTask() Command {
+	name := g.task()
+	spec, ok := g.created[name]
+	if !ok || g.r.Intn(5) == 0 {
+		spec = taskSpec(name, g.list(g.source, 1)...)
+		spec.MetaSchema = g.text()
+	}
+	spec = spec.clone()
+	spec.Incr.ReplThreads = g.r.Intn(4)
+	switch g.r.Intn(10) {
+	case 0:
+		spec.Name = g.task()
+	case 1:
+		spec.ShardMode = g.pick("pessimistic", "optimistic", "")
+	}
+	return &UpdateTask{Spec: spec}
+}
+
 // TestDeterministicReplay applies one long random log to two FSMs: they must end byte-equal, keep
 // every invariant at every step, and leave the state untouched on every rejection.
 func TestDeterministicReplay(t *testing.T) {
 	const steps = 4000
-	gen := commandGen{r: rand.New(rand.NewSource(20240601))}
+	gen := commandGen{r: rand.New(rand.NewSource(20240601)), created: map[string]TaskSpec{}}
 	a, b := New(), New()
 	okByType := map[CommandType]int{}
 	rejectedByCode := map[Code]int{}
@@ -170,12 +220,15 @@ func TestDeterministicReplay(t *testing.T) {
 	for ct := CommandType(1); ct <= 19; ct++ {
 		assert.Positive(t, okByType[ct], "no successful %s", ct)
 	}
+	for _, ct := range []CommandType{TypeUpdateSource, TypeUpdateTask} {
+		assert.Positive(t, okByType[ct], "no successful %s", ct)
+	}
 	assert.Positive(t, locksCompleted, "no shard lock went through its whole life")
 	for _, code := range []Code{CodeRequestInvalid, CodeMasterNotExist, CodeWorkerNotExist, CodeWorkerInvalidTrans,
 		CodeSourceExist, CodeSourceNotExist, CodeSourceHasTasks, CodeRelayStageInvalid, CodeSubtaskExist,
 		CodeSubtaskStageInvalid, CodeSubtaskTaskNotExist, CodeSourceNotInTask, CodeTaskNotExist, CodeRelayWorkerBusy,
 		CodeRelayWorkerWrongBound, CodeRelayWorkerWrongRelay, CodeSourceHasRelayWorkers, CodeTaskSourceNotFound,
-		CodeShardLockNotFound, CodeShardDDLConflict} {
+		CodeShardLockNotFound, CodeShardDDLConflict, CodeSourceCfgUpdate, CodeSubtaskCfgUpdate} {
 		assert.Positive(t, rejectedByCode[code], "no rejection with code %d", code)
 	}
 	t.Logf("successes by type: %v; rejections by code: %v; shard locks completed: %d", okByType, rejectedByCode, locksCompleted)

@@ -86,29 +86,10 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 	if _, ok := s.state.Source(src.SourceName); ok {
 		return restapi.Source{}, badRequest(fsm.CodeSourceExist, "source %q already exists", src.SourceName)
 	}
-	cctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
-	defer cancel()
-	db, err := upstream.Open(cctx, upstreamConfig(src))
+	info, err := checkUpstream(ctx, src)
 	if err != nil {
-		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: %v", src.SourceName, err)
+		return restapi.Source{}, err
 	}
-	defer db.Close()
-	info, err := upstream.Inspect(cctx, db)
-	if err != nil {
-		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", src.SourceName, err)
-	}
-	problems, err := upstream.CheckSource(cctx, db, info, gtidEnabled(src))
-	if err != nil {
-		return restapi.Source{}, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", src.SourceName, err)
-	}
-	if len(problems) > 0 {
-		msgs := make([]string, len(problems))
-		for i, p := range problems {
-			msgs[i] = p.Message
-		}
-		return restapi.Source{}, badRequest(fsm.CodeCheckFail, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
-	}
-
 	spec, err := s.sourceSpec(ctx, src, info)
 	if err != nil {
 		return restapi.Source{}, err
@@ -121,6 +102,34 @@ func (s *Server) CreateSource(ctx context.Context, src restapi.Source) (restapi.
 	// after its source.
 	s.schedule(ctx)
 	return sourceView(fsm.Source{Name: src.SourceName, Spec: spec}), nil
+}
+
+// checkUpstream connects to the source's upstream and checks that it can be replicated from
+// (binlog ROW/FULL, server_id, privileges, GTID when asked for); it returns what it found.
+func checkUpstream(ctx context.Context, src restapi.Source) (upstream.Info, error) {
+	cctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
+	defer cancel()
+	db, err := upstream.Open(cctx, upstreamConfig(src))
+	if err != nil {
+		return upstream.Info{}, badRequest(fsm.CodeDBDriver, "source %q: %v", src.SourceName, err)
+	}
+	defer db.Close()
+	info, err := upstream.Inspect(cctx, db)
+	if err != nil {
+		return upstream.Info{}, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", src.SourceName, err)
+	}
+	problems, err := upstream.CheckSource(cctx, db, info, gtidEnabled(src))
+	if err != nil {
+		return upstream.Info{}, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", src.SourceName, err)
+	}
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.Message
+		}
+		return upstream.Info{}, badRequest(fsm.CodeCheckFail, "source %q cannot be used for replication: %s", src.SourceName, strings.Join(msgs, "; "))
+	}
+	return info, nil
 }
 
 // gtidEnabled is enable_gtid with its documented default, false.

@@ -39,35 +39,45 @@ type taskPlan struct {
 	sources []string // the subtasks to start
 }
 
-// planTask checks the request without touching any database: the task's own settings first
-// (every problem in one answer), then its sources, rules and filters, the subtasks to start,
-// and finally the spec is sealed with its secrets encrypted.
+// planTask checks the request without touching any database (taskSpec), then the subtasks to
+// start.
 func (s *Server) planTask(ctx context.Context, req restapi.CreateTaskRequest) (taskPlan, error) {
-	t := req.Task
-	spec, err := taskSettings(t, s.res.dumpDirs)
+	spec, order, err := s.taskSpec(ctx, req.Task)
 	if err != nil {
 		return taskPlan{}, err
 	}
-	sources, order, err := s.subtaskSpecs(t, spec.Mode)
+	start, err := s.startSources(req, spec.Sources, order)
 	if err != nil {
-		return taskPlan{}, err
-	}
-	spec.Filters = taskFilters(t)
-	if err := addMigrateRules(t, sources); err != nil {
-		return taskPlan{}, err
-	}
-	spec.Sources = sources
-	if err := checkTaskRules(spec); err != nil {
-		return taskPlan{}, err
-	}
-	start, err := s.startSources(req, sources, order)
-	if err != nil {
-		return taskPlan{}, err
-	}
-	if err := s.sealTask(ctx, &spec, t); err != nil {
 		return taskPlan{}, err
 	}
 	return taskPlan{spec: spec, sources: start}, nil
+}
+
+// taskSpec checks a task without touching any database and builds its spec: the task's own
+// settings first (every problem in one answer), then its sources, rules and filters; the spec
+// is sealed with its secrets encrypted. It also returns the sources in the order given. It is
+// the one validation of a task, for create, update and check alike.
+func (s *Server) taskSpec(ctx context.Context, t restapi.Task) (fsm.TaskSpec, []string, error) {
+	spec, err := taskSettings(t, s.res.dumpDirs)
+	if err != nil {
+		return fsm.TaskSpec{}, nil, err
+	}
+	sources, order, err := s.subtaskSpecs(t, spec.Mode)
+	if err != nil {
+		return fsm.TaskSpec{}, nil, err
+	}
+	spec.Filters = taskFilters(t)
+	if err := addMigrateRules(t, sources); err != nil {
+		return fsm.TaskSpec{}, nil, err
+	}
+	spec.Sources = sources
+	if err := checkTaskRules(spec); err != nil {
+		return fsm.TaskSpec{}, nil, err
+	}
+	if err := s.sealTask(ctx, &spec, t); err != nil {
+		return fsm.TaskSpec{}, nil, err
+	}
+	return spec, order, nil
 }
 
 // problems gathers every problem of a request, so that one answer names them all.
@@ -310,15 +320,9 @@ func checkTaskRules(spec fsm.TaskSpec) error {
 // startSources is the subtasks to start: source_name_list, or every source of the task. Each
 // must have a bound worker.
 func (s *Server) startSources(req restapi.CreateTaskRequest, sources map[string]fsm.SubtaskSpec, order []string) ([]string, error) {
-	start := order
-	if req.SourceNameList != nil && len(*req.SourceNameList) > 0 {
-		start = nil
-		for _, src := range *req.SourceNameList {
-			if _, ok := sources[src]; !ok {
-				return nil, badRequest(fsm.CodeTaskSourceNotFound, "source %q in source_name_list is not one of the task's sources", src)
-			}
-			start = append(start, src)
-		}
+	start, err := listedSources(req, sources, order)
+	if err != nil {
+		return nil, err
 	}
 	for _, src := range start {
 		if _, bound := s.state.BoundWorker(src); !bound {
@@ -326,6 +330,22 @@ func (s *Server) startSources(req restapi.CreateTaskRequest, sources map[string]
 		}
 	}
 	return start, nil
+}
+
+// listedSources is source_name_list, each of which must be a source of the task, or every
+// source of the task in the order given.
+func listedSources(req restapi.CreateTaskRequest, sources map[string]fsm.SubtaskSpec, order []string) ([]string, error) {
+	if req.SourceNameList == nil || len(*req.SourceNameList) == 0 {
+		return order, nil
+	}
+	var listed []string
+	for _, src := range *req.SourceNameList {
+		if _, ok := sources[src]; !ok {
+			return nil, badRequest(fsm.CodeTaskSourceNotFound, "source %q in source_name_list is not one of the task's sources", src)
+		}
+		listed = append(listed, src)
+	}
+	return listed, nil
 }
 
 // sealTask completes the spec with the target, its secrets encrypted, and the task as created

@@ -37,23 +37,11 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*upstreamTimeout)
 	defer cancel()
-	if err := s.precheckTarget(cctx, plan.spec); err != nil {
+	report := s.precheck(cctx, plan.spec, plan.sources, true)
+	if err := report.failure(); err != nil {
 		return restapi.Task{}, nil, err
 	}
-	var warnings []string
-	for _, src := range plan.sources {
-		warn, err := s.precheckUpstream(cctx, plan.spec, src)
-		if err != nil {
-			return restapi.Task{}, nil, err
-		}
-		warnings = append(warnings, warn...)
-		if len(warn) > 0 {
-			if plan.spec.PrecheckWarnings == nil {
-				plan.spec.PrecheckWarnings = map[string][]string{}
-			}
-			plan.spec.PrecheckWarnings[src] = warn
-		}
-	}
+	plan.spec.PrecheckWarnings = report.warningsBySource()
 	if removeMeta {
 		if err := s.removeTaskMeta(cctx, plan.spec); err != nil {
 			return restapi.Task{}, nil, err
@@ -68,7 +56,7 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 	}
 	s.logger.Info("task started", "task", plan.spec.Name, "mode", plan.spec.Mode, "sources", plan.sources)
 	task, err := maskedTask(plan.spec)
-	return task, warnings, err
+	return task, report.warnings(), err
 }
 
 // openTarget connects to the task's target; a target that cannot be reached is the caller's
@@ -87,79 +75,6 @@ func (s *Server) openTarget(ctx context.Context, t fsm.TaskSpec) (*sql.DB, error
 		return nil, badRequest(fsm.CodeDBDriver, "target database: %v", err)
 	}
 	return db, nil
-}
-
-// precheckTarget makes sure the target is reachable and lets us create what we need: the meta
-// schema and tables in it (a probe table is created and dropped).
-func (s *Server) precheckTarget(ctx context.Context, t fsm.TaskSpec) error {
-	db, err := s.openTarget(ctx, t)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	meta := upstream.QuoteName(t.MetaSchema)
-	probe := meta + "." + upstream.QuoteName("_dm_precheck_"+t.Name)
-	for _, q := range []string{
-		"CREATE DATABASE IF NOT EXISTS " + meta,
-		"CREATE TABLE IF NOT EXISTS " + probe + " (id INT PRIMARY KEY)",
-		"REPLACE INTO " + probe + " VALUES (1)",
-		"DROP TABLE " + probe,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return badRequest(fsm.CodeCheckFail, "target database %s:%d: the user cannot create and write tables in meta schema %q (%v); grant CREATE, DROP, SELECT, INSERT, UPDATE, DELETE, ALTER and INDEX", t.Target.Host, t.Target.Port, t.MetaSchema, err)
-		}
-	}
-	return nil
-}
-
-// precheckUpstream runs the replication checks on one source of the task and returns its
-// warnings: the rules that match no upstream database, and the migrated tables without a
-// primary or unique key (they replicate, but their updates and deletes cost a full-row match).
-func (s *Server) precheckUpstream(ctx context.Context, t fsm.TaskSpec, source string) ([]string, error) {
-	db, err := s.openUpstream(ctx, source)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	src, err := s.loadSource(source)
-	if err != nil {
-		return nil, err
-	}
-	info, err := upstream.Inspect(ctx, db)
-	if err != nil {
-		return nil, badRequest(fsm.CodeDBDriver, "source %q: inspect the upstream: %v", source, err)
-	}
-	if t.Mode != "full" {
-		problems, err := upstream.CheckSource(ctx, db, info, src.Spec.EnableGTID)
-		if err != nil {
-			return nil, badRequest(fsm.CodeDBDriver, "source %q: check the upstream: %v", source, err)
-		}
-		if len(problems) > 0 {
-			msgs := make([]string, len(problems))
-			for i, p := range problems {
-				msgs[i] = p.Message
-			}
-			return nil, badRequest(fsm.CodeCheckFail, "precheck of source %q failed: %s", source, strings.Join(msgs, "; "))
-		}
-	}
-	warnings := s.unmatchedRuleWarnings(ctx, db, t, source)
-	noKey, err := upstream.TablesWithoutKey(ctx, db)
-	if err == nil && len(noKey) > 0 {
-		r, rerr := settings.Rules(t, source)
-		var migrated []string
-		for _, tb := range noKey {
-			if rerr == nil && r.Match(tb.Schema, tb.Table) {
-				migrated = append(migrated, tb.Schema+"."+tb.Table)
-			}
-		}
-		if len(migrated) > 0 {
-			s.logger.Warn("precheck: tables without a primary or unique key; they are migrated, but updates and deletes on them are slower",
-				"task", t.Name, "source", source, "tables", migrated)
-			warnings = append(warnings, fmt.Sprintf("source %s: tables without a primary or unique key (migrated, but their updates and deletes are slower): %s",
-				source, strings.Join(migrated, ", ")))
-		}
-	}
-	return warnings, nil
 }
 
 // removeTaskMeta drops the task's checkpoint tables in the target's meta schema.

@@ -62,6 +62,11 @@ var routeRequests = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "/api/v1/cluster/workers/worker1", "", http.StatusNoContent},
 	{"GET", "/api/v1/shard-ddl-locks", "/api/v1/shard-ddl-locks?task_name=task-1", "", http.StatusOK},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "/api/v1/shard-ddl-locks/task-1-%60db%60.%60t%60/unlock", `{"action":"skip"}`, http.StatusOK},
+	{"GET", "/api/v1/sources/{source-name}", "/api/v1/sources/mysql-01?with_status=true", "", http.StatusOK},
+	{"PUT", "/api/v1/sources/{source-name}", "/api/v1/sources/mysql-01", `{"source":` + validSource + `}`, http.StatusOK},
+	{"GET", "/api/v1/tasks/{task-name}", "/api/v1/tasks/task-1?with_status=true", "", http.StatusOK},
+	{"PUT", "/api/v1/tasks/{task-name}", "/api/v1/tasks/task-1", validTask, http.StatusOK},
+	{"POST", "/api/v1/tasks/check", "/api/v1/tasks/check", validTask, http.StatusOK},
 	{"POST", "/api/v1/tasks/converters", "/api/v1/tasks/converters", `{"task_config_file":"name: t"}`, http.StatusNotImplemented},
 }
 

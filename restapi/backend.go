@@ -75,6 +75,16 @@ type TaskBackend interface {
 	SetTaskStage(ctx context.Context, name string, sources []string, running bool) error
 	// TaskStatus reports one entry per subtask, filtered by sources and stage when given.
 	TaskStatus(ctx context.Context, name string, sources []string, stage string) ([]SubTaskStatus, error)
+	// GetTask returns the task as stored, masked; withStatus adds status_list. An unknown
+	// task is a 404 (46018).
+	GetTask(ctx context.Context, name string, withStatus bool) (Task, error)
+	// UpdateTask validates and prechecks the task as CreateTask does and replaces the
+	// settings of the named task, none of whose subtasks may run; it returns the task as
+	// stored, masked, and the precheck's warnings.
+	UpdateTask(ctx context.Context, name string, task Task) (Task, []string, error)
+	// CheckTask validates the request as CreateTask does and runs its precheck, changing
+	// nothing: a task that would not start is a result, not an error.
+	CheckTask(ctx context.Context, req CreateTaskRequest) (CheckTaskResponse, error)
 }
 
 // SourceBackend serves the data-source routes.
@@ -94,6 +104,12 @@ type SourceBackend interface {
 	SourceSchemas(ctx context.Context, name string) ([]string, error)
 	// SourceTables lists the tables of one upstream schema.
 	SourceTables(ctx context.Context, name, schema string) ([]string, error)
+	// GetSource returns one source, masked; withStatus adds status_list and task_name_list.
+	// An unknown source is a 404 (46008).
+	GetSource(ctx context.Context, name string, withStatus bool) (Source, error)
+	// UpdateSource checks the upstream as CreateSource does and replaces how the named
+	// source is reached; it returns the source as stored, masked.
+	UpdateSource(ctx context.Context, name string, src Source) (Source, error)
 }
 
 // Leader identifies the current leader master.

@@ -41,6 +41,10 @@ type fakeBackend struct {
 	lockErr   error
 	lockTasks []string
 	unlocks   []unlockCall
+
+	// DM's newer routes on one source or task: the error of every call, and what was asked.
+	inplaceErr   error
+	inplaceCalls []string
 }
 
 // unlockCall is one UnlockShardDDLLock call seen by the fake.
@@ -290,6 +294,56 @@ func (f *fakeBackend) lockCalls() ([]string, []unlockCall) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.lockTasks), slices.Clone(f.unlocks)
+}
+
+// inplace records a call of DM's newer routes and answers with inplaceErr.
+func (f *fakeBackend) inplace(format string, args ...any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.inplaceCalls = append(f.inplaceCalls, fmt.Sprintf(format, args...))
+	return f.inplaceErr
+}
+
+func (f *fakeBackend) calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.inplaceCalls)
+}
+
+func (f *fakeBackend) GetSource(_ context.Context, name string, withStatus bool) (Source, error) {
+	if err := f.inplace("get source %s %t", name, withStatus); err != nil {
+		return Source{}, err
+	}
+	return Source{SourceName: name, Host: "db", Port: 3306, User: "dm", Password: "******"}, nil
+}
+
+func (f *fakeBackend) UpdateSource(_ context.Context, name string, src Source) (Source, error) {
+	if err := f.inplace("update source %s %s:%d %s", name, src.Host, src.Port, src.Password); err != nil {
+		return Source{}, err
+	}
+	src.Password = "******"
+	return src, nil
+}
+
+func (f *fakeBackend) GetTask(_ context.Context, name string, withStatus bool) (Task, error) {
+	if err := f.inplace("get task %s %t", name, withStatus); err != nil {
+		return Task{}, err
+	}
+	return Task{Name: name, TaskMode: TaskTaskModeAll, OnDuplicate: TaskOnDuplicateError}, nil
+}
+
+func (f *fakeBackend) UpdateTask(_ context.Context, name string, task Task) (Task, []string, error) {
+	if err := f.inplace("update task %s %s", name, task.Name); err != nil {
+		return Task{}, nil, err
+	}
+	return task, []string{"source s1: a warning"}, nil
+}
+
+func (f *fakeBackend) CheckTask(_ context.Context, req CreateTaskRequest) (CheckTaskResponse, error) {
+	if err := f.inplace("check task %s", req.Task.Name); err != nil {
+		return CheckTaskResponse{}, err
+	}
+	return CheckTaskResponse{Result: true, Msg: "pre-check is passed. ", Results: []CheckItem{}}, nil
 }
 
 // ConvertTask echoes the task; the conversion itself is restapi/dmyaml's and is tested with a

@@ -11,6 +11,45 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for CheckErrorSeverity.
+const (
+	CheckErrorSeverityFail CheckErrorSeverity = "fail"
+	CheckErrorSeverityWarn CheckErrorSeverity = "warn"
+)
+
+// Valid indicates whether the value is a known member of the CheckErrorSeverity enum.
+func (e CheckErrorSeverity) Valid() bool {
+	switch e {
+	case CheckErrorSeverityFail:
+		return true
+	case CheckErrorSeverityWarn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CheckItemState.
+const (
+	CheckItemStateFail    CheckItemState = "fail"
+	CheckItemStateSuccess CheckItemState = "success"
+	CheckItemStateWarn    CheckItemState = "warn"
+)
+
+// Valid indicates whether the value is a known member of the CheckItemState enum.
+func (e CheckItemState) Valid() bool {
+	switch e {
+	case CheckItemStateFail:
+		return true
+	case CheckItemStateSuccess:
+		return true
+	case CheckItemStateWarn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ClusterWorkerBoundStage.
 const (
 	ClusterWorkerBoundStageBound   ClusterWorkerBoundStage = "bound"
@@ -177,6 +216,54 @@ func (e UnlockShardDDLLockRequestAction) Valid() bool {
 	default:
 		return false
 	}
+}
+
+// CheckError defines model for CheckError.
+type CheckError struct {
+	Severity   CheckErrorSeverity `json:"severity"`
+	ShortError string             `json:"short_error"`
+}
+
+// CheckErrorSeverity defines model for CheckError.Severity.
+type CheckErrorSeverity string
+
+// CheckItem One check of the precheck.
+type CheckItem struct {
+	Desc   string        `json:"desc"`
+	Errors *[]CheckError `json:"errors,omitempty"`
+	Id     int           `json:"id"`
+
+	// Instruction How to fix a failure.
+	Instruction *string `json:"instruction,omitempty"`
+
+	// Name What was checked, e.g. source mysql-01: replication settings.
+	Name  string         `json:"name"`
+	State CheckItemState `json:"state"`
+}
+
+// CheckItemState defines model for CheckItem.State.
+type CheckItemState string
+
+// CheckSummary defines model for CheckSummary.
+type CheckSummary struct {
+	Failed     int  `json:"failed"`
+	Passed     bool `json:"passed"`
+	Successful int  `json:"successful"`
+	Total      int  `json:"total"`
+	Warning    int  `json:"warning"`
+}
+
+// CheckTaskResponse The precheck's result as dmctl check-task gives it: result and msg, with the checks themselves in DM's checker shape (summary, results).
+type CheckTaskResponse struct {
+	// Msg DM's text: "pre-check is passed. " when every check passed; else "fail to check synchronization configuration with type: " and the first failure (or "no errors but some warnings"), then the detail as JSON.
+	//
+	// Example: pre-check is passed.
+	Msg string `json:"msg"`
+
+	// Result No check failed; warnings do not count.
+	Result  bool         `json:"result"`
+	Results []CheckItem  `json:"results"`
+	Summary CheckSummary `json:"summary"`
 }
 
 // ClusterMaster A dm-master member.
@@ -513,6 +600,9 @@ type Source struct {
 	// StatusList Per-worker status; only in answers, and only when asked for.
 	StatusList *[]SourceStatus `json:"status_list,omitempty"`
 
+	// TaskNameList Example: ["task-1"]
+	TaskNameList *TaskNameList `json:"task_name_list,omitempty"`
+
 	// User User DM connects as.
 	//
 	// Example: root
@@ -671,7 +761,10 @@ type Task struct {
 	ShardMode *TaskShardMode `json:"shard_mode,omitempty"`
 
 	// SourceConfig Sources of the task and per-unit settings.
-	SourceConfig     TaskSourceConfig       `json:"source_config"`
+	SourceConfig TaskSourceConfig `json:"source_config"`
+
+	// StatusList Status of every subtask; only in answers of GET /api/v1/tasks/{task-name} with with_status.
+	StatusList       *[]SubTaskStatus       `json:"status_list,omitempty"`
 	TableMigrateRule []TaskTableMigrateRule `json:"table_migrate_rule"`
 
 	// TargetConfig The database data is migrated into.
@@ -842,6 +935,18 @@ type UnlockShardDDLLockRequest struct {
 // UnlockShardDDLLockRequestAction exec = the owner runs the DDLs in the target; skip = nobody runs them.
 type UnlockShardDDLLockRequestAction string
 
+// UpdateSourceRequest The source as it is to be (DM's newer PUT body).
+type UpdateSourceRequest struct {
+	// Source An upstream MySQL or MariaDB database.
+	Source Source `json:"source"`
+}
+
+// UpdateTaskRequest The task as it is to be (DM's newer PUT body).
+type UpdateTaskRequest struct {
+	// Task A migration task.
+	Task Task `json:"task"`
+}
+
 // WorkerNameList Example: ["worker-1"]
 type WorkerNameList = []string
 
@@ -880,6 +985,9 @@ type BadRequestError = ErrorWithMessage
 // InternalServerError Body of every error answer.
 type InternalServerError = ErrorWithMessage
 
+// NotFoundError Body of every error answer.
+type NotFoundError = ErrorWithMessage
+
 // NotImplementedError Body of every error answer.
 type NotImplementedError = ErrorWithMessage
 
@@ -902,6 +1010,12 @@ type DMAPIGetSourceListParams struct {
 type DMAPIDeleteSourceParams struct {
 	// Force Stop the tasks that use this source before deleting it.
 	Force *bool `form:"force,omitempty" json:"force,omitempty"`
+}
+
+// DMAPIGetSourceParams defines parameters for DMAPIGetSource.
+type DMAPIGetSourceParams struct {
+	// WithStatus Also report the relay/worker status of the source and the tasks that use it.
+	WithStatus *bool `form:"with_status,omitempty" json:"with_status,omitempty"`
 }
 
 // DMAPIConvertTaskJSONBody defines parameters for DMAPIConvertTask.
@@ -934,6 +1048,12 @@ type DMAPIDeleteTaskParams struct {
 	SourceNameList *SourceNameList `form:"source_name_list,omitempty" json:"source_name_list,omitempty"`
 }
 
+// DMAPIGetTaskParams defines parameters for DMAPIGetTask.
+type DMAPIGetTaskParams struct {
+	// WithStatus Also report the status of every subtask in status_list.
+	WithStatus *bool `form:"with_status,omitempty" json:"with_status,omitempty"`
+}
+
 // DMAPIGetTaskStatusParams defines parameters for DMAPIGetTaskStatus.
 type DMAPIGetTaskStatusParams struct {
 	// SourceNameList Restrict the call to these sources (repeat the key for several).
@@ -949,6 +1069,9 @@ type DMAPIUnlockShardDDLLockJSONRequestBody = UnlockShardDDLLockRequest
 // DMAPICreateSourceJSONRequestBody defines body for DMAPICreateSource for application/json ContentType.
 type DMAPICreateSourceJSONRequestBody = Source
 
+// DMAPIUpdateSourceJSONRequestBody defines body for DMAPIUpdateSource for application/json ContentType.
+type DMAPIUpdateSourceJSONRequestBody = UpdateSourceRequest
+
 // DMAPIStartRelayJSONRequestBody defines body for DMAPIStartRelay for application/json ContentType.
 type DMAPIStartRelayJSONRequestBody = StartRelayRequest
 
@@ -961,8 +1084,14 @@ type DMAPITransferSourceJSONRequestBody = WorkerNameRequest
 // DMAPIStartTaskJSONRequestBody defines body for DMAPIStartTask for application/json ContentType.
 type DMAPIStartTaskJSONRequestBody = CreateTaskRequest
 
+// DMAPICheckTaskJSONRequestBody defines body for DMAPICheckTask for application/json ContentType.
+type DMAPICheckTaskJSONRequestBody = CreateTaskRequest
+
 // DMAPIConvertTaskJSONRequestBody defines body for DMAPIConvertTask for application/json ContentType.
 type DMAPIConvertTaskJSONRequestBody = DMAPIConvertTaskJSONBody
+
+// DMAPIUpdateTaskJSONRequestBody defines body for DMAPIUpdateTask for application/json ContentType.
+type DMAPIUpdateTaskJSONRequestBody = UpdateTaskRequest
 
 // DMAPIPauseTaskJSONRequestBody defines body for DMAPIPauseTask for application/json ContentType.
 type DMAPIPauseTaskJSONRequestBody = SourceNameList
@@ -1008,6 +1137,12 @@ type ServerInterface interface {
 	// DMAPIDeleteSource Delete a data source
 	// (DELETE /api/v1/sources/{source-name})
 	DMAPIDeleteSource(w http.ResponseWriter, r *http.Request, sourceName SourceName, params DMAPIDeleteSourceParams)
+	// DMAPIGetSource Get a data source
+	// (GET /api/v1/sources/{source-name})
+	DMAPIGetSource(w http.ResponseWriter, r *http.Request, sourceName SourceName, params DMAPIGetSourceParams)
+	// DMAPIUpdateSource Update a data source
+	// (PUT /api/v1/sources/{source-name})
+	DMAPIUpdateSource(w http.ResponseWriter, r *http.Request, sourceName SourceName)
 	// DMAPIPauseRelay Pause the relay log of a source
 	// (POST /api/v1/sources/{source-name}/pause-relay)
 	DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName)
@@ -1038,12 +1173,21 @@ type ServerInterface interface {
 	// DMAPIStartTask Create and start a task
 	// (POST /api/v1/tasks)
 	DMAPIStartTask(w http.ResponseWriter, r *http.Request)
+	// DMAPICheckTask Check a task without starting it
+	// (POST /api/v1/tasks/check)
+	DMAPICheckTask(w http.ResponseWriter, r *http.Request)
 	// DMAPIConvertTask Convert a task between its JSON and DM's task file
 	// (POST /api/v1/tasks/converters)
 	DMAPIConvertTask(w http.ResponseWriter, r *http.Request)
 	// DMAPIDeleteTask Stop a task
 	// (DELETE /api/v1/tasks/{task-name})
 	DMAPIDeleteTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIDeleteTaskParams)
+	// DMAPIGetTask Get a task
+	// (GET /api/v1/tasks/{task-name})
+	DMAPIGetTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIGetTaskParams)
+	// DMAPIUpdateTask Update a paused task
+	// (PUT /api/v1/tasks/{task-name})
+	DMAPIUpdateTask(w http.ResponseWriter, r *http.Request, taskName TaskName)
 	// DMAPIPauseTask Pause a task
 	// (POST /api/v1/tasks/{task-name}/pause)
 	DMAPIPauseTask(w http.ResponseWriter, r *http.Request, taskName TaskName)
@@ -1140,6 +1284,18 @@ func (_ Unimplemented) DMAPIDeleteSource(w http.ResponseWriter, r *http.Request,
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// DMAPIGetSource Get a data source
+// (GET /api/v1/sources/{source-name})
+func (_ Unimplemented) DMAPIGetSource(w http.ResponseWriter, r *http.Request, sourceName SourceName, params DMAPIGetSourceParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIUpdateSource Update a data source
+// (PUT /api/v1/sources/{source-name})
+func (_ Unimplemented) DMAPIUpdateSource(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // DMAPIPauseRelay Pause the relay log of a source
 // (POST /api/v1/sources/{source-name}/pause-relay)
 func (_ Unimplemented) DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
@@ -1200,6 +1356,12 @@ func (_ Unimplemented) DMAPIStartTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// DMAPICheckTask Check a task without starting it
+// (POST /api/v1/tasks/check)
+func (_ Unimplemented) DMAPICheckTask(w http.ResponseWriter, r *http.Request) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // DMAPIConvertTask Convert a task between its JSON and DM's task file
 // (POST /api/v1/tasks/converters)
 func (_ Unimplemented) DMAPIConvertTask(w http.ResponseWriter, r *http.Request) {
@@ -1209,6 +1371,18 @@ func (_ Unimplemented) DMAPIConvertTask(w http.ResponseWriter, r *http.Request) 
 // DMAPIDeleteTask Stop a task
 // (DELETE /api/v1/tasks/{task-name})
 func (_ Unimplemented) DMAPIDeleteTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIDeleteTaskParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIGetTask Get a task
+// (GET /api/v1/tasks/{task-name})
+func (_ Unimplemented) DMAPIGetTask(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIGetTaskParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIUpdateTask Update a paused task
+// (PUT /api/v1/tasks/{task-name})
+func (_ Unimplemented) DMAPIUpdateTask(w http.ResponseWriter, r *http.Request, taskName TaskName) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1525,6 +1699,74 @@ func (siw *ServerInterfaceWrapper) DMAPIDeleteSource(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// DMAPIGetSource operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIGetSource(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "source-name" -------------
+	var sourceName SourceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source-name", chi.URLParam(r, "source-name"), &sourceName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "source-name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DMAPIGetSourceParams
+
+	// ------------- Optional query parameter "with_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "with_status", r.URL.Query(), &params.WithStatus, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "with_status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "with_status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIGetSource(w, r, sourceName, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIUpdateSource operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIUpdateSource(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "source-name" -------------
+	var sourceName SourceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source-name", chi.URLParam(r, "source-name"), &sourceName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "source-name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIUpdateSource(w, r, sourceName)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DMAPIPauseRelay operation middleware
 func (siw *ServerInterfaceWrapper) DMAPIPauseRelay(w http.ResponseWriter, r *http.Request) {
 
@@ -1770,6 +2012,20 @@ func (siw *ServerInterfaceWrapper) DMAPIStartTask(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// DMAPICheckTask operation middleware
+func (siw *ServerInterfaceWrapper) DMAPICheckTask(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPICheckTask(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DMAPIConvertTask operation middleware
 func (siw *ServerInterfaceWrapper) DMAPIConvertTask(w http.ResponseWriter, r *http.Request) {
 
@@ -1817,6 +2073,74 @@ func (siw *ServerInterfaceWrapper) DMAPIDeleteTask(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DMAPIDeleteTask(w, r, taskName, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIGetTask operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIGetTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task-name" -------------
+	var taskName TaskName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task-name", chi.URLParam(r, "task-name"), &taskName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task-name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DMAPIGetTaskParams
+
+	// ------------- Optional query parameter "with_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "with_status", r.URL.Query(), &params.WithStatus, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "with_status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "with_status", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIGetTask(w, r, taskName, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIUpdateTask operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIUpdateTask(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task-name" -------------
+	var taskName TaskName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task-name", chi.URLParam(r, "task-name"), &taskName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task-name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIUpdateTask(w, r, taskName)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2282,6 +2606,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Delete(options.BaseURL+"/api/v1/sources/{source-name}", wrapper.DMAPIDeleteSource)
 	})
 	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/api/v1/sources/{source-name}", wrapper.DMAPIGetSource)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/api/v1/sources/{source-name}", wrapper.DMAPIUpdateSource)
+	})
+	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/api/v1/sources/{source-name}/status", wrapper.DMAPIGetSourceStatus)
 	})
 	r.Group(func(r chi.Router) {
@@ -2315,7 +2645,16 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 		r.Post(options.BaseURL+"/api/v1/tasks/converters", wrapper.DMAPIConvertTask)
 	})
 	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/api/v1/tasks/check", wrapper.DMAPICheckTask)
+	})
+	r.Group(func(r chi.Router) {
 		r.Delete(options.BaseURL+"/api/v1/tasks/{task-name}", wrapper.DMAPIDeleteTask)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/api/v1/tasks/{task-name}", wrapper.DMAPIGetTask)
+	})
+	r.Group(func(r chi.Router) {
+		r.Put(options.BaseURL+"/api/v1/tasks/{task-name}", wrapper.DMAPIUpdateTask)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/api/v1/tasks/{task-name}/status", wrapper.DMAPIGetTaskStatus)

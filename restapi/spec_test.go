@@ -15,7 +15,7 @@ import (
 )
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
-// shard-DDL lock routes, then DM's newer routes (§6).
+// shard-DDL lock routes, then DM's newer routes on one source or task (§6), the check and the converter.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -49,6 +49,11 @@ var contractRoutes = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "DMAPIOfflineWorkerNode"},
 	{"GET", "/api/v1/shard-ddl-locks", "DMAPIGetShardDDLLockList"},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "DMAPIUnlockShardDDLLock"},
+	{"GET", "/api/v1/sources/{source-name}", "DMAPIGetSource"},
+	{"PUT", "/api/v1/sources/{source-name}", "DMAPIUpdateSource"},
+	{"GET", "/api/v1/tasks/{task-name}", "DMAPIGetTask"},
+	{"PUT", "/api/v1/tasks/{task-name}", "DMAPIUpdateTask"},
+	{"POST", "/api/v1/tasks/check", "DMAPICheckTask"},
 	{"POST", "/api/v1/tasks/converters", "DMAPIConvertTask"},
 }
 
@@ -65,7 +70,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 31)
+	require.Len(t, contractRoutes, 36)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -118,8 +123,9 @@ func TestSpecOperationConventions(t *testing.T) {
 			case method == "POST" && (path == "/api/v1/sources" || path == "/api/v1/tasks"):
 				require.NotNil(t, op.Responses.Value("201"), name)
 			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
-				method == "POST" && path == "/api/v1/tasks/converters":
-				// Synchronous: answer with the lock after the unlock, or the converted task.
+				method == "PUT" && (path == "/api/v1/sources/{source-name}" || path == "/api/v1/tasks/{task-name}"),
+				method == "POST" && (path == "/api/v1/tasks/check" || path == "/api/v1/tasks/converters"):
+				// Synchronous: answers with the object as it is after the call, or the result.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
@@ -146,7 +152,8 @@ func TestSpecSchemasFollowOurDecisions(t *testing.T) {
 		"SourceNameList", "SchemaNameList", "TableNameList", "TaskNameList", "CreateTaskRequest",
 		"OperateTaskTableStructureRequest", "GetTaskListResponse", "GetTaskStatusResponse",
 		"GetTaskTableStructureResponse", "ShardDDLLock", "GetShardDDLLockListResponse",
-		"UnlockShardDDLLockRequest",
+		"UnlockShardDDLLockRequest", "UpdateSourceRequest", "UpdateTaskRequest", "CheckTaskResponse",
+		"CheckSummary", "CheckItem", "CheckError",
 	} {
 		require.Contains(t, schemas, name)
 	}

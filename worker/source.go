@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/binlog"
+	"github.com/dm-oss/dm/binlog/relay"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 )
@@ -95,4 +97,47 @@ func (s *Server) boundUpstream(name string) (upstream.Config, fsm.SourceSpec, er
 		return upstream.Config{}, fsm.SourceSpec{}, fmt.Errorf("source %q: %w", name, err)
 	}
 	return cfg, st, nil
+}
+
+// binlogServer identifies the server whose binlog the subtask reads (the relay log's, or the
+// upstream's), for the sync checkpoint: after a failover to a replica it tells the syncer that
+// the checkpoint's positions are another server's.
+func binlogServer(ctx context.Context, up *sql.DB, relayDir string, relayed bool) (string, error) {
+	if relayed {
+		if m, ok, err := relay.ReadMeta(relayDir); err == nil && ok {
+			return serverIdentity(m.Flavor, m.ServerID, m.ServerUUID), nil
+		}
+	}
+	info, err := upstream.Inspect(ctx, up)
+	if err != nil {
+		return "", fmt.Errorf("upstream: %w", err)
+	}
+	return serverIdentity(string(info.Flavor), info.ServerID, info.ServerUUID), nil
+}
+
+func serverIdentity(flavor string, serverID uint32, uuid string) string {
+	id := fmt.Sprintf("%s:%d", flavor, serverID)
+	if uuid != "" {
+		id += ":" + uuid
+	}
+	return id
+}
+
+// startHere returns where a sync that starts at loc, a position taken on the upstream (by the
+// dump), starts on the server up reaches: loc itself when it is a place in this server's binlog,
+// else its GTID set alone (the source failed over to a replica while the subtask dumped or
+// loaded), which the reader then opens by GTID. MariaDB tells (BINLOG_GTID_POS); on MySQL the
+// position is kept.
+func startHere(ctx context.Context, up *sql.DB, flavor string, loc binlog.Location) (binlog.Location, error) {
+	if flavor != binlog.FlavorMariaDB || loc.File == "" || loc.GTIDSet == "" {
+		return loc, nil
+	}
+	var here sql.NullString
+	if err := up.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", loc.File, loc.Pos).Scan(&here); err != nil {
+		return binlog.Location{}, fmt.Errorf("upstream: where %s is: %w", loc, err)
+	}
+	if here.Valid && here.String == loc.GTIDSet {
+		return loc, nil
+	}
+	return binlog.Location{GTIDSet: loc.GTIDSet}, nil
 }

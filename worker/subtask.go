@@ -44,6 +44,9 @@ type runner struct {
 	task   string
 	source string
 	spec   fsm.TaskSpec // the spec of the task it was started with
+	// sourceSpec is the spec of the bound source it was started with: a source updated in
+	// place (another host after a failover, a new password) restarts it.
+	sourceSpec fsm.SourceSpec
 
 	mu      sync.Mutex
 	stage   string
@@ -60,9 +63,9 @@ type runner struct {
 
 // reconcileSubtasks starts, pauses and stops runners to match the desired state.
 func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
-	bound := ""
+	bound, boundSpec := "", fsm.SourceSpec{}
 	if view.Bound != nil {
-		bound = view.Bound.Name
+		bound, boundSpec = view.Bound.Name, view.Bound.Spec
 	}
 	want := map[string]fsm.SubtaskView{}
 	for _, sv := range view.Subtasks {
@@ -74,7 +77,11 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	defer s.runnersMu.Unlock()
 	for name, r := range s.runners {
 		sv, ok := want[name]
-		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) {
+		sourceChanged := r.source == bound && !reflect.DeepEqual(boundSpec, r.sourceSpec)
+		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) || sourceChanged {
+			if ok && (sourceChanged || !reflect.DeepEqual(sv.Spec, r.spec)) {
+				s.logger.Info("the spec of the subtask or its source changed: restarting it with the new one", "task", name, "source", r.source)
+			}
 			r.stop(stageStopped)
 			delete(s.runners, name)
 			// Gone from the bound source's subtasks: the task, or this source of it, was
@@ -85,7 +92,7 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	for name, sv := range want {
 		r, ok := s.runners[name]
 		if !ok {
-			r = &runner{s: s, task: name, source: sv.Source, spec: sv.Spec, stage: stageNew, unit: peer.FirstUnit(sv.Spec)}
+			r = &runner{s: s, task: name, source: sv.Source, spec: sv.Spec, sourceSpec: boundSpec, stage: stageNew, unit: peer.FirstUnit(sv.Spec)}
 			s.runners[name] = r
 		}
 		switch sv.Stage {
@@ -309,9 +316,10 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		if relayed {
 			return reader.NewRelay(ctx, reader.RelayConfig{Dir: relayDir, Start: at, Hub: r.s.relayHub})
 		}
+		// A GTID set alone is the resume of a checkpoint written reading another server.
 		return reader.NewRemote(ctx, reader.RemoteConfig{
 			Upstream: srcCfg, Flavor: st.Flavor, ServerID: serverID,
-			Start: at, UseGTID: st.EnableGTID && at.GTIDSet != "",
+			Start: at, UseGTID: (st.EnableGTID || at.File == "") && at.GTIDSet != "",
 		})
 	}
 	openReader := func(ctx context.Context, at binlog.Location) (binlog.Reader, error) {
@@ -319,6 +327,9 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 	}
 	syncCfg := settings.Sync(r.spec, r.source)
 	syncCfg.Worker, syncCfg.Target, syncCfg.Upstream, syncCfg.Rules, syncCfg.Schemas, syncCfg.Tracker = r.s.cfg.Name, target, up, rl, schema.FromDB(up), tr
+	if syncCfg.UpstreamID, err = binlogServer(ctx, up, relayDir, relayed); err != nil {
+		return err
+	}
 	syncCfg.BinlogType, syncCfg.OpenReader = binlogType, openReader
 	syncCfg.Coordinator = coordinator{client: r.s.client, task: r.task, source: r.source}
 	syncCfg.Registerer, syncCfg.Logger = r.s.metrics.unit(syncUnitKey(r.task)), r.s.logger
@@ -336,6 +347,18 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 	if resume.IsZero() {
 		if start.IsZero() {
 			return errors.New("sync has neither a checkpoint nor a start position")
+		}
+		if r.spec.Mode != fsm.TaskModeIncremental {
+			// The dump's position, which another server's when the source failed over meanwhile.
+			here, err := startHere(ctx, up, st.Flavor, start)
+			if err != nil {
+				return err
+			}
+			if here != start {
+				r.s.logger.Info("the dump's position is not in the binlog of the server the source reaches now (it failed over): sync starts at the dump's GTID set",
+					"task", r.task, "source", r.source, "dump_position", start.String(), "gtid", start.GTIDSet)
+			}
+			start = here
 		}
 		resume = start
 		if err := r.startSync(ctx, up, target, rl, tr, start); err != nil {

@@ -19,7 +19,9 @@ import (
 func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, startPos uint32) error {
 	h := ev.Header
 	if r.txn == nil {
-		r.beginTxn(startPos, h.Timestamp)
+		if err := r.beginTxn(startPos, h.Timestamp); err != nil {
+			return err
+		}
 		r.txn.standalone = true
 	} else if !r.txn.sawBegin && !r.txn.mariadb {
 		// MySQL: a GTID event, then the DDL without BEGIN.
@@ -107,8 +109,14 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 		return err
 	}
 	ddlEnd := binlog.Location{File: r.file, Pos: h.LogPos}
-	rerun := !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0
+	rerun, err := r.ddlInFlight(txn, ddlEnd)
+	if err != nil {
+		return err
+	}
 	r.ddlMarker = ddlEnd
+	if m := r.plan.moved; m != nil {
+		m.markerOpen = false
+	}
 	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
 		return err
 	}
@@ -125,6 +133,20 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 		}
 	}
 	return r.passDDL(h, txn)
+}
+
+// ddlInFlight reports whether the DDL ending at ddlEnd was in flight when the previous run
+// stopped (it may have been applied already): by its end position, or, when the checkpoint
+// moved to this server, by its start's GTID set.
+func (r *run) ddlInFlight(txn *txnInfo, ddlEnd binlog.Location) (bool, error) {
+	if m := r.plan.moved; m != nil {
+		if m.ddlAt.IsZero() || !m.markerOpen {
+			return false, nil
+		}
+		c, err := r.txnOrder(txn, m.ddlAt)
+		return c == 0, err
+	}
+	return !r.plan.ddlEnd.IsZero() && compareLoc(ddlEnd, r.plan.ddlEnd) == 0, nil
 }
 
 // execDDL runs one DDL statement on the control connection, retrying transient errors. A

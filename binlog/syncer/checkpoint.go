@@ -29,7 +29,7 @@ func checkpointTable(metaSchema, task string) string {
 var checkpointColumns = []string{
 	"task_name", "source_name", "worker_id", "binlog_name", "binlog_pos", "binlog_gtid",
 	"txn_rows", "worker_count", "safe_binlog_name", "safe_binlog_pos", "ddl_binlog_name",
-	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "updated_at",
+	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "upstream_id", "updated_at",
 }
 
 func createCheckpointSQL(metaSchema, task string) []string {
@@ -51,6 +51,7 @@ func createCheckpointSQL(metaSchema, task string) []string {
   event_ts BIGINT NOT NULL DEFAULT 0 COMMENT 'upstream timestamp of the last event covered',
   tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos',
   shard_state LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back',
+  upstream_id VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'the upstream server whose binlog the row position is in',
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (task_name, source_name, worker_id)
 )`,
@@ -85,6 +86,9 @@ type cpRow struct {
 	trackerState []byte
 	// shardState (global row only, optional): the shard-merge state; nil leaves it as it is.
 	shardState []byte
+	// upstream is Config.UpstreamID of the run that wrote the row: the server whose binlog loc
+	// is a position in ("" in rows of older versions, or when the caller gives no identity).
+	upstream string
 }
 
 // cpState is every row of one (task, source).
@@ -102,9 +106,16 @@ func loadState(ctx context.Context, db execer, metaSchema, task, source string, 
 	if lock {
 		forUpdate = " FOR UPDATE"
 	}
-	rows, err := db.QueryContext(ctx, "SELECT worker_id, binlog_name, binlog_pos, COALESCE(binlog_gtid, ''), txn_rows, worker_count, "+
-		"safe_binlog_name, safe_binlog_pos, ddl_binlog_name, ddl_binlog_pos, event_ts FROM "+
-		checkpointTable(metaSchema, task)+" WHERE task_name = ? AND source_name = ?"+forUpdate, task, source)
+	query := func(upstreamCol string) (*sql.Rows, error) {
+		return db.QueryContext(ctx, "SELECT worker_id, binlog_name, binlog_pos, COALESCE(binlog_gtid, ''), txn_rows, worker_count, "+
+			"safe_binlog_name, safe_binlog_pos, ddl_binlog_name, ddl_binlog_pos, event_ts, "+upstreamCol+" FROM "+
+			checkpointTable(metaSchema, task)+" WHERE task_name = ? AND source_name = ?"+forUpdate, task, source)
+	}
+	rows, err := query("upstream_id")
+	if mysqlCode(err) == 1054 {
+		// A table of an older version, read before Run adds the column (ResumeLocation).
+		rows, err = query("''")
+	}
 	if err != nil {
 		return st, err
 	}
@@ -113,7 +124,7 @@ func loadState(ctx context.Context, db execer, metaSchema, task, source string, 
 		var r cpRow
 		var pos, safePos, ddlPos uint64
 		if err := rows.Scan(&r.workerID, &r.loc.File, &pos, &r.loc.GTIDSet, &r.rows, &r.workerCount,
-			&r.safe.File, &safePos, &r.ddl.File, &ddlPos, &r.eventTS); err != nil {
+			&r.safe.File, &safePos, &r.ddl.File, &ddlPos, &r.eventTS, &r.upstream); err != nil {
 			return st, err
 		}
 		r.loc.Pos, r.safe.Pos, r.ddl.Pos = uint32(pos), uint32(safePos), uint32(ddlPos)
@@ -146,7 +157,10 @@ func (st cpState) oldWorkerCount() int {
 // resume is the lowest location every worker has fully committed (each worker's progress
 // raised to the global checkpoint): all transactions that start before it are applied. The
 // reader must start there.
-func (st cpState) resume() binlog.Location {
+func (st cpState) resume() binlog.Location { return st.resumeBy(compareLoc) }
+
+// resumeBy is resume with the rows ordered by cmp.
+func (st cpState) resumeBy(cmp func(a, b binlog.Location) int) binlog.Location {
 	var g binlog.Location
 	if st.global != nil {
 		g = st.global.loc
@@ -158,7 +172,7 @@ func (st cpState) resume() binlog.Location {
 			low := g
 			first := st.global == nil
 			for _, r := range st.workers {
-				if first || compareLoc(r.loc, low) < 0 {
+				if first || cmp(r.loc, low) < 0 {
 					low, first = r.loc, false
 				}
 			}
@@ -169,10 +183,10 @@ func (st cpState) resume() binlog.Location {
 	var low binlog.Location
 	for w := 0; w < n; w++ {
 		eff := g
-		if r, ok := st.workers[w]; ok && compareLoc(r.loc, g) > 0 {
+		if r, ok := st.workers[w]; ok && cmp(r.loc, g) > 0 {
 			eff = r.loc
 		}
-		if w == 0 || compareLoc(eff, low) < 0 {
+		if w == 0 || cmp(eff, low) < 0 {
 			low = eff
 		}
 	}
@@ -264,6 +278,8 @@ func upsertSQL(metaSchema, task, source string, r cpRow) string {
 	vals := []string{lit(r.loc.File), u(uint64(r.loc.Pos)), lit(r.loc.GTIDSet), u(r.rows), strconv.Itoa(r.workerCount),
 		lit(r.safe.File), u(uint64(r.safe.Pos)), lit(r.ddl.File), u(uint64(r.ddl.Pos)),
 		strconv.FormatInt(r.eventTS, 10), "CURRENT_TIMESTAMP(3)"}
+	cols = append(cols, "upstream_id")
+	vals = append(vals, lit(r.upstream))
 	if r.trackerState != nil {
 		cols = append(cols, "tracker_state")
 		vals = append(vals, "X'"+hex.EncodeToString(r.trackerState)+"'")

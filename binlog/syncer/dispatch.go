@@ -32,12 +32,16 @@ func (r *run) handle(ev *replication.BinlogEvent) error {
 	h := ev.Header
 	switch e := ev.Event.(type) {
 	case *replication.MariadbGTIDEvent:
-		r.beginTxn(startPos, h.Timestamp)
+		if err := r.beginTxn(startPos, h.Timestamp); err != nil {
+			return err
+		}
 		r.txn.standalone = e.IsStandalone()
 		r.txn.mariadb = true
 		return r.addGTID(e)
 	case *replication.GTIDEvent:
-		r.beginTxn(startPos, h.Timestamp)
+		if err := r.beginTxn(startPos, h.Timestamp); err != nil {
+			return err
+		}
 		return r.addGTID(e)
 	case *replication.QueryEvent:
 		return r.handleQuery(ev, e, startPos)
@@ -49,21 +53,10 @@ func (r *run) handle(ev *replication.BinlogEvent) error {
 	return nil
 }
 
-func (r *run) beginTxn(startPos uint32, ts uint32) {
+func (r *run) beginTxn(startPos uint32, ts uint32) error {
 	txn := &txnInfo{start: r.at(startPos), ts: ts}
-	p := &r.plan
-	if p.skipping {
-		switch {
-		case compareLoc(txn.start, p.low) < 0:
-			txn.skip = skipAll
-		case p.exact && compareLoc(txn.start, p.skipUntil) <= 0:
-			txn.skip = skipCheck
-		default:
-			p.skipping = false
-		}
-	}
-	if !r.safeUntil.IsZero() && compareLoc(txn.start, r.safeUntil) <= 0 {
-		txn.safe = true
+	if err := r.matchPlan(txn); err != nil {
+		return err
 	}
 	for _, w := range r.touched {
 		r.txnIdx[w] = 0
@@ -74,6 +67,78 @@ func (r *run) beginTxn(startPos uint32, ts uint32) {
 		r.pendingTS = max(ts, 1)
 		r.s.notePending(int64(r.pendingTS))
 	}
+	return nil
+}
+
+// matchPlan decides from the checkpoint's plan whether the transaction was applied before
+// (all of it, or some of its row changes), and whether it replays in safe mode.
+func (r *run) matchPlan(txn *txnInfo) error {
+	p := &r.plan
+	if p.moved != nil && (p.skipping || !p.safeUntil.IsZero() || p.moved.markerOpen || !r.trackerAt.IsZero()) && r.gtid != nil {
+		txn.gtid = r.gtid.Clone()
+	}
+	if p.skipping {
+		low, err := r.txnOrder(txn, p.low)
+		if err != nil {
+			return err
+		}
+		until := 1
+		if p.exact {
+			if until, err = r.txnOrder(txn, p.skipUntil); err != nil {
+				return err
+			}
+		}
+		switch {
+		case low < 0:
+			txn.skip = skipAll
+		case p.exact && until <= 0:
+			txn.skip = skipCheck
+		default:
+			p.skipping = false
+		}
+	}
+	if p.moved == nil {
+		txn.safe = !r.safeUntil.IsZero() && compareLoc(txn.start, r.safeUntil) <= 0
+		return nil
+	}
+	return r.matchMoved(txn)
+}
+
+// matchMoved completes matchPlan for a moved plan: the safe-mode window and the marker of the
+// DDL that was in flight are matched by GTID set.
+func (r *run) matchMoved(txn *txnInfo) error {
+	p, m := &r.plan, r.plan.moved
+	if !p.safeUntil.IsZero() {
+		c, err := r.txnOrder(txn, p.safeUntil)
+		if err != nil {
+			return err
+		}
+		if txn.safe = c <= 0; !txn.safe {
+			p.safeUntil = binlog.Location{}
+		}
+	}
+	if !r.trackerAt.IsZero() {
+		c, err := r.txnOrder(txn, r.trackerAt)
+		if err != nil {
+			return err
+		}
+		if c >= 0 {
+			// At or past the restored tracker state: every DDL from here is tracked.
+			r.trackerAt = binlog.Location{}
+		}
+	}
+	if m.markerOpen {
+		c, err := r.txnOrder(txn, m.ddlAt)
+		if err != nil {
+			return err
+		}
+		if c > 0 {
+			// Past the DDL that was in flight: its marker (a position of the old server) goes.
+			m.markerOpen = false
+			r.ddlMarker = binlog.Location{}
+		}
+	}
+	return nil
 }
 
 func (r *run) endTxn(h *replication.EventHeader) {
@@ -92,7 +157,9 @@ func (r *run) handleQuery(ev *replication.BinlogEvent, e *replication.QueryEvent
 	switch {
 	case begin:
 		if r.txn == nil {
-			r.beginTxn(startPos, ev.Header.Timestamp)
+			if err := r.beginTxn(startPos, ev.Header.Timestamp); err != nil {
+				return err
+			}
 		}
 		r.txn.sawBegin = true
 		return nil
@@ -116,7 +183,9 @@ func (r *run) table(tm *replication.TableMapEvent) (*Table, error) {
 
 func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, startPos uint32) error {
 	if r.txn == nil {
-		r.beginTxn(startPos, ev.Header.Timestamp)
+		if err := r.beginTxn(startPos, ev.Header.Timestamp); err != nil {
+			return err
+		}
 	}
 	if r.txn.skip == skipAll || e.Table == nil {
 		return nil
@@ -186,8 +255,11 @@ func (r *run) send(w int, j job) error {
 		r.touched = append(r.touched, w)
 	}
 	r.txnIdx[w]++
-	if txn.skip == skipCheck && r.plan.skip[w].covers(txn.start, j.idx) {
-		return nil
+	if txn.skip == skipCheck {
+		covered, err := r.covered(w, txn, j.idx)
+		if err != nil || covered {
+			return err
+		}
 	}
 	j.Safe = txn.safe && j.Table.key != nil
 	if len(j.Table.uniques) > 0 {
@@ -205,6 +277,17 @@ func (r *run) send(w int, j job) error {
 	case <-r.parent.Done():
 		return errStopped
 	}
+}
+
+// covered reports whether worker w committed the idx-th row change it owns of txn before the
+// checkpoint was written.
+func (r *run) covered(w int, txn *txnInfo, idx uint64) (bool, error) {
+	p := r.plan.skip[w]
+	if r.plan.moved == nil {
+		return p.covers(txn.start, idx), nil
+	}
+	c, err := r.txnOrder(txn, p.Loc)
+	return c < 0 || (c == 0 && idx < p.Rows), err
 }
 
 // checkConflicts: a row change whose other unique keys were last touched by another worker

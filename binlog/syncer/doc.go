@@ -94,6 +94,10 @@
 // complete point, and reset), and up to Config.SafeModeUntil. Keyless tables cannot be made
 // idempotent; with a changed worker count their replay window may duplicate rows.
 //
+// Every row also records the upstream server whose binlog its position is in
+// (Config.UpstreamID). After a failover to a replica, positions mean nothing: a checkpoint of
+// another server is resumed by GTID set, as exactly (moved.go).
+//
 // # DDL
 //
 // A QUERY event that is not transaction control is read by the DDL layer (binlog/ddl, on the

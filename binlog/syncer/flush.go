@@ -19,7 +19,8 @@ func (r *run) flush() error {
 	if r.txn == nil {
 		loc = r.curLoc()
 	}
-	if !r.ddlMarker.IsZero() && compareLoc(loc, r.ddlMarker) >= 0 {
+	// A marker of a moved checkpoint is a position of the old server: matchMoved clears it.
+	if !r.ddlMarker.IsZero() && compareLoc(loc, r.ddlMarker) >= 0 && (r.plan.moved == nil || !r.plan.moved.markerOpen) {
 		r.ddlMarker = binlog.Location{}
 	}
 	if r.txn == nil {
@@ -40,7 +41,7 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	if !r.safeUntil.IsZero() && compareLoc(loc, r.safeUntil) > 0 {
 		r.safeUntil = binlog.Location{}
 	}
-	row := cpRow{loc: loc, workerCount: s.cfg.Workers, safe: r.safeUntil, ddl: r.ddlMarker, eventTS: int64(ts)}
+	row := cpRow{loc: loc, workerCount: s.cfg.Workers, safe: r.safeUntil, ddl: r.ddlMarker, eventTS: int64(ts), upstream: r.upstreamOf(loc)}
 	snap, err := r.trackerSnapshot()
 	if err != nil {
 		return fmt.Errorf("write checkpoint: snapshot of the schema tracker: %w", err)

@@ -81,7 +81,7 @@ func (w *replayWorker) commit(batch []job) error {
 		w.changes = append(w.changes, j.Change)
 	}
 	b := Batch{Worker: w.id, Changes: w.changes, Checkpoint: upsertSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, cpRow{
-		workerID: w.id, loc: target.Loc, rows: target.Rows, workerCount: s.cfg.Workers, eventTS: int64(last.txn.ts),
+		workerID: w.id, loc: target.Loc, rows: target.Rows, workerCount: s.cfg.Workers, eventTS: int64(last.txn.ts), upstream: s.cfg.UpstreamID,
 	})}
 	began := time.Now()
 	deadline := began.Add(s.cfg.RetryFor)

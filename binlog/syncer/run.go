@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
 	"github.com/dm-oss/dm/binlog"
@@ -24,6 +25,8 @@ type txnInfo struct {
 	standalone bool // a DDL without BEGIN/COMMIT around it
 	sawBegin   bool
 	mariadb    bool // began with a MariaDB GTID event
+	// gtid is the GTID set at start, kept while a moved plan still matches transactions.
+	gtid gmysql.GTIDSet
 }
 
 const (
@@ -53,6 +56,9 @@ type plan struct {
 	safeUntil binlog.Location
 	// ddlEnd: the DDL ending there may have been applied before an unclean stop.
 	ddlEnd binlog.Location
+	// moved: the checkpoint was written reading another upstream server; the plan's
+	// locations are compared with the stream's by GTID set (moved.go). Nil otherwise.
+	moved *movedPlan
 }
 
 // run is the state of one Run.

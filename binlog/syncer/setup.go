@@ -18,13 +18,13 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if err != nil {
 		return fmt.Errorf("load checkpoint: %w", err)
 	}
-	p, g, deleteWorkers := resumePlan(st, start, s.cfg.Workers, !s.noAutoSafe)
+	p, g, deleteWorkers, err := r.planResume(st, start)
+	if err != nil {
+		return err
+	}
 	if deleteWorkers {
 		s.log.Info("worker count changed since the last run: safe mode until the old workers' highest progress",
 			"old", st.oldWorkerCount(), "new", s.cfg.Workers, "safe_until", p.safeUntil.String())
-	}
-	if !s.cfg.SafeModeUntil.IsZero() {
-		p.safeUntil = maxLoc(p.safeUntil, s.cfg.SafeModeUntil)
 	}
 	if err := r.restore(ctx, st, p, g, start); err != nil {
 		return err
@@ -71,10 +71,48 @@ func (r *run) connect(ctx context.Context) error {
 	return nil
 }
 
+// planResume is resumePlan for this run: by position, or by GTID set when the checkpoint was written
+// reading another upstream server (moved.go), in which case the reader must have been opened
+// by GTID (ResumeLocation) and the global checkpoint to write is its GTID set alone.
+func (r *run) planResume(st cpState, start binlog.Location) (p plan, g binlog.Location, deleteWorkers bool, err error) {
+	s := r.s
+	from, moved := st.movedFrom(s.cfg.UpstreamID)
+	if !moved {
+		p, g, deleteWorkers = resumePlan(st, start, s.cfg.Workers, !s.noAutoSafe, compareLoc)
+		if !s.cfg.SafeModeUntil.IsZero() {
+			p.safeUntil = maxLoc(p.safeUntil, s.cfg.SafeModeUntil)
+		}
+		return p, g, deleteWorkers, nil
+	}
+	m, err := newMovedPlan(st, from, s.cfg.UpstreamID)
+	if err != nil {
+		return p, g, false, err
+	}
+	if start.File != "" || start.GTIDSet == "" {
+		return p, g, false, fmt.Errorf("the checkpoint was written reading upstream %s and this run reads %s: open the reader by GTID at ResumeLocation (%s), not at %s",
+			from, s.cfg.UpstreamID, gtidOnly(st.resumeBy(m.mustCompare)).GTIDSet, start)
+	}
+	p, g, deleteWorkers = resumePlan(st, start, s.cfg.Workers, !s.noAutoSafe, m.mustCompare)
+	p.moved = m
+	if !p.ddlEnd.IsZero() {
+		m.ddlAt, m.markerOpen = g, true
+	}
+	s.log.Info("the checkpoint was written reading another upstream server: resuming by GTID set",
+		"checkpoint_upstream", from, "upstream", s.cfg.UpstreamID, "checkpoint", g.String(), "gtid", g.GTIDSet)
+	return p, gtidOnly(g), deleteWorkers, nil
+}
+
 // resumePlan decides from the checkpoint rows how to replay from start: where every worker
 // stands, what to skip exactly, and what needs safe mode. g is the global checkpoint to
-// write; deleteWorkers says the old workers' rows mean nothing any more (another count).
-func resumePlan(st cpState, start binlog.Location, workers int, autoSafe bool) (p plan, g binlog.Location, deleteWorkers bool) {
+// write; deleteWorkers says the old workers' rows mean nothing any more (another count). cmp
+// orders the rows' locations.
+func resumePlan(st cpState, start binlog.Location, workers int, autoSafe bool, cmp func(a, b binlog.Location) int) (p plan, g binlog.Location, deleteWorkers bool) {
+	maxLoc := func(a, b binlog.Location) binlog.Location {
+		if cmp(a, b) >= 0 {
+			return a
+		}
+		return b
+	}
 	g = start
 	p.skipping = true
 	if !st.found() {
@@ -98,13 +136,13 @@ func resumePlan(st cpState, start binlog.Location, workers int, autoSafe bool) (
 		p.skip = make([]progress, n)
 		for w := range p.skip {
 			p.skip[w] = progress{Loc: g}
-			if row, ok := st.workers[w]; ok && (compareLoc(row.loc, g) > 0 || (compareLoc(row.loc, g) == 0 && row.rows > 0)) {
+			if row, ok := st.workers[w]; ok && (cmp(row.loc, g) > 0 || (cmp(row.loc, g) == 0 && row.rows > 0)) {
 				p.skip[w] = progress{Loc: row.loc, Rows: row.rows}
 			}
 			p.skipUntil = maxLoc(p.skipUntil, p.skip[w].Loc)
 		}
 		p.low = g
-		if compareLoc(maxP, g) >= 0 && len(st.workers) > 0 && autoSafe {
+		if cmp(maxP, g) >= 0 && len(st.workers) > 0 && autoSafe {
 			// Unclean stop: workers went beyond the global checkpoint. Exact for
 			// transactional targets; safe mode covers targets that are not.
 			p.safeUntil = maxLoc(p.safeUntil, maxP)
@@ -114,7 +152,7 @@ func resumePlan(st cpState, start binlog.Location, workers int, autoSafe bool) (
 	default:
 		// Another worker count: the old progress rows mean nothing for the new hashing.
 		// Resume from the lowest complete point, safe mode up to the highest.
-		p.low = st.resume()
+		p.low = st.resumeBy(cmp)
 		g = p.low
 		p.safeUntil = maxLoc(p.safeUntil, maxP)
 		deleteWorkers = true
@@ -128,6 +166,11 @@ func (r *run) restore(ctx context.Context, st cpState, p plan, g, start binlog.L
 	s := r.s
 	r.plan = p
 	r.safeUntil = p.safeUntil
+	if p.moved != nil {
+		// Compared by GTID set as transactions begin (beginTxn); the persisted safe-mode mark
+		// is a position, which means nothing on this server.
+		r.safeUntil = binlog.Location{}
+	}
 	r.ddlMarker = p.ddlEnd
 	r.g = g
 	r.lastTxnEnd = g
@@ -146,6 +189,10 @@ func (r *run) restore(ctx context.Context, st cpState, p plan, g, start binlog.L
 		}
 		if r.shard, err = newShardMerge(ctx, r, stored); err != nil {
 			return err
+		}
+		if p.moved != nil && len(r.shard.state.Groups) > 0 {
+			return fmt.Errorf("the checkpoint was written reading upstream %s, and shard tables are held back by a pessimistic shard DDL at its positions: resolve the shard DDL locks of the task before it continues on upstream %s",
+				p.moved.from, r.s.cfg.UpstreamID)
 		}
 	}
 	return r.writeGlobal(ctx, g, r.lastTxnTS)

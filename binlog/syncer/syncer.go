@@ -69,6 +69,11 @@ type Config struct {
 	BinlogType string
 	// SafeModeUntil (optional) forces safe mode for the transactions that start at or before it.
 	SafeModeUntil binlog.Location
+	// UpstreamID (optional) identifies the upstream server whose binlog the reader yields (for
+	// example its flavor and server_id). The checkpoint records it; a checkpoint written
+	// reading another server is resumed by GTID set (moved.go). Empty: not recorded, never
+	// compared.
+	UpstreamID string
 	// Registerer receives the dm_syncer_* metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -197,9 +202,23 @@ func (s *Syncer) match(schemaName, table string) bool {
 // ResumeLocation is where the reader must start for this Syncer's task and source: the
 // lowest location every replay worker has fully committed. It is the zero Location when there
 // is no checkpoint yet (the caller then starts from the task's meta or the dump position).
+// When the checkpoint was written reading another upstream server than Config.UpstreamID, the
+// location is a GTID set alone, and the reader must be opened by GTID (moved.go).
 func (s *Syncer) ResumeLocation(ctx context.Context) (binlog.Location, error) {
-	loc, _, err := LoadCheckpoint(ctx, s.cfg.Target, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source)
-	return loc, err
+	st, err := loadState(ctx, s.cfg.Target, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, false)
+	if err != nil {
+		if code := mysqlCode(err); code == 1146 || code == 1049 { // no table / no schema
+			return binlog.Location{}, nil
+		}
+		return binlog.Location{}, fmt.Errorf("load checkpoint of task %q source %q: %w", s.cfg.Task, s.cfg.Source, err)
+	}
+	if !st.found() {
+		return binlog.Location{}, nil
+	}
+	if from, moved := st.movedFrom(s.cfg.UpstreamID); moved {
+		return st.moveResume(from, s.cfg.UpstreamID)
+	}
+	return st.resume(), nil
 }
 
 // targetSession prepares a target session: UTC for TIMESTAMP strings (the reader must hand

@@ -39,6 +39,7 @@ import (
 var stateColumns = []struct{ name, def string }{
 	{"tracker_state", "LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts"},
 	{"shard_state", "LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back' AFTER tracker_state"},
+	{"upstream_id", "VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'the upstream server whose binlog the row position is in' AFTER shard_state"},
 }
 
 // ensureStateColumns adds the stateColumns a checkpoint table made by an older version lacks.
@@ -231,9 +232,15 @@ func (r *run) trackDDL(txn *txnInfo, st *ddl.Statement) error {
 	if tr == nil {
 		return nil
 	}
-	if !r.trackerAt.IsZero() && compareLoc(txn.start, r.trackerAt) < 0 {
-		// Before the restored checkpoint: already in the tracker's state.
-		return nil
+	if !r.trackerAt.IsZero() {
+		c, err := r.txnOrder(txn, r.trackerAt)
+		if err != nil {
+			return err
+		}
+		if c < 0 {
+			// Before the restored checkpoint: already in the tracker's state.
+			return nil
+		}
 	}
 	if r.txnSnap == nil {
 		snap, err := tr.Snapshot()
