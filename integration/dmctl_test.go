@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dm-oss/dm/fsm"
+	"github.com/dm-oss/dm/restapi/dmyaml"
 )
 
 // ctlRun is one run of the dmctl binary.
@@ -504,6 +505,19 @@ mysql-instances:
 	require.Equal(t, "mysql-files", op.Sources[0].Source)
 	require.NotEmpty(t, op.Sources[0].Worker)
 
+	var check struct {
+		Result bool   `json:"result"`
+		Msg    string `json:"msg"`
+	}
+	e.ok(t, &check, "check-task", taskFile)
+	require.True(t, check.Result, check.Msg)
+	wrongPort := filepath.Join(dir, "wrong-port.yaml")
+	data, err := os.ReadFile(taskFile)
+	require.NoError(t, err)
+	dead := fmt.Sprintf("port: %d", FreePort(t))
+	require.NoError(t, os.WriteFile(wrongPort, []byte(strings.Replace(string(data), fmt.Sprintf("port: %d", e.me.dst.Port()), dead, 1)), 0o600))
+	require.Contains(t, e.fails(t, 0, "check-task", wrongPort), "fail to check")
+
 	e.ok(t, &op, "start-task", taskFile)
 	require.True(t, op.Result)
 	require.Equal(t, "mysql-files", op.Sources[0].Source)
@@ -515,6 +529,23 @@ mysql-instances:
 	var tables int
 	require.NoError(t, e.me.dstDB.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'files' AND table_name = 'skipped'").Scan(&tables))
 	require.Zero(t, tables, "the allow list leaves files.skipped upstream")
+
+	// config prints files that apply again: the source's password stays "******", which an
+	// update reads as "keep the stored one", and the task's names its tables.
+	printed := e.ok(t, nil, "config", "source", "mysql-files")
+	require.Contains(t, printed, `source-id: mysql-files`)
+	require.NotContains(t, printed, e.me.src.Password())
+	again := filepath.Join(dir, "again.yaml")
+	require.NoError(t, os.WriteFile(again, []byte(printed), 0o600))
+	e.ok(t, &op, "operate-source", "update", again)
+	require.Equal(t, "mysql-files", op.Sources[0].Source)
+	e.me.src.Exec(t, "INSERT INTO files.t VALUES (5, 'v')")
+	Eventually(t, 30*time.Second, same)
+	taskText := e.ok(t, nil, "config", "task", "filestask")
+	task, _, err := dmyaml.ParseTask([]byte(taskText), dmyaml.Options{})
+	require.NoError(t, err, taskText)
+	require.Equal(t, "filestask", task.Name)
+	require.NotContains(t, taskText, taskPassword)
 
 	e.ok(t, &op, "stop-task", taskFile)
 	require.Equal(t, "Stop", op.Op)

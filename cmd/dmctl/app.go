@@ -83,7 +83,7 @@ func (a *app) rootCommand() *cobra.Command {
 	a.globalFlags(root)
 	root.AddCommand(
 		a.listMemberCmd(), a.offlineMemberCmd(), a.configCmd(),
-		a.queryStatusCmd(), a.startTaskCmd(), a.stopTaskCmd(), a.pauseTaskCmd(), a.resumeTaskCmd(),
+		a.queryStatusCmd(), a.startTaskCmd(), a.checkTaskCmd(), a.stopTaskCmd(), a.pauseTaskCmd(), a.resumeTaskCmd(),
 		a.operateSourceCmd(), a.transferSourceCmd(),
 		a.startRelayCmd(), a.stopRelayCmd(), a.pauseRelayCmd(), a.resumeRelayCmd(), a.purgeRelayCmd(),
 		a.binlogSchemaCmd(), a.shardDDLLockCmd(),

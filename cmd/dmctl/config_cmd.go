@@ -10,7 +10,7 @@ import (
 
 // configCmd is DM's `config`: print a configuration a user could re-apply. For masters and
 // workers the API serves their name and advertised address only, and that is what is
-// printed; `config task|source` (the YAML files) come with DM's file formats (see pending.go).
+// printed; tasks and sources are printed as DM's files (file_verbs.go).
 func (a *app) configCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config master|worker|task|source <name>",
@@ -30,6 +30,7 @@ func (a *app) configCmd() *cobra.Command {
 			}),
 		})
 	}
+	cmd.AddCommand(a.fileConfigCmds()...)
 	cmd.AddCommand(a.pendingConfigCmds()...)
 	return cmd
 }

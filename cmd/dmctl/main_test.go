@@ -307,10 +307,9 @@ func TestTokenFromFlagOrEnvironment(t *testing.T) {
 func TestPendingSeams(t *testing.T) {
 	srv, reqs := fakeMaster(t, http.StatusOK, `{"total":0,"data":[]}`)
 	for _, args := range [][]string{
-		{"check-task", "task.yaml"},
 		{"binlog", "skip", "task"},
-		{"config", "task", "t"},
-		{"config", "source", "s"},
+		{"config", "export"},
+		{"config", "import"},
 		{"purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000002"},
 	} {
 		r := dmctl(t, srv.URL, args...)

@@ -33,8 +33,11 @@ func (a *app) operateSourceCmd() *cobra.Command {
 			if len(args) == 0 {
 				return usagef("operate-source: give create, update, stop or show")
 			}
-			if args[0] == "create" {
+			switch args[0] {
+			case "create":
 				return a.createSources(cmd, args[1:], worker)
+			case "update":
+				return a.updateSources(cmd, args[1:])
 			}
 			ids := slices.Clone(a.opts.sources)
 			for _, arg := range args[1:] {
@@ -52,8 +55,6 @@ func (a *app) operateSourceCmd() *cobra.Command {
 					return usagef("operate-source stop: give the sources (source ids or config files)")
 				}
 				return a.stopSources(cmd, ids)
-			case "update":
-				return notYet("operate-source update")
 			default:
 				return usagef("operate-source: unknown operation %q, want create, update, stop or show", args[0])
 			}
