@@ -37,6 +37,12 @@ func sampleCommands() []Command {
 		&SetClusterKey{Key: []byte("0123456789abcdef0123456789abcdef")},
 		&RekeySecrets{Sources: []SourceSecrets{{Name: "s1", PasswordEnc: "p2", SSLKeyEnc: "k2"}},
 			Tasks: []TaskSecrets{{Name: "t1", PasswordEnc: "p3", SSLKeyEnc: "k3", API: json.RawMessage(`{"name":"t1"}`)}}},
+		&SetBinlogOps{Task: "t1", Ops: []BinlogOp{
+			{Task: "t1", BinlogEvent: BinlogEvent{Source: "s1", File: "b.000001", Pos: 4321}, Op: BinlogOpReplace, SQLs: []string{"ALTER TABLE t ADD c INT", "SELECT 1"}},
+			{Task: "t1", BinlogEvent: BinlogEvent{Source: "s2", File: "b.000002", Pos: 4}, Op: BinlogOpSkip},
+		}, Resume: []string{"s1"}},
+		&RevertBinlogOps{Task: "t1", Events: []BinlogEvent{{Source: "s2", File: "b.000002", Pos: 4}}},
+		&BinlogOpDone{Task: "t1", BinlogEvent: BinlogEvent{Source: "s1", File: "b.000001", Pos: 4321}},
 	}
 }
 
@@ -56,7 +62,7 @@ func fullTaskSpec() TaskSpec {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	cmds := sampleCommands()
-	require.Len(t, cmds, 21)
+	require.Len(t, cmds, 24)
 	for i, c := range cmds {
 		require.Equal(t, CommandType(i+1), c.CommandType())
 		data, err := Encode(c)
@@ -105,7 +111,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
 		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15, TypeReportShardDDL: 16,
 		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19, TypeSetClusterKey: 20,
-		TypeRekeySecrets: 21,
+		TypeRekeySecrets: 21, TypeSetBinlogOps: 22, TypeRevertBinlogOps: 23, TypeBinlogOpDone: 24,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())
@@ -114,7 +120,7 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 
 func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	f := New()
-	for ct := CommandType(1); ct <= 21; ct++ {
+	for ct := CommandType(1); ct <= 24; ct++ {
 		c, ok := newCommand(ct)
 		require.True(t, ok, ct.String())
 		require.Equal(t, ct, c.CommandType())
@@ -122,9 +128,9 @@ func TestEveryTypeHasDecoderAndHandler(t *testing.T) {
 	}
 	_, ok := newCommand(0)
 	assert.False(t, ok)
-	_, ok = newCommand(22)
+	_, ok = newCommand(25)
 	assert.False(t, ok)
-	assert.Len(t, f.handlers, 21)
+	assert.Len(t, f.handlers, 24)
 }
 
 func TestDecodeRejects(t *testing.T) {

@@ -48,6 +48,10 @@ func New() *FSM {
 
 			TypeSetClusterKey: handler(applySetClusterKey),
 			TypeRekeySecrets:  handler(applyRekeySecrets),
+
+			TypeSetBinlogOps:    handler(applySetBinlogOps),
+			TypeRevertBinlogOps: handler(applyRevertBinlogOps),
+			TypeBinlogOpDone:    handler(applyBinlogOpDone),
 		},
 	}
 }
