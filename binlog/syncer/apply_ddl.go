@@ -26,27 +26,24 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		r.txn.standalone = true
 	}
 	txn := r.txn
-	finish := func() {
-		if txn.standalone {
-			r.endTxn(h)
-		}
-	}
 	st := ddl.Parse(string(e.Query), string(e.Schema))
 	if r.s.cfg.Tracker != nil {
-		// The tracker reads every statement, whether or not the filters let it through: the
-		// upstream changed either way.
+		// The tracker reads every statement, whether or not the filters let it through, or an
+		// operation skips or replaces it: the upstream changed either way.
 		if err := r.trackDDL(txn, st); err != nil {
 			return err
 		}
 		r.decoder.forget()
 	}
-	if st.Kind == "" {
-		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
-		finish()
-		return nil
+	if op, ok := r.opAt(txn, startPos); ok {
+		r.invalidate(st)
+		return r.eventError(txn, startPos, st.Text, r.ddlEventOp(h, txn, st.Schema, startPos, op))
 	}
+	return r.eventError(txn, startPos, st.Text, r.applyStatement(h, txn, st))
+}
 
-	// Whatever we do with it, the upstream definition of these tables changed.
+// invalidate forgets what the sync unit knows of the tables a DDL changes upstream.
+func (r *run) invalidate(st *ddl.Statement) {
 	if r.s.cfg.Tracker == nil {
 		if st.Database != "" {
 			r.s.schemas.Invalidate(st.Database, "")
@@ -56,6 +53,23 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		}
 	}
 	r.decoder.forget()
+}
+
+// applyStatement applies a DDL as the filters, the online DDL and shard handlers and the DDL
+// layer decide.
+func (r *run) applyStatement(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) error {
+	finish := func() {
+		if txn.standalone {
+			r.endTxn(h)
+		}
+	}
+	if st.Kind == "" {
+		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
+		finish()
+		return nil
+	}
+	// Whatever we do with it, the upstream definition of these tables changed.
+	r.invalidate(st)
 
 	if r.online != nil && txn.skip != skipAll {
 		action, err := r.online.handle(r.ctx, st, fmt.Sprintf("%s:%d", r.file, h.LogPos))
@@ -159,7 +173,7 @@ func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 		r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
 		return nil
 	default:
-		return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
+		return fmt.Errorf("apply DDL to the target: %w", &StatementError{Statement: stmt, Err: err})
 	}
 }
 

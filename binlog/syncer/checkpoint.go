@@ -29,7 +29,7 @@ func checkpointTable(metaSchema, task string) string {
 var checkpointColumns = []string{
 	"task_name", "source_name", "worker_id", "binlog_name", "binlog_pos", "binlog_gtid",
 	"txn_rows", "worker_count", "safe_binlog_name", "safe_binlog_pos", "ddl_binlog_name",
-	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "updated_at",
+	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "op_binlog_name", "op_binlog_pos", "updated_at",
 }
 
 func createCheckpointSQL(metaSchema, task string) []string {
@@ -51,6 +51,8 @@ func createCheckpointSQL(metaSchema, task string) []string {
   event_ts BIGINT NOT NULL DEFAULT 0 COMMENT 'upstream timestamp of the last event covered',
   tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos',
   shard_state LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back',
+  op_binlog_name VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'global row: the last row event an operator replaced (binlog replace)',
+  op_binlog_pos BIGINT UNSIGNED NOT NULL DEFAULT 0,
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (task_name, source_name, worker_id)
 )`,

@@ -35,9 +35,13 @@ func (r *run) handle(ev *replication.BinlogEvent) error {
 		r.beginTxn(startPos, h.Timestamp)
 		r.txn.standalone = e.IsStandalone()
 		r.txn.mariadb = true
+		r.txn.gtid = e.GTID.String()
 		return r.addGTID(e)
 	case *replication.GTIDEvent:
 		r.beginTxn(startPos, h.Timestamp)
+		if next, err := e.GTIDNext(); err == nil {
+			r.txn.gtid = next.String()
+		}
 		return r.addGTID(e)
 	case *replication.QueryEvent:
 		return r.handleQuery(ev, e, startPos)
@@ -118,12 +122,28 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if r.txn == nil {
 		r.beginTxn(startPos, ev.Header.Timestamp)
 	}
-	if r.txn.skip == skipAll || e.Table == nil {
+	txn := r.txn
+	if txn.skip == skipAll || e.Table == nil {
 		return nil
+	}
+	op, hasOp := r.opAt(txn, startPos)
+	if hasOp {
+		if len(op.Replace) > 0 {
+			if err := r.replaceRows(startPos, op.Replace); err != nil {
+				return r.eventError(txn, startPos, "", err)
+			}
+		} else {
+			r.s.log.Info("binlog operation: row event skipped", "position", r.at(startPos).String())
+		}
+		r.dropping = true
+		defer func() { r.dropping = false }()
 	}
 	kind, ok, err := rowsKind(ev, e)
 	if !ok {
-		return err
+		if hasOp {
+			return nil
+		}
+		return r.eventError(txn, startPos, "", err)
 	}
 	ti, err := r.table(e.Table)
 	if err != nil {
@@ -132,7 +152,22 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, r.at(startPos)) {
 		return nil
 	}
-	return ti.eachChange(kind, e, func(before, after []any) error { return r.dispatchRow(ti, kind, before, after) })
+	r.evPos = startPos
+	var sendErr error
+	err = ti.eachChange(kind, e, func(before, after []any) error {
+		sendErr = r.dispatchRow(ti, kind, before, after)
+		return sendErr
+	})
+	switch {
+	case err == nil || sendErr != nil:
+		return err
+	case hasOp:
+		// A row that cannot be decoded was never sent, in no run: the rest of the event
+		// needs no numbers either.
+		r.s.log.Warn("binlog operation: the rest of the row event cannot be decoded; skipped", "position", r.at(startPos).String(), "error", err)
+		return nil
+	}
+	return r.eventError(txn, startPos, "", err)
 }
 
 // workerOf hashes a row's identity key; ok is false when the key has a NULL.
@@ -186,9 +221,10 @@ func (r *run) send(w int, j job) error {
 		r.touched = append(r.touched, w)
 	}
 	r.txnIdx[w]++
-	if txn.skip == skipCheck && r.plan.skip[w].covers(txn.start, j.idx) {
+	if r.dropping || (txn.skip == skipCheck && r.plan.skip[w].covers(txn.start, j.idx)) {
 		return nil
 	}
+	j.ev = r.evPos
 	j.Safe = txn.safe && j.Table.key != nil
 	if len(j.Table.uniques) > 0 {
 		if err := r.checkConflicts(w, j); err != nil {

@@ -23,7 +23,8 @@ type txnInfo struct {
 	safe       bool
 	standalone bool // a DDL without BEGIN/COMMIT around it
 	sawBegin   bool
-	mariadb    bool // began with a MariaDB GTID event
+	mariadb    bool   // began with a MariaDB GTID event
+	gtid       string // its GTID, "" without one
 }
 
 const (
@@ -37,6 +38,7 @@ type job struct {
 	Change
 	txn   *txnInfo
 	idx   uint64 // index among the jobs of txn that go to this worker
+	ev    uint32 // where its ROWS event starts, in txn's file
 	flush chan<- error
 }
 
@@ -73,8 +75,12 @@ type run struct {
 
 	plan plan
 
-	position   // where the reader is
-	txn        *txnInfo
+	position // where the reader is
+	txn      *txnInfo
+	evPos    uint32 // where the ROWS event being dispatched starts
+	// dropping: the ROWS event being dispatched is skipped or replaced by an operation; its
+	// jobs are numbered, not sent.
+	dropping   bool
 	lastTxnEnd binlog.Location
 	lastTxnTS  uint32
 	txnIdx     []uint64
