@@ -62,6 +62,8 @@ var routeRequests = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "/api/v1/cluster/workers/worker1", "", http.StatusNoContent},
 	{"GET", "/api/v1/shard-ddl-locks", "/api/v1/shard-ddl-locks?task_name=task-1", "", http.StatusOK},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "/api/v1/shard-ddl-locks/task-1-%60db%60.%60t%60/unlock", `{"action":"skip"}`, http.StatusOK},
+	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations?source_name_list=mysql-01&binlog_pos=mysql-bin.000001:4", "", http.StatusOK},
+	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations", `{"op":"skip"}`, http.StatusOK},
 }
 
 func TestEveryContractRouteIsRouted(t *testing.T) {

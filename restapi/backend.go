@@ -22,6 +22,20 @@ type Backend interface {
 	TaskBackend
 	TaskSchemaBackend
 	ShardDDLBackend
+	BinlogOpBackend
+}
+
+// BinlogOpBackend serves the routes of the operations on binlog events (DM's `binlog
+// skip|replace|revert|list`).
+type BinlogOpBackend interface {
+	// ListBinlogOperations returns the task's pending operations on the sources (all when
+	// empty), at or after the position from ("file:pos"; all when ""), sorted by source and
+	// position.
+	ListBinlogOperations(ctx context.Context, task string, sources []string, from string) ([]BinlogOperation, error)
+	// OperateBinlog puts (skip, replace) or takes back (revert) operations, one per source of
+	// the request (all of the task's when it lists none), at its binlog_pos or, without one, at
+	// the event each subtask stopped on; it returns them.
+	OperateBinlog(ctx context.Context, task string, req BinlogOperationRequest) ([]BinlogOperation, error)
 }
 
 // ShardDDLBackend serves the shard-DDL lock routes (DM's `shard-ddl-lock`).

@@ -41,6 +41,8 @@ type fakeBackend struct {
 	lockErr   error
 	lockTasks []string
 	unlocks   []unlockCall
+
+	binlog binlogFake // the binlog operation routes (handlers_binlog_ops_test.go)
 }
 
 // unlockCall is one UnlockShardDDLLock call seen by the fake.

@@ -15,7 +15,7 @@ import (
 )
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
-// shard-DDL lock routes.
+// shard-DDL lock routes and the binlog operation routes.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -49,6 +49,8 @@ var contractRoutes = []struct {
 	{"DELETE", "/api/v1/cluster/workers/{worker-name}", "DMAPIOfflineWorkerNode"},
 	{"GET", "/api/v1/shard-ddl-locks", "DMAPIGetShardDDLLockList"},
 	{"POST", "/api/v1/shard-ddl-locks/{lock-id}/unlock", "DMAPIUnlockShardDDLLock"},
+	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIGetBinlogOperationList"},
+	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIOperateBinlog"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -64,7 +66,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 30)
+	require.Len(t, contractRoutes, 32)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -116,8 +118,10 @@ func TestSpecOperationConventions(t *testing.T) {
 				require.Empty(t, op.Responses.Value("204").Value.Content, name)
 			case method == "POST" && (path == "/api/v1/sources" || path == "/api/v1/tasks"):
 				require.NotNil(t, op.Responses.Value("201"), name)
-			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock":
-				// Synchronous: answers with the lock as it is after the unlock.
+			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
+				method == "POST" && path == "/api/v1/tasks/{task-name}/binlog-operations":
+				// Synchronous: answers with the lock as it is after the unlock, with the
+				// operations put or taken back.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
