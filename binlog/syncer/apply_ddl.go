@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -127,8 +128,12 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 		return err
 	}
 	useSchema := r.ddls.targetSchema(step.defSchema)
-	for _, stmt := range step.stmts {
+	for i, stmt := range step.stmts {
 		if err := r.execDDL(stmt, useSchema, step.createDB, rerun); err != nil {
+			var se *StatementError
+			if i == 0 && !rerun && errors.As(err, &se) && se.firstTry {
+				r.unmarkDDL(txn)
+			}
 			return err
 		}
 		r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
@@ -173,7 +178,17 @@ func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 		r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
 		return nil
 	default:
-		return fmt.Errorf("apply DDL to the target: %w", &StatementError{Statement: stmt, Err: err})
+		return fmt.Errorf("apply DDL to the target: %w", &StatementError{Statement: stmt, Err: err, firstTry: attempt == 1})
+	}
+}
+
+// unmarkDDL takes the "in flight" mark off the global row when the target rejected the DDL's
+// first statement at once: nothing of the DDL ran, so the next run must not take an "already
+// exists" error for a sign that it did (it would step over a DDL the target refused).
+func (r *run) unmarkDDL(txn *txnInfo) {
+	r.ddlMarker = binlog.Location{}
+	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
+		r.s.log.Warn("could not clear the DDL's in-flight mark after the target rejected it", "error", err)
 	}
 }
 

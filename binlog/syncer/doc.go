@@ -111,7 +111,9 @@
 // database first. Then: barrier, global row at the DDL's start marked "DDL in flight", the
 // DDL, global row past it. A DDL is not transactional: after a stop between running it and
 // the checkpoint, the re-run of that one DDL tolerates "already exists"/"doesn't
-// exist"/"duplicate column" errors (so does a retry after a lost connection). A DDL on a table
+// exist"/"duplicate column" errors (so does a retry after a lost connection); a DDL whose first
+// statement the target rejected at once loses its "in flight" mark, so that a re-run meets
+// the same error instead of taking it for a sign the DDL ran. A DDL on a table
 // the definition source cannot describe any more needs binlog_row_metadata=FULL.
 //
 // # Online DDL

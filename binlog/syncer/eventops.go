@@ -82,6 +82,9 @@ func (e *EventError) Unwrap() error { return e.Err }
 type StatementError struct {
 	Statement string
 	Err       error
+	// firstTry: the target rejected the statement the first time it was sent (no lost
+	// connection may have run it before).
+	firstTry bool
 }
 
 func (e *StatementError) Error() string { return truncate(e.Statement, 300) + ": " + e.Err.Error() }

@@ -118,6 +118,13 @@ func TestEventOpsOnDDL(t *testing.T) {
 	require.Contains(t, ee.Error(), "binlog event at "+ee.Position()+" (GTID "+ee.GTID+")")
 	require.Contains(t, ee.Error(), "Duplicate column")
 
+	// Resumed without an operation, it stops there again: the target refused the DDL, so its
+	// "duplicate column" is no sign that the DDL ran before a stop.
+	r = e.resume(t, mustNew(t, cfg))
+	again := stopsWith(t, r, 30*time.Second)
+	require.Equal(t, ee.Event, again.Event)
+	require.Contains(t, again.Error(), "Duplicate column")
+
 	book.put(ee.Event, EventOp{Replace: []string{"ALTER TABLE db.t MODIFY COLUMN c INT"}})
 	s = mustNew(t, cfg)
 	r = e.resume(t, s)
