@@ -277,8 +277,9 @@ func binlogArmedAheadLeaderChange(t *testing.T, e *migrationEnv) {
 	e.src.Exec(t, "INSERT INTO shop.t VALUES (30, 30, 300)")
 	e.src.Exec(t, "INSERT INTO shop.t VALUES (31, 31, 310)")
 	pos := e.eventOf("INSERT INTO shop.t VALUES (30, 30, 300)", false)
-	e.operateBinlog("ops", map[string]any{"op": "replace", "source_name_list": []string{"mysql-01"}, "binlog_pos": pos,
+	ops := e.operateBinlog("ops", map[string]any{"op": "replace", "source_name_list": []string{"mysql-01"}, "binlog_pos": pos,
 		"sqls": []string{"UPDATE shop.t SET v = 30 WHERE id = 30; UPDATE ops.hits SET n = n + 1"}})
+	require.False(t, *ops[0].Resumed, "a paused task takes the operation with its resume")
 
 	leader := waitLeader(t, e.masters, 20*time.Second)
 	leader.Kill()

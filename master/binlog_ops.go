@@ -89,6 +89,9 @@ func (s *Server) OperateBinlog(ctx context.Context, task string, req restapi.Bin
 		if stopped[e.Source] {
 			cmd.Resume = append(cmd.Resume, e.Source)
 		}
+		// The FSM retries a stopped subtask only if it is to run: one the operator paused
+		// takes the operation with its resume.
+		stopped[e.Source] = stopped[e.Source] && t.Subtasks[e.Source].Stage == fsm.StageRunning
 	}
 	if _, err := s.apply(ctx, cmd); err != nil {
 		return nil, err
@@ -218,15 +221,12 @@ func (s *Server) failedEvent(ctx context.Context, task, source string) (*peer.Fa
 		return nil, err
 	}
 	for _, st := range rep.Subtasks {
-		if st.Task == task && st.Source == source && st.Stage == stagePaused {
+		if st.Task == task && st.Source == source && st.Stage == string(fsm.StagePaused) {
 			return st.FailedEvent, nil
 		}
 	}
 	return nil, nil
 }
-
-// stagePaused is a subtask's stage, as its worker reports it, once stopped.
-const stagePaused = string(fsm.StagePaused)
 
 // apiBinlogOp is the API's view of an operation.
 func (s *Server) apiBinlogOp(o fsm.BinlogOp) restapi.BinlogOperation {
