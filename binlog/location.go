@@ -26,6 +26,34 @@ type Location struct {
 // String renders the position as DM shows it: "(mysql-bin.000001, 1979)".
 func (l Location) String() string { return fmt.Sprintf("(%s, %d)", l.File, l.Pos) }
 
+// ParsePosition reads a binlog position as DM's --binlog-pos writes it, "mysql-bin.000001:4321",
+// or as String writes it, "(mysql-bin.000001, 4321)". The position must be a number above 0.
+func ParsePosition(s string) (file string, pos uint32, err error) {
+	s = strings.TrimSpace(s)
+	var p string
+	if inner, ok := strings.CutPrefix(s, "("); ok && strings.HasSuffix(inner, ")") {
+		f, q, found := strings.Cut(strings.TrimSuffix(inner, ")"), ",")
+		if !found {
+			return "", 0, fmt.Errorf("binlog position %q: want (file, pos)", s)
+		}
+		file, p = strings.TrimSpace(f), strings.TrimSpace(q)
+	} else {
+		i := strings.LastIndexByte(s, ':')
+		if i < 0 {
+			return "", 0, fmt.Errorf("binlog position %q: want file:pos, such as mysql-bin.000001:4321", s)
+		}
+		file, p = strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+	}
+	if file == "" {
+		return "", 0, fmt.Errorf("binlog position %q names no file", s)
+	}
+	n, err := strconv.ParseUint(p, 10, 32)
+	if err != nil || n == 0 {
+		return "", 0, fmt.Errorf("binlog position %q: the position %q must be a number above 0", s, p)
+	}
+	return file, uint32(n), nil
+}
+
 // IsZero reports whether no position is set.
 func (l Location) IsZero() bool { return l.File == "" && l.Pos == 0 && l.GTIDSet == "" }
 

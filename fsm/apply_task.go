@@ -89,6 +89,7 @@ func applyDeleteSubtasks(s *state, c *DeleteSubtasks) *Error {
 	for _, source := range sources {
 		delete(t.Subtasks, source)
 	}
+	s.dropBinlogOps(c.Task, sources)
 	if len(t.Subtasks) == 0 {
 		delete(s.tasks, c.Task)
 		s.dropShardTask(c.Task)

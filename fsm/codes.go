@@ -21,12 +21,16 @@ const (
 	// which are not DM terrors, as 0.
 	CodeRequestInvalid Code = 0
 
-	CodeDBDriver   Code = 10001 // a source or target database could not be reached or queried
-	CodeNoLeader   Code = 11108 // no leader master is known (DM: the leader lookup failed)
-	CodeConfigYAML Code = 20003 // a DM configuration file (task.yaml) is malformed or has unknown keys
-	CodeCheckFail  Code = 26005 // a source or target fails the precheck (DM: CheckSyncConfig)
+	CodeDBDriver Code = 10001 // a source or target database could not be reached or queried
+	CodeNoLeader Code = 11108 // no leader master is known (DM: the leader lookup failed)
+	// CodeVerifyHandleErrorArgs is a binlog operation (skip, replace, revert) with arguments that
+	// do not hold: a bad binlog position, a replace without statements, no event to act on.
+	CodeVerifyHandleErrorArgs Code = 11118
+	CodeConfigYAML            Code = 20003 // a DM configuration file (task.yaml) is malformed or has unknown keys
+	CodeCheckFail             Code = 26005 // a source or target fails the precheck (DM: CheckSyncConfig)
 
-	CodeShardDDLConflict Code = 36069 // sources (pessimistic) or shards (optimistic) disagree on a DDL
+	CodeSyncerOperatorNotExist Code = 36065 // a revert of a binlog operation that is not pending
+	CodeShardDDLConflict       Code = 36069 // sources (pessimistic) or shards (optimistic) disagree on a DDL
 
 	CodeShardLockNotFound Code = 38019 // a shard DDL lock id that does not exist
 	CodeMasterJoinFail    Code = 38040 // a master cannot join the cluster (its peer address is taken)
@@ -84,8 +88,10 @@ func Codes() []CodeInfo {
 		{CodeRequestInvalid, "RequestInvalid", "the request does not match the API document or misses a required field"},
 		{CodeDBDriver, "ErrDBDriverError", "database driver error: the database could not be reached or queried"},
 		{CodeNoLeader, "ErrElectionGetLeaderIDFail", "no dm-master leader is known"},
+		{CodeVerifyHandleErrorArgs, "ErrVerifyHandleErrorArgs", "the binlog operation's arguments are not valid"},
 		{CodeConfigYAML, "ErrConfigYamlTransform", "the configuration file is not a valid DM configuration: check its format and keys"},
 		{CodeCheckFail, "ErrTaskCheckSyncConfigError", "the precheck of the source or target failed"},
+		{CodeSyncerOperatorNotExist, "ErrSyncerOperatorNotExist", "no binlog operation is pending at that position"},
 		{CodeShardDDLConflict, "ErrSyncerShardDDLConflict", "the shards of a merged table disagree on a DDL"},
 		{CodeShardLockNotFound, "ErrMasterLockNotFound", "the shard DDL lock does not exist"},
 		{CodeMasterJoinFail, "ErrMasterJoinEmbedEtcdFail", "the dm-master cannot join the cluster"},

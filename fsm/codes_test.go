@@ -56,16 +56,18 @@ var contractCodes = map[Code]string{
 // outsideContract are the codes of the table the contract's list does not name, each with why
 // it is DM's code for its meaning.
 var outsideContract = map[Code]string{
-	CodeRequestInvalid:      "not a terror: DM answers request-validation failures with 0 (contract §2.3)",
-	CodeConfigYAML:          "DM's config-class code for a configuration file that cannot be decoded (POST /tasks/converters)",
-	CodeCheckFail:           "the precheck's terror (contract §2.5, POST /tasks: failure → the checker's terror)",
-	CodeShardDDLConflict:    "DM's sync-unit code for a shard DDL conflict",
-	CodeShardLockNotFound:   "DM's dm-master code for an unlock of an unknown lock",
-	CodeMasterJoinFail:      "DM's dm-master code for a master that cannot join the cluster",
-	CodeRelayStageInvalid:   "DM's scheduler code for a relay stage change it refuses",
-	CodeSubtaskStageInvalid: "DM's scheduler code for a subtask stage change it refuses",
-	CodeSubtaskCfgUpdate:    "DM's scheduler code for a subtask config update it refuses (newer DM's PUT /tasks/{name} on a running task)",
-	CodeInternal:            "DM's not-set class base (contract §2.4)",
+	CodeRequestInvalid:         "not a terror: DM answers request-validation failures with 0 (contract §2.3)",
+	CodeConfigYAML:             "DM's config-class code for a configuration file that cannot be decoded (POST /tasks/converters)",
+	CodeCheckFail:              "the precheck's terror (contract §2.5, POST /tasks: failure → the checker's terror)",
+	CodeShardDDLConflict:       "DM's sync-unit code for a shard DDL conflict",
+	CodeVerifyHandleErrorArgs:  "DM's functional code for handle-error (binlog skip|replace|revert) arguments that do not hold",
+	CodeSyncerOperatorNotExist: "DM's sync-unit code for a revert of a binlog operation that does not exist",
+	CodeShardLockNotFound:      "DM's dm-master code for an unlock of an unknown lock",
+	CodeMasterJoinFail:         "DM's dm-master code for a master that cannot join the cluster",
+	CodeRelayStageInvalid:      "DM's scheduler code for a relay stage change it refuses",
+	CodeSubtaskStageInvalid:    "DM's scheduler code for a subtask stage change it refuses",
+	CodeSubtaskCfgUpdate:       "DM's scheduler code for a subtask config update it refuses (newer DM's PUT /tasks/{name} on a running task)",
+	CodeInternal:               "DM's not-set class base (contract §2.4)",
 }
 
 // classBases are DM's class bases by the prefix of the terror name (contract §2.4): a code lies
@@ -74,6 +76,7 @@ var classBases = map[string]Code{
 	"ErrDB":        10001,
 	"ErrConfig":    20001,
 	"ErrElection":  11001,
+	"ErrVerify":    11001, // functional class
 	"ErrTaskCheck": 26001,
 	"ErrSyncer":    36001,
 	"ErrMaster":    38001,

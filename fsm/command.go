@@ -31,8 +31,11 @@ const (
 	TypeSetClusterKey CommandType = 20
 	TypeRekeySecrets  CommandType = 21
 
-	TypeUpdateSource CommandType = 25
-	TypeUpdateTask   CommandType = 26
+	TypeSetBinlogOps    CommandType = 22
+	TypeRevertBinlogOps CommandType = 23
+	TypeBinlogOpDone    CommandType = 24
+	TypeUpdateSource    CommandType = 25
+	TypeUpdateTask      CommandType = 26
 )
 
 func (t CommandType) String() string {
@@ -79,6 +82,12 @@ func (t CommandType) String() string {
 		return "SetClusterKey"
 	case TypeRekeySecrets:
 		return "RekeySecrets"
+	case TypeSetBinlogOps:
+		return "SetBinlogOps"
+	case TypeRevertBinlogOps:
+		return "RevertBinlogOps"
+	case TypeBinlogOpDone:
+		return "BinlogOpDone"
 	case TypeUpdateSource:
 		return "UpdateSource"
 	case TypeUpdateTask:
@@ -133,6 +142,12 @@ func newCommand(t CommandType) (Command, bool) {
 		return &SetClusterKey{}, true
 	case TypeRekeySecrets:
 		return &RekeySecrets{}, true
+	case TypeSetBinlogOps:
+		return &SetBinlogOps{}, true
+	case TypeRevertBinlogOps:
+		return &RevertBinlogOps{}, true
+	case TypeBinlogOpDone:
+		return &BinlogOpDone{}, true
 	case TypeUpdateSource:
 		return &UpdateSource{}, true
 	case TypeUpdateTask:
@@ -299,3 +314,31 @@ func (SetRelayStage) CommandType() CommandType   { return TypeSetRelayStage }
 func (AddTask) CommandType() CommandType         { return TypeAddTask }
 func (DeleteSubtasks) CommandType() CommandType  { return TypeDeleteSubtasks }
 func (SetSubtaskStage) CommandType() CommandType { return TypeSetSubtaskStage }
+
+// SetBinlogOps puts operations on events of the task's subtasks (DM's `binlog skip|replace`),
+// each replacing an operation already on its event; all or none are put. Resume lists sources
+// whose subtask stopped on one of those events: a subtask of them whose stage is Running is
+// retried, as a resume would (Resumes is raised).
+type SetBinlogOps struct {
+	Task   string     `json:"task"`
+	Ops    []BinlogOp `json:"ops"` // each names Task
+	Resume []string   `json:"resume,omitempty"`
+}
+
+// RevertBinlogOps takes back pending operations of the task (DM's `binlog revert`); every event
+// must have one (CodeSyncerOperatorNotExist), and all or none are taken back.
+type RevertBinlogOps struct {
+	Task   string        `json:"task"`
+	Events []BinlogEvent `json:"events"`
+}
+
+// BinlogOpDone is sent by the worker of the source once its checkpoint is past the event of an
+// operation: the operation is removed. An operation that is not there any more is a no-op.
+type BinlogOpDone struct {
+	Task string `json:"task"`
+	BinlogEvent
+}
+
+func (SetBinlogOps) CommandType() CommandType    { return TypeSetBinlogOps }
+func (RevertBinlogOps) CommandType() CommandType { return TypeRevertBinlogOps }
+func (BinlogOpDone) CommandType() CommandType    { return TypeBinlogOpDone }

@@ -37,6 +37,12 @@ func sampleCommands() []Command {
 		&SetClusterKey{Key: []byte("0123456789abcdef0123456789abcdef")},
 		&RekeySecrets{Sources: []SourceSecrets{{Name: "s1", PasswordEnc: "p2", SSLKeyEnc: "k2"}},
 			Tasks: []TaskSecrets{{Name: "t1", PasswordEnc: "p3", SSLKeyEnc: "k3", API: json.RawMessage(`{"name":"t1"}`)}}},
+		&SetBinlogOps{Task: "t1", Ops: []BinlogOp{
+			{Task: "t1", BinlogEvent: BinlogEvent{Source: "s1", File: "b.000001", Pos: 4321}, Op: BinlogOpReplace, SQLs: []string{"ALTER TABLE t ADD c INT", "SELECT 1"}},
+			{Task: "t1", BinlogEvent: BinlogEvent{Source: "s2", File: "b.000002", Pos: 4}, Op: BinlogOpSkip},
+		}, Resume: []string{"s1"}},
+		&RevertBinlogOps{Task: "t1", Events: []BinlogEvent{{Source: "s2", File: "b.000002", Pos: 4}}},
+		&BinlogOpDone{Task: "t1", BinlogEvent: BinlogEvent{Source: "s1", File: "b.000001", Pos: 4321}},
 		&UpdateSource{Name: "s1", Spec: SourceSpec{Version: 1, Host: "h2", Port: 3307, User: "u2", PasswordEnc: "p4", EnableGTID: true,
 			Security: &TLSSpec{SSLCA: "ca2", SSLCert: "cert2", SSLKeyEnc: "key2", CertAllowedCN: []string{"cn2"}}, Purge: PurgeSpec{Interval: 4, Expires: 5, RemainSpace: 6},
 			Flavor: "mariadb", ServerID: 8, CaseSensitive: true}},
@@ -48,10 +54,10 @@ func sampleCommands() []Command {
 // are reserved for commands of other branches of the project.
 func commandTypes() []CommandType {
 	types := []CommandType{}
-	for ct := CommandType(1); ct <= 21; ct++ {
+	for ct := CommandType(1); ct <= 26; ct++ {
 		types = append(types, ct)
 	}
-	return append(types, TypeUpdateSource, TypeUpdateTask)
+	return types
 }
 
 // fullTaskSpec is a task spec with every field set.
@@ -119,7 +125,8 @@ func TestCommandTypeNumbersAreStable(t *testing.T) {
 		TypeStartRelay: 9, TypeStopRelay: 10, TypeSetRelayStage: 11, TypeAddTask: 12,
 		TypeDeleteSubtasks: 13, TypeSetSubtaskStage: 14, TypeSetLoadWorker: 15, TypeReportShardDDL: 16,
 		TypeShardDDLDone: 17, TypeUnlockShardDDL: 18, TypeClaimShardColumns: 19, TypeSetClusterKey: 20,
-		TypeRekeySecrets: 21, TypeUpdateSource: 25, TypeUpdateTask: 26,
+		TypeRekeySecrets: 21, TypeSetBinlogOps: 22, TypeRevertBinlogOps: 23, TypeBinlogOpDone: 24,
+		TypeUpdateSource: 25, TypeUpdateTask: 26,
 	}
 	for ct, n := range want {
 		assert.Equal(t, n, uint16(ct), ct.String())

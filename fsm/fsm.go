@@ -49,8 +49,11 @@ func New() *FSM {
 			TypeSetClusterKey: handler(applySetClusterKey),
 			TypeRekeySecrets:  handler(applyRekeySecrets),
 
-			TypeUpdateSource: handler(applyUpdateSource),
-			TypeUpdateTask:   handler(applyUpdateTask),
+			TypeSetBinlogOps:    handler(applySetBinlogOps),
+			TypeRevertBinlogOps: handler(applyRevertBinlogOps),
+			TypeBinlogOpDone:    handler(applyBinlogOpDone),
+			TypeUpdateSource:    handler(applyUpdateSource),
+			TypeUpdateTask:      handler(applyUpdateTask),
 		},
 	}
 }

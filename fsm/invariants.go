@@ -42,7 +42,10 @@ func (s *state) check() error {
 	if err := s.checkShardLocks(); err != nil {
 		return err
 	}
-	return s.checkShardColumns()
+	if err := s.checkShardColumns(); err != nil {
+		return err
+	}
+	return s.checkBinlogOps()
 }
 
 func (s *state) checkBindings() error {
@@ -188,6 +191,25 @@ func (s *state) checkShardColumns() error {
 					return fmt.Errorf("column %q of %s in task %q has claim %+v; it needs a source, a table and a definition", name, target, task, col)
 				}
 			}
+		}
+	}
+	return nil
+}
+
+func (s *state) checkBinlogOps() error {
+	for k, o := range s.binlogOps {
+		if k != o.key() {
+			return fmt.Errorf("binlog operation recorded as %q is on %s of source %q in task %q", k, o.String(), o.Source, o.Task)
+		}
+		t, ok := s.tasks[o.Task]
+		if !ok {
+			return fmt.Errorf("binlog operation at %s of source %q belongs to unknown task %q", o.String(), o.Source, o.Task)
+		}
+		if err := checkBinlogOpTarget(t, o.BinlogEvent); err != nil {
+			return err
+		}
+		if err := checkBinlogOpKind(o); err != nil {
+			return err
 		}
 	}
 	return nil

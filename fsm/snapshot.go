@@ -17,7 +17,8 @@ const SnapshotVersion = 2
 
 // Record kinds of the snapshot stream. The stream is one JSON record per line: the header first,
 // then masters, workers, sources, bindings, relays, tasks and shard locks, each kind sorted by
-// name, then the shard column claims sorted by task and target, then the end record. Equal states
+// name, then the shard column claims sorted by task and target, then the binlog operations sorted
+// by task, source and position, then the end record. Equal states
 // therefore give byte-equal snapshots.
 const (
 	kindHeader  = "header"
@@ -30,6 +31,8 @@ const (
 	// kindShardLock is a ShardLock; kindShardColumns holds every column claim on one target table.
 	kindShardLock    = "shard_lock"
 	kindShardColumns = "shard_columns"
+	// kindBinlogOp is a BinlogOp, after the shard records, sorted by task, source and position.
+	kindBinlogOp = "binlog_op"
 	// kindClusterKey holds the cluster key, right after the header, when it is set.
 	kindClusterKey = "cluster_key"
 	// kindEnd closes the stream with the number of records in between, so that a stream cut at
@@ -144,6 +147,11 @@ func (s *Snapshot) writeRecords(write func(kind string, data any) error) error {
 			return snapshotShardColumns{Task: task, Target: target, Columns: cols}
 		}
 		if err := writeSorted(write, kindShardColumns, st.shardCols[task], columns); err != nil {
+			return err
+		}
+	}
+	for _, o := range st.sortedBinlogOps("", nil) {
+		if err := write(kindBinlogOp, o); err != nil {
 			return err
 		}
 	}
@@ -294,6 +302,9 @@ func (s *state) restoreRecord(rec snapshotRecord, version int) error {
 			sc.Columns = map[string]ShardColumn{} // check refuses it, as an empty set of claims
 		}
 		return putNew(s.shardCols[sc.Task], sc.Target, sc.Columns)
+	case kindBinlogOp:
+		_, err := restoreNamed(rec.Data, s.binlogOps, BinlogOp.key)
+		return err
 	case kindClusterKey:
 		var k snapshotClusterKey
 		if err := unmarshalStrict(rec.Data, &k); err != nil {

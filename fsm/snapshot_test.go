@@ -37,6 +37,10 @@ func richState(t *testing.T) *harness {
 		&ClaimShardColumns{Task: "t2", Target: "`db`.`b`", Source: "s2", Table: "`db`.`b2`", Columns: []ColumnDef{{Name: "y", Def: "int"}, {Name: "x", Def: "text"}}},
 		&ClaimShardColumns{Task: "t2", Target: "`db`.`a`", Source: "s1", Table: "`db`.`a1`", Columns: []ColumnDef{{Name: "x", Def: "int"}}},
 		&ClaimShardColumns{Task: "t1", Target: "`db`.`a`", Source: "s3", Table: "`db`.`a3`", Columns: []ColumnDef{{Name: "x", Def: "int"}}},
+		&SetBinlogOps{Task: "t2", Ops: []BinlogOp{
+			{Task: "t2", BinlogEvent: BinlogEvent{Source: "s2", File: "b.000003", Pos: 4}, Op: BinlogOpSkip},
+			{Task: "t2", BinlogEvent: BinlogEvent{Source: "s1", File: "b.000002", Pos: 1200}, Op: BinlogOpReplace, SQLs: []string{"ALTER TABLE db.a ADD x INT"}},
+		}},
 	)
 	return h
 }
@@ -67,6 +71,8 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 		}
 	}
 	assert.Len(t, g.ShardColumns("t2", "`db`.`b`"), 2)
+	assert.Len(t, g.BinlogOps(""), 2)
+	assert.Equal(t, h.f.BinlogOps(""), g.BinlogOps(""))
 	for _, s := range []string{"s1", "s2", "s3", "s4", "s5"} {
 		r1, ok1 := h.f.Relay(s)
 		r2, ok2 := g.Relay(s)

@@ -126,6 +126,7 @@ type state struct {
 	tasks       map[string]*Task
 	shardLocks  map[string]ShardLock                         // by ID; every lock's task exists
 	shardCols   map[string]map[string]map[string]ShardColumn // task -> target -> lower-cased column -> claim; no empty maps
+	binlogOps   map[string]BinlogOp                          // by binlogOpKey; every operation's subtask exists
 	// clusterKey is the cluster's key (SetClusterKey), nil until set; never modified in place.
 	clusterKey []byte
 }
@@ -142,6 +143,7 @@ func newState() *state {
 		tasks:       map[string]*Task{},
 		shardLocks:  map[string]ShardLock{},
 		shardCols:   map[string]map[string]map[string]ShardColumn{},
+		binlogOps:   map[string]BinlogOp{},
 	}
 }
 
@@ -158,7 +160,11 @@ func (s *state) clone() *state {
 		tasks:       make(map[string]*Task, len(s.tasks)),
 		shardLocks:  make(map[string]ShardLock, len(s.shardLocks)),
 		shardCols:   cloneShardColumns(s.shardCols),
+		binlogOps:   make(map[string]BinlogOp, len(s.binlogOps)),
 		clusterKey:  s.clusterKey,
+	}
+	for k, o := range s.binlogOps {
+		c.binlogOps[k] = o.clone()
 	}
 	for k, r := range s.relays {
 		c.relays[k] = r.clone()

@@ -140,6 +140,8 @@ type SubtaskView struct {
 	Spec    TaskSpec `json:"spec"`
 	Stage   Stage    `json:"stage"`
 	Resumes uint64   `json:"resumes,omitempty"`
+	// BinlogOps are the operations on events of the subtask's binlog, sorted by position.
+	BinlogOps []BinlogOp `json:"binlog_ops,omitempty"`
 }
 
 // WorkerView returns the view of the named worker; an unregistered worker gets an empty view
@@ -165,6 +167,8 @@ func (f *FSM) WorkerView(name string) WorkerView {
 				Spec:    t.Spec.clone(),
 				Stage:   t.Subtasks[source].Stage,
 				Resumes: t.Subtasks[source].Resumes,
+
+				BinlogOps: s.subtaskBinlogOps(task, source),
 			})
 		}
 	}

@@ -110,6 +110,7 @@ func (e *securedEnv) internalRoutes() []internalRoute {
 			internalRoute{http.MethodPost, m.APIAddr, peer.PathShardDDL, peer.ShardDDLReport{Task: "t", Source: "mysql-sec", Target: "`a`.`b`", DDLs: []string{"DROP TABLE `a`.`b`"}}},
 			internalRoute{http.MethodPost, m.APIAddr, peer.PathShardDDLDone, peer.ShardDDLDoneRequest{ID: "t-`a`.`b`", Source: "mysql-sec"}},
 			internalRoute{http.MethodPost, m.APIAddr, peer.PathShardColumns, peer.ShardColumnClaim{Task: "t", Target: "`a`.`b`", Source: "mysql-sec", Table: "`a`.`b1`", Columns: []fsm.ColumnDef{{Name: "c", Def: "int"}}}},
+			internalRoute{http.MethodPost, m.APIAddr, peer.PathBinlogOpDone, peer.BinlogOpDoneRequest{Task: "t", Event: fsm.BinlogEvent{Source: "mysql-sec", File: "b.000001", Pos: 4}}},
 			internalRoute{http.MethodGet, m.APIAddr, peer.PathClusterKey, nil},
 		)
 		if e.tls {
@@ -201,9 +202,9 @@ func (e *securedEnv) membersKeepToThemselves() {
 	require.Equal(e.t, int(fsm.CodeMasterJoinFail), tmpl.Code, tmpl.Msg)
 }
 
-// shardReportsOnlyFromTheBoundWorker: a worker may not report shard DDLs, acks or columns for a
-// source bound to another worker (403); the bound worker gets past, to the FSM's answer about a
-// task that does not exist.
+// shardReportsOnlyFromTheBoundWorker: a worker may not report shard DDLs, acks or columns, or
+// binlog operations done, for a source bound to another worker (403); the bound worker gets
+// past, to the FSM's answer about a task that does not exist.
 func (e *securedEnv) shardReportsOnlyFromTheBoundWorker() {
 	e.t.Helper()
 	other := ""
@@ -217,6 +218,7 @@ func (e *securedEnv) shardReportsOnlyFromTheBoundWorker() {
 		{http.MethodPost, e.follower.APIAddr, peer.PathShardDDL, peer.ShardDDLReport{Task: "t", Source: "mysql-sec", Target: "`a`.`b`", DDLs: []string{"DROP TABLE `a`.`b`"}}},
 		{http.MethodPost, e.leader.APIAddr, peer.PathShardDDLDone, peer.ShardDDLDoneRequest{ID: "t-`a`.`b`", Source: "mysql-sec"}},
 		{http.MethodPost, e.leader.APIAddr, peer.PathShardColumns, peer.ShardColumnClaim{Task: "t", Target: "`a`.`b`", Source: "mysql-sec", Table: "`a`.`b1`", Columns: []fsm.ColumnDef{{Name: "c", Def: "int"}}}},
+		{http.MethodPost, e.follower.APIAddr, peer.PathBinlogOpDone, peer.BinlogOpDoneRequest{Task: "t", Event: fsm.BinlogEvent{Source: "mysql-sec", File: "b.000001", Pos: 4}}},
 	}
 	for _, r := range routes {
 		resp, err := e.member(other)(r.method, r.addr, r.path, r.body)

@@ -31,6 +31,7 @@ func (s *Server) peerRoutes() http.Handler {
 	mux.HandleFunc("POST "+peer.PathShardDDL, s.handleShardDDL)
 	mux.HandleFunc("POST "+peer.PathShardDDLDone, s.handleShardDDLDone)
 	mux.HandleFunc("POST "+peer.PathShardColumns, s.handleShardColumns)
+	mux.HandleFunc("POST "+peer.PathBinlogOpDone, s.handleBinlogOpDone)
 	mux.HandleFunc("GET "+peer.PathClusterKey, s.handleClusterKey)
 	return apierr.Routes(mux)
 }

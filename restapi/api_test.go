@@ -68,6 +68,8 @@ var routeRequests = []struct {
 	{"PUT", "/api/v1/tasks/{task-name}", "/api/v1/tasks/task-1", validTask, http.StatusOK},
 	{"POST", "/api/v1/tasks/check", "/api/v1/tasks/check", validTask, http.StatusOK},
 	{"POST", "/api/v1/tasks/converters", "/api/v1/tasks/converters", `{"task_config_file":"name: t"}`, http.StatusNotImplemented},
+	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations?source_name_list=mysql-01&binlog_pos=mysql-bin.000001:4", "", http.StatusOK},
+	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations", `{"op":"skip"}`, http.StatusOK},
 }
 
 func TestEveryContractRouteIsRouted(t *testing.T) {

@@ -23,6 +23,7 @@ type Backend interface {
 	TaskSchemaBackend
 	ShardDDLBackend
 	TaskConverterBackend
+	BinlogOpBackend
 }
 
 // TaskConverterBackend serves POST /api/v1/tasks/converters (DM's task JSON <-> task.yaml).
@@ -31,6 +32,19 @@ type TaskConverterBackend interface {
 	// task (exactly one is given), and answers with both forms, the target password masked.
 	// A file that cannot be read is an error with fsm.CodeConfigYAML naming its lines.
 	ConvertTask(ctx context.Context, req ConverterTaskRequest) (ConverterTaskResponse, error)
+}
+
+// BinlogOpBackend serves the routes of the operations on binlog events (DM's `binlog
+// skip|replace|revert|list`).
+type BinlogOpBackend interface {
+	// ListBinlogOperations returns the task's pending operations on the sources (all when
+	// empty), at or after the position from ("file:pos"; all when ""), sorted by source and
+	// position.
+	ListBinlogOperations(ctx context.Context, task string, sources []string, from string) ([]BinlogOperation, error)
+	// OperateBinlog puts (skip, replace) or takes back (revert) operations, one per source of
+	// the request (all of the task's when it lists none), at its binlog_pos or, without one, at
+	// the event each subtask stopped on; it returns them.
+	OperateBinlog(ctx context.Context, task string, req BinlogOperationRequest) ([]BinlogOperation, error)
 }
 
 // ShardDDLBackend serves the shard-DDL lock routes (DM's `shard-ddl-lock`).

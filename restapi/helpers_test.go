@@ -45,6 +45,7 @@ type fakeBackend struct {
 	// DM's newer routes on one source or task: the error of every call, and what was asked.
 	inplaceErr   error
 	inplaceCalls []string
+	binlog       binlogFake // the binlog operation routes (handlers_binlog_ops_test.go)
 }
 
 // unlockCall is one UnlockShardDDLLock call seen by the fake.

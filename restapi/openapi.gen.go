@@ -11,6 +11,45 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for BinlogOperationOp.
+const (
+	BinlogOperationOpReplace BinlogOperationOp = "replace"
+	BinlogOperationOpSkip    BinlogOperationOp = "skip"
+)
+
+// Valid indicates whether the value is a known member of the BinlogOperationOp enum.
+func (e BinlogOperationOp) Valid() bool {
+	switch e {
+	case BinlogOperationOpReplace:
+		return true
+	case BinlogOperationOpSkip:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BinlogOperationRequestOp.
+const (
+	BinlogOperationRequestOpReplace BinlogOperationRequestOp = "replace"
+	BinlogOperationRequestOpRevert  BinlogOperationRequestOp = "revert"
+	BinlogOperationRequestOpSkip    BinlogOperationRequestOp = "skip"
+)
+
+// Valid indicates whether the value is a known member of the BinlogOperationRequestOp enum.
+func (e BinlogOperationRequestOp) Valid() bool {
+	switch e {
+	case BinlogOperationRequestOpReplace:
+		return true
+	case BinlogOperationRequestOpRevert:
+		return true
+	case BinlogOperationRequestOpSkip:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CheckErrorSeverity.
 const (
 	CheckErrorSeverityFail CheckErrorSeverity = "fail"
@@ -217,6 +256,66 @@ func (e UnlockShardDDLLockRequestAction) Valid() bool {
 		return false
 	}
 }
+
+// BinlogOperation An operation on one binlog event of a subtask: skip the event, or run other statements in its place.
+type BinlogOperation struct {
+	// BinlogPos Where the event starts in the source's binlog, `file:pos`.
+	//
+	// Example: mysql-bin.000001:4321
+	BinlogPos string `json:"binlog_pos"`
+
+	// Op What is done at the event.
+	Op BinlogOperationOp `json:"op"`
+
+	// Resumed Set by skip and replace: the subtask had stopped on this event and is retried.
+	Resumed *bool `json:"resumed,omitempty"`
+
+	// SourceName Source of the subtask.
+	//
+	// Example: mysql-01
+	SourceName string `json:"source_name"`
+
+	// Sqls The statements run in place of the event (replace), one statement each.
+	//
+	// Example: ["ALTER TABLE `db`.`t` MODIFY COLUMN `c` INT"]
+	Sqls []string `json:"sqls"`
+
+	// WorkerName Worker bound to the source, which applies the operation (absent when none is bound).
+	//
+	// Example: worker1
+	WorkerName *string `json:"worker_name,omitempty"`
+}
+
+// BinlogOperationOp What is done at the event.
+type BinlogOperationOp string
+
+// BinlogOperationListResponse defines model for BinlogOperationListResponse.
+type BinlogOperationListResponse struct {
+	Data  []BinlogOperation `json:"data"`
+	Total int               `json:"total"`
+}
+
+// BinlogOperationRequest An operation on binlog events of a task's subtasks.
+type BinlogOperationRequest struct {
+	// BinlogPos Where the event starts in the source's binlog, `file:pos` (DM's `-b`; `(file, pos)` as the status shows positions is read too). Absent: the event each subtask stopped on.
+	//
+	// Example: mysql-bin.000001:4321
+	BinlogPos *string `json:"binlog_pos,omitempty"`
+
+	// Op skip = apply nothing of the event; replace = run `sqls` in its place; revert = take back the pending operation on the event.
+	Op BinlogOperationRequestOp `json:"op"`
+
+	// SourceNameList Example: ["mysql-01"]
+	SourceNameList *SourceNameList `json:"source_name_list,omitempty"`
+
+	// Sqls replace only: the statements to run, in order; an entry may hold several statements separated by semicolons.
+	//
+	// Example: ["ALTER TABLE `db`.`t` MODIFY COLUMN `c` INT;"]
+	Sqls *[]string `json:"sqls,omitempty"`
+}
+
+// BinlogOperationRequestOp skip = apply nothing of the event; replace = run `sqls` in its place; revert = take back the pending operation on the event.
+type BinlogOperationRequestOp string
 
 // CheckError defines model for CheckError.
 type CheckError struct {
@@ -1054,6 +1153,15 @@ type DMAPIGetTaskParams struct {
 	WithStatus *bool `form:"with_status,omitempty" json:"with_status,omitempty"`
 }
 
+// DMAPIGetBinlogOperationListParams defines parameters for DMAPIGetBinlogOperationList.
+type DMAPIGetBinlogOperationListParams struct {
+	// SourceNameList Restrict the call to these sources (repeat the key for several).
+	SourceNameList *SourceNameList `form:"source_name_list,omitempty" json:"source_name_list,omitempty"`
+
+	// BinlogPos Only the operations at or after this position (`file:pos`).
+	BinlogPos *string `form:"binlog_pos,omitempty" json:"binlog_pos,omitempty"`
+}
+
 // DMAPIGetTaskStatusParams defines parameters for DMAPIGetTaskStatus.
 type DMAPIGetTaskStatusParams struct {
 	// SourceNameList Restrict the call to these sources (repeat the key for several).
@@ -1092,6 +1200,9 @@ type DMAPIConvertTaskJSONRequestBody = DMAPIConvertTaskJSONBody
 
 // DMAPIUpdateTaskJSONRequestBody defines body for DMAPIUpdateTask for application/json ContentType.
 type DMAPIUpdateTaskJSONRequestBody = UpdateTaskRequest
+
+// DMAPIOperateBinlogJSONRequestBody defines body for DMAPIOperateBinlog for application/json ContentType.
+type DMAPIOperateBinlogJSONRequestBody = BinlogOperationRequest
 
 // DMAPIPauseTaskJSONRequestBody defines body for DMAPIPauseTask for application/json ContentType.
 type DMAPIPauseTaskJSONRequestBody = SourceNameList
@@ -1188,6 +1299,12 @@ type ServerInterface interface {
 	// DMAPIUpdateTask Update a paused task
 	// (PUT /api/v1/tasks/{task-name})
 	DMAPIUpdateTask(w http.ResponseWriter, r *http.Request, taskName TaskName)
+	// DMAPIGetBinlogOperationList List the pending binlog operations of a task
+	// (GET /api/v1/tasks/{task-name}/binlog-operations)
+	DMAPIGetBinlogOperationList(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIGetBinlogOperationListParams)
+	// DMAPIOperateBinlog Skip, replace or revert the operation on a binlog event
+	// (POST /api/v1/tasks/{task-name}/binlog-operations)
+	DMAPIOperateBinlog(w http.ResponseWriter, r *http.Request, taskName TaskName)
 	// DMAPIPauseTask Pause a task
 	// (POST /api/v1/tasks/{task-name}/pause)
 	DMAPIPauseTask(w http.ResponseWriter, r *http.Request, taskName TaskName)
@@ -1383,6 +1500,18 @@ func (_ Unimplemented) DMAPIGetTask(w http.ResponseWriter, r *http.Request, task
 // DMAPIUpdateTask Update a paused task
 // (PUT /api/v1/tasks/{task-name})
 func (_ Unimplemented) DMAPIUpdateTask(w http.ResponseWriter, r *http.Request, taskName TaskName) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIGetBinlogOperationList List the pending binlog operations of a task
+// (GET /api/v1/tasks/{task-name}/binlog-operations)
+func (_ Unimplemented) DMAPIGetBinlogOperationList(w http.ResponseWriter, r *http.Request, taskName TaskName, params DMAPIGetBinlogOperationListParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIOperateBinlog Skip, replace or revert the operation on a binlog event
+// (POST /api/v1/tasks/{task-name}/binlog-operations)
+func (_ Unimplemented) DMAPIOperateBinlog(w http.ResponseWriter, r *http.Request, taskName TaskName) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2150,6 +2279,87 @@ func (siw *ServerInterfaceWrapper) DMAPIUpdateTask(w http.ResponseWriter, r *htt
 	handler.ServeHTTP(w, r)
 }
 
+// DMAPIGetBinlogOperationList operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIGetBinlogOperationList(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task-name" -------------
+	var taskName TaskName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task-name", chi.URLParam(r, "task-name"), &taskName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task-name", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DMAPIGetBinlogOperationListParams
+
+	// ------------- Optional query parameter "source_name_list" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source_name_list", r.URL.Query(), &params.SourceNameList, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "source_name_list"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "source_name_list", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "binlog_pos" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "binlog_pos", r.URL.Query(), &params.BinlogPos, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "binlog_pos"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "binlog_pos", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIGetBinlogOperationList(w, r, taskName, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIOperateBinlog operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIOperateBinlog(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "task-name" -------------
+	var taskName TaskName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "task-name", chi.URLParam(r, "task-name"), &taskName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "task-name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIOperateBinlog(w, r, taskName)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DMAPIPauseTask operation middleware
 func (siw *ServerInterfaceWrapper) DMAPIPauseTask(w http.ResponseWriter, r *http.Request) {
 
@@ -2685,6 +2895,12 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/api/v1/shard-ddl-locks/{lock-id}/unlock", wrapper.DMAPIUnlockShardDDLLock)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/api/v1/tasks/{task-name}/binlog-operations", wrapper.DMAPIGetBinlogOperationList)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/api/v1/tasks/{task-name}/binlog-operations", wrapper.DMAPIOperateBinlog)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/api/v1/cluster/masters", wrapper.DMAPIGetClusterMasterList)

@@ -15,7 +15,8 @@ import (
 )
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
-// shard-DDL lock routes, then DM's newer routes on one source or task (§6), the check and the converter.
+// shard-DDL lock routes, then DM's newer routes on one source or task (§6), the check, the
+// converter and the binlog operation routes.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -55,6 +56,8 @@ var contractRoutes = []struct {
 	{"PUT", "/api/v1/tasks/{task-name}", "DMAPIUpdateTask"},
 	{"POST", "/api/v1/tasks/check", "DMAPICheckTask"},
 	{"POST", "/api/v1/tasks/converters", "DMAPIConvertTask"},
+	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIGetBinlogOperationList"},
+	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIOperateBinlog"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -70,7 +73,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 36)
+	require.Len(t, contractRoutes, 38)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -124,7 +127,8 @@ func TestSpecOperationConventions(t *testing.T) {
 				require.NotNil(t, op.Responses.Value("201"), name)
 			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
 				method == "PUT" && (path == "/api/v1/sources/{source-name}" || path == "/api/v1/tasks/{task-name}"),
-				method == "POST" && (path == "/api/v1/tasks/check" || path == "/api/v1/tasks/converters"):
+				method == "POST" && (path == "/api/v1/tasks/check" || path == "/api/v1/tasks/converters"),
+				method == "POST" && path == "/api/v1/tasks/{task-name}/binlog-operations":
 				// Synchronous: answers with the object as it is after the call, or the result.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":

@@ -48,11 +48,15 @@ type runner struct {
 	// place (another host after a failover, a new password) restarts it.
 	sourceSpec fsm.SourceSpec
 
+	// ops are the operations on the subtask's binlog events, kept up to date with the view.
+	ops *eventOps
+
 	mu      sync.Mutex
 	stage   string
 	unit    string
 	errMsg  string
-	resumes uint64 // the desired Resumes count of the last start
+	failed  *peer.FailedEvent // the binlog event the error is about, if it is one
+	resumes uint64            // the desired Resumes count of the last start
 	cancel  context.CancelFunc
 	done    chan struct{}
 	dump    *dump.Counters
@@ -92,9 +96,12 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	for name, sv := range want {
 		r, ok := s.runners[name]
 		if !ok {
-			r = &runner{s: s, task: name, source: sv.Source, spec: sv.Spec, sourceSpec: boundSpec, stage: stageNew, unit: peer.FirstUnit(sv.Spec)}
+			r = &runner{s: s, task: name, source: sv.Source, spec: sv.Spec, sourceSpec: boundSpec, stage: stageNew, unit: peer.FirstUnit(sv.Spec),
+				ops: newEventOps(ctx, s, name, sv.Source)}
 			s.runners[name] = r
 		}
+		// Before a resume the operation may be for: it is what the retry needs.
+		r.ops.set(sv.BinlogOps)
 		switch sv.Stage {
 		case fsm.StageRunning:
 			r.ensureRunning(ctx, sv.Resumes)
@@ -139,7 +146,7 @@ func (r *runner) ensureRunning(ctx context.Context, resumes uint64) {
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	r.cancel, r.done, r.resumes = cancel, make(chan struct{}), resumes
-	r.stage, r.errMsg = stageRunning, ""
+	r.stage, r.errMsg, r.failed = stageRunning, "", nil
 	go r.run(rctx, r.done)
 }
 
@@ -169,7 +176,10 @@ func (r *runner) run(ctx context.Context, done chan struct{}) {
 	case ctx.Err() != nil:
 		// Paused or stopped on purpose; stop() sets the stage.
 	case err != nil:
-		r.stage, r.errMsg = stagePaused, err.Error()
+		r.stage, r.errMsg, r.failed = stagePaused, err.Error(), failedEvent(err)
+		if r.failed != nil {
+			r.errMsg += failedEventHint(r.task, r.failed)
+		}
 		r.s.metrics.exitErrors.WithLabelValues(r.task, r.source, r.unit).Inc()
 		r.s.logger.Error("subtask stopped on an error; resume the task to retry", "task", r.task, "source", r.source, "unit", r.unit, "err", err)
 	default:
@@ -332,6 +342,7 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 	}
 	syncCfg.BinlogType, syncCfg.OpenReader = binlogType, openReader
 	syncCfg.Coordinator = coordinator{client: r.s.client, task: r.task, source: r.source}
+	syncCfg.EventOps = r.ops
 	syncCfg.Registerer, syncCfg.Logger = r.s.metrics.unit(syncUnitKey(r.task)), r.s.logger
 	sy, err := syncer.New(syncCfg)
 	if err != nil {
@@ -431,6 +442,10 @@ func (r *runner) status() peer.SubtaskStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := peer.SubtaskStatus{Task: r.task, Source: r.source, Stage: r.stage, Unit: r.unit, ErrorMsg: r.errMsg}
+	if r.failed != nil {
+		f := *r.failed
+		out.FailedEvent = &f
+	}
 	if r.dump != nil {
 		out.Dump = dumpStatus(r.dump.Progress())
 	}

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/dm-oss/dm/binlog/upstream"
@@ -28,27 +29,24 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		r.txn.standalone = true
 	}
 	txn := r.txn
-	finish := func() {
-		if txn.standalone {
-			r.endTxn(h)
-		}
-	}
 	st := ddl.Parse(string(e.Query), string(e.Schema))
 	if r.s.cfg.Tracker != nil {
-		// The tracker reads every statement, whether or not the filters let it through: the
-		// upstream changed either way.
+		// The tracker reads every statement, whether or not the filters let it through, or an
+		// operation skips or replaces it: the upstream changed either way.
 		if err := r.trackDDL(txn, st); err != nil {
 			return err
 		}
 		r.decoder.forget()
 	}
-	if st.Kind == "" {
-		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
-		finish()
-		return nil
+	if op, ok := r.opAt(txn, startPos); ok {
+		r.invalidate(st)
+		return r.eventError(txn, startPos, st.Text, r.ddlEventOp(h, txn, st.Schema, startPos, op))
 	}
+	return r.eventError(txn, startPos, st.Text, r.applyStatement(h, txn, st))
+}
 
-	// Whatever we do with it, the upstream definition of these tables changed.
+// invalidate forgets what the sync unit knows of the tables a DDL changes upstream.
+func (r *run) invalidate(st *ddl.Statement) {
 	if r.s.cfg.Tracker == nil {
 		if st.Database != "" {
 			r.s.schemas.Invalidate(st.Database, "")
@@ -58,6 +56,23 @@ func (r *run) handleDDL(ev *replication.BinlogEvent, e *replication.QueryEvent, 
 		}
 	}
 	r.decoder.forget()
+}
+
+// applyStatement applies a DDL as the filters, the online DDL and shard handlers and the DDL
+// layer decide.
+func (r *run) applyStatement(h *replication.EventHeader, txn *txnInfo, st *ddl.Statement) error {
+	finish := func() {
+		if txn.standalone {
+			r.endTxn(h)
+		}
+	}
+	if st.Kind == "" {
+		r.s.log.Debug("statement is not a DDL the sync unit applies; skipped", "query", truncate(st.Text, 200))
+		finish()
+		return nil
+	}
+	// Whatever we do with it, the upstream definition of these tables changed.
+	r.invalidate(st)
 
 	if r.online != nil && txn.skip != skipAll {
 		action, err := r.online.handle(r.ctx, st, fmt.Sprintf("%s:%d", r.file, h.LogPos))
@@ -121,8 +136,12 @@ func (r *run) applyDDL(h *replication.EventHeader, txn *txnInfo, step ddlStep) e
 		return err
 	}
 	useSchema := r.ddls.targetSchema(step.defSchema)
-	for _, stmt := range step.stmts {
+	for i, stmt := range step.stmts {
 		if err := r.execDDL(stmt, useSchema, step.createDB, rerun); err != nil {
+			var se *StatementError
+			if i == 0 && !rerun && errors.As(err, &se) && se.firstTry {
+				r.unmarkDDL(txn)
+			}
 			return err
 		}
 		r.s.log.Info("applied DDL", "ddl", truncate(stmt, 300), "position", ddlEnd.String())
@@ -181,7 +200,17 @@ func (r *run) execDDL(stmt, useSchema, createDB string, rerun bool) error {
 		r.s.log.Warn("DDL had already been applied before the last stop; continuing", "ddl", truncate(stmt, 200), "error", err)
 		return nil
 	default:
-		return fmt.Errorf("apply DDL to the target: %s: %w", truncate(stmt, 300), err)
+		return fmt.Errorf("apply DDL to the target: %w", &StatementError{Statement: stmt, Err: err, firstTry: attempt == 1})
+	}
+}
+
+// unmarkDDL takes the "in flight" mark off the global row when the target rejected the DDL's
+// first statement at once: nothing of the DDL ran, so the next run must not take an "already
+// exists" error for a sign that it did (it would step over a DDL the target refused).
+func (r *run) unmarkDDL(txn *txnInfo) {
+	r.ddlMarker = binlog.Location{}
+	if err := r.writeGlobal(r.ctx, txn.start, r.lastTxnTS); err != nil {
+		r.s.log.Warn("could not clear the DDL's in-flight mark after the target rejected it", "error", err)
 	}
 }
 

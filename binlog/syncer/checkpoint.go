@@ -29,7 +29,7 @@ func checkpointTable(metaSchema, task string) string {
 var checkpointColumns = []string{
 	"task_name", "source_name", "worker_id", "binlog_name", "binlog_pos", "binlog_gtid",
 	"txn_rows", "worker_count", "safe_binlog_name", "safe_binlog_pos", "ddl_binlog_name",
-	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "upstream_id", "updated_at",
+	"ddl_binlog_pos", "event_ts", "tracker_state", "shard_state", "upstream_id", "op_binlog_name", "op_binlog_pos", "updated_at",
 }
 
 func createCheckpointSQL(metaSchema, task string) []string {
@@ -52,6 +52,8 @@ func createCheckpointSQL(metaSchema, task string) []string {
   tracker_state LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos',
   shard_state LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back',
   upstream_id VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'the upstream server whose binlog the row position is in',
+  op_binlog_name VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'global row: the last row event an operator replaced (binlog replace)',
+  op_binlog_pos BIGINT UNSIGNED NOT NULL DEFAULT 0,
   updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (task_name, source_name, worker_id)
 )`,

@@ -37,10 +37,14 @@ func (r *run) handle(ev *replication.BinlogEvent) error {
 		}
 		r.txn.standalone = e.IsStandalone()
 		r.txn.mariadb = true
+		r.txn.eventGTID = e.GTID.String()
 		return r.addGTID(e)
 	case *replication.GTIDEvent:
 		if err := r.beginTxn(startPos, h.Timestamp); err != nil {
 			return err
+		}
+		if next, err := e.GTIDNext(); err == nil {
+			r.txn.eventGTID = next.String()
 		}
 		return r.addGTID(e)
 	case *replication.QueryEvent:
@@ -187,12 +191,28 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 			return err
 		}
 	}
-	if r.txn.skip == skipAll || e.Table == nil {
+	txn := r.txn
+	if txn.skip == skipAll || e.Table == nil {
 		return nil
+	}
+	op, hasOp := r.opAt(txn, startPos)
+	if hasOp {
+		if len(op.Replace) > 0 {
+			if err := r.replaceRows(startPos, op.Replace); err != nil {
+				return r.eventError(txn, startPos, "", err)
+			}
+		} else {
+			r.s.log.Info("binlog operation: row event skipped", "position", r.at(startPos).String())
+		}
+		r.dropping = true
+		defer func() { r.dropping = false }()
 	}
 	kind, ok, err := rowsKind(ev, e)
 	if !ok {
-		return err
+		if hasOp {
+			return nil
+		}
+		return r.eventError(txn, startPos, "", err)
 	}
 	ti, err := r.table(e.Table)
 	if err != nil {
@@ -201,7 +221,22 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, r.at(startPos)) {
 		return nil
 	}
-	return ti.eachChange(kind, e, func(before, after []any) error { return r.dispatchRow(ti, kind, before, after) })
+	r.evPos = startPos
+	var sendErr error
+	err = ti.eachChange(kind, e, func(before, after []any) error {
+		sendErr = r.dispatchRow(ti, kind, before, after)
+		return sendErr
+	})
+	switch {
+	case err == nil || sendErr != nil:
+		return err
+	case hasOp:
+		// A row that cannot be decoded was never sent, in no run: the rest of the event
+		// needs no numbers either.
+		r.s.log.Warn("binlog operation: the rest of the row event cannot be decoded; skipped", "position", r.at(startPos).String(), "error", err)
+		return nil
+	}
+	return r.eventError(txn, startPos, "", err)
 }
 
 // workerOf hashes a row's identity key; ok is false when the key has a NULL.
@@ -255,12 +290,16 @@ func (r *run) send(w int, j job) error {
 		r.touched = append(r.touched, w)
 	}
 	r.txnIdx[w]++
+	if r.dropping {
+		return nil
+	}
 	if txn.skip == skipCheck {
 		covered, err := r.covered(w, txn, j.idx)
 		if err != nil || covered {
 			return err
 		}
 	}
+	j.ev = r.evPos
 	j.Safe = txn.safe && j.Table.key != nil
 	if len(j.Table.uniques) > 0 {
 		if err := r.checkConflicts(w, j); err != nil {

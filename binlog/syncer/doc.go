@@ -20,6 +20,9 @@
 //     filtering and rendering (ddlRewriter, on binlog/ddl), online DDL (onlineDDL) and shard
 //     merging (shardMerge, which reaches the event loop only through shardHost); the handlers
 //     decide what to apply and the event loop applies it.
+//   - eventops.go: an operator's operations on single events (Config.EventOps, DM's `binlog
+//     skip|replace`): the event loop asks at each DDL and ROWS event, and applies a skip or a
+//     replace in place of the event; EventError names the event a failure stops at.
 //   - stream.go: Stream, the same decoding handed to a Handler of one's own, without replay.
 //
 // # Positions and transactions
@@ -112,7 +115,9 @@
 // database first. Then: barrier, global row at the DDL's start marked "DDL in flight", the
 // DDL, global row past it. A DDL is not transactional: after a stop between running it and
 // the checkpoint, the re-run of that one DDL tolerates "already exists"/"doesn't
-// exist"/"duplicate column" errors (so does a retry after a lost connection). A DDL on a table
+// exist"/"duplicate column" errors (so does a retry after a lost connection); a DDL whose first
+// statement the target rejected at once loses its "in flight" mark, so that a re-run meets
+// the same error instead of taking it for a sign the DDL ran. A DDL on a table
 // the definition source cannot describe any more needs binlog_row_metadata=FULL.
 //
 // # Online DDL
@@ -170,9 +175,13 @@
 //
 // Transient target errors (lost connection, killed connection, server restart, deadlock, lock
 // wait timeout, TiDB's retryable codes) are retried with exponential backoff for
-// Config.RetryFor. Others (duplicate key, a DDL the target rejects) stop Run with an error
-// naming the statement kind, the table and the binlog transaction; Run again resumes from the
-// checkpoint. While a batch, a checkpoint write or a DDL is retried, Status.Retrying says
+// Config.RetryFor. Others (duplicate key, a DDL the target rejects, a row or DDL the sync unit
+// cannot decode or render) stop Run with an *EventError naming the binlog event (file and start
+// position, as SHOW BINLOG EVENTS lists it, and its transaction's GTID) and the statement that
+// failed; Run again resumes from the checkpoint. A batch the target rejects is applied again one
+// event at a time (each with the worker's progress through it) to find the ROWS event it
+// rejects. An operation on that event (Config.EventOps) skips it or runs other statements
+// instead: see eventops.go for how each stays exactly-once across stops. While a batch, a checkpoint write or a DDL is retried, Status.Retrying says
 // since when and the last error (once it has lasted a second), and Status is not synced.
 //
 // # Status and metrics

@@ -71,6 +71,7 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	s.st.checkpoint = loc
 	s.mu.Unlock()
 	r.publish()
+	r.passed(loc)
 	return nil
 }
 

@@ -64,13 +64,51 @@ func (w *replayWorker) fill(batch []job, j job) ([]job, chan<- error) {
 	}
 }
 
-// commit applies a batch and its progress row in one target transaction. Transient errors
-// are retried, after checking the progress row: if the lost COMMIT had in fact landed, the
-// batch is not applied twice. While it retries, Status says so.
+// commit applies a batch and its progress row in one target transaction. A batch the target
+// rejects is applied again one binlog event at a time, to find the event it rejects.
 func (w *replayWorker) commit(batch []job) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	rejected, err := w.apply(batch)
+	if rejected {
+		return w.isolate(batch, err)
+	}
+	return err
+}
+
+// isolate applies a batch the target rejected one binlog event at a time, each with the
+// worker's progress through it, so that the events before the one the target rejects are
+// committed and Run stops with an EventError naming it.
+func (w *replayWorker) isolate(batch []job, cause error) error {
+	for first := true; len(batch) > 0; first = false {
+		n := 1
+		for n < len(batch) && batch[n].txn == batch[0].txn && batch[n].ev == batch[0].ev {
+			n++
+		}
+		err := cause
+		if !first || n < len(batch) {
+			var rejected bool
+			if rejected, err = w.apply(batch[:n]); !rejected {
+				if err != nil {
+					return err
+				}
+				batch = batch[n:]
+				continue
+			}
+		}
+		j := batch[0]
+		return w.r.eventError(j.txn, j.ev, "", fmt.Errorf("replay worker %d: %w", w.id, err))
+	}
+	w.r.s.log.Warn("the target rejected a batch whose binlog events it took one by one", "queue", w.id, "error", cause)
+	return nil
+}
+
+// apply applies jobs and the worker's progress through them in one target transaction.
+// Transient errors are retried, after checking the progress row: if the lost COMMIT had in fact
+// landed, the jobs are not applied twice. While it retries, Status says so. rejected says the
+// target refused them (an error no retry cures).
+func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 	r := w.r
 	s := r.s
 	ctx := r.ctx
@@ -94,18 +132,18 @@ func (w *replayWorker) commit(batch []job) error {
 			break
 		}
 		if ctx.Err() != nil {
-			return context.Cause(ctx)
+			return false, context.Cause(ctx)
 		}
 		if !isTransient(err) {
-			return fmt.Errorf("replay worker %d (binlog transaction at %s): %w", w.id, last.txn.start.String(), err)
+			return true, err
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
+			return false, fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
 		}
 		s.retries.Failed(key, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
 		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", wait.Next())
 		if err := wait.Wait(ctx); err != nil {
-			return context.Cause(ctx)
+			return false, context.Cause(ctx)
 		}
 		if w.landed(ctx, target) {
 			s.log.Info("the interrupted batch had been committed", "queue", w.id)
@@ -114,7 +152,7 @@ func (w *replayWorker) commit(batch []job) error {
 	}
 	s.metrics.txnDuration[w.id].Observe(time.Since(began).Seconds())
 	w.count(b.Changes)
-	return nil
+	return false, nil
 }
 
 // landed reads the worker's progress row, waiting for a commit still in flight on the lost

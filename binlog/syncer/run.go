@@ -24,7 +24,8 @@ type txnInfo struct {
 	safe       bool
 	standalone bool // a DDL without BEGIN/COMMIT around it
 	sawBegin   bool
-	mariadb    bool // began with a MariaDB GTID event
+	mariadb    bool   // began with a MariaDB GTID event
+	eventGTID  string // its own GTID, "" without one (named in the errors of its events)
 	// gtid is the GTID set at start, kept while a moved plan still matches transactions.
 	gtid gmysql.GTIDSet
 }
@@ -40,6 +41,7 @@ type job struct {
 	Change
 	txn   *txnInfo
 	idx   uint64 // index among the jobs of txn that go to this worker
+	ev    uint32 // where its ROWS event starts, in txn's file
 	flush chan<- error
 }
 
@@ -79,8 +81,12 @@ type run struct {
 
 	plan plan
 
-	position   // where the reader is
-	txn        *txnInfo
+	position // where the reader is
+	txn      *txnInfo
+	evPos    uint32 // where the ROWS event being dispatched starts
+	// dropping: the ROWS event being dispatched is skipped or replaced by an operation; its
+	// jobs are numbered, not sent.
+	dropping   bool
 	lastTxnEnd binlog.Location
 	lastTxnTS  uint32
 	txnIdx     []uint64

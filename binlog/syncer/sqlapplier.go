@@ -87,12 +87,11 @@ func (a *sqlApplier) Apply(ctx context.Context, b Batch) error {
 	}
 	session.Discard(w.conn)
 	w.conn = nil
-	what := "write progress"
-	if failed < len(groups) {
-		g := groups[failed]
-		what = fmt.Sprintf("%s %d row(s) into %s", g.kind, g.rows, g.table.qTarget)
+	if failed >= len(groups) {
+		return fmt.Errorf("write progress: %w", err)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	g := groups[failed]
+	return fmt.Errorf("%s %d row(s) into %s: %w", g.kind, g.rows, g.table.qTarget, &StatementError{Statement: stmts[failed], Err: err})
 }
 
 func (a *sqlApplier) Close() {

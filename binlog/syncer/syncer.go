@@ -97,6 +97,9 @@ type Config struct {
 	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
 	// retried before Run gives up; default one minute.
 	RetryFor time.Duration
+	// EventOps (optional) are an operator's operations on single binlog events: skip one, or
+	// run other statements instead (DM's `binlog skip|replace`; see eventops.go).
+	EventOps EventOps
 }
 
 // Syncer replays one upstream's binlog into the target. Status may be called at any time,

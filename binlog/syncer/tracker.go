@@ -40,6 +40,8 @@ var stateColumns = []struct{ name, def string }{
 	{"tracker_state", "LONGBLOB NULL COMMENT 'global row: the schema tracker at binlog_name/binlog_pos' AFTER event_ts"},
 	{"shard_state", "LONGBLOB NULL COMMENT 'global row: shard-merge groups holding tables back' AFTER tracker_state"},
 	{"upstream_id", "VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'the upstream server whose binlog the row position is in' AFTER shard_state"},
+	{"op_binlog_name", "VARCHAR(255) NOT NULL DEFAULT '' COMMENT 'global row: the last row event an operator replaced (binlog replace)' AFTER upstream_id"},
+	{"op_binlog_pos", "BIGINT UNSIGNED NOT NULL DEFAULT 0 AFTER op_binlog_name"},
 }
 
 // ensureStateColumns adds the stateColumns a checkpoint table made by an older version lacks.

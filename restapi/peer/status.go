@@ -33,6 +33,8 @@ type SubtaskStatus struct {
 	Sync     *SyncStatus `json:"sync,omitempty"`
 	// UnresolvedDDLLockID is the shard-DDL lock the subtask waits on ("" when none).
 	UnresolvedDDLLockID string `json:"unresolved_ddl_lock_id,omitempty"`
+	// FailedEvent is the binlog event the subtask stopped on, when its error is one.
+	FailedEvent *FailedEvent `json:"failed_event,omitempty"`
 }
 
 // RelayStatus is a worker's report on the relay log it pulls.
