@@ -199,7 +199,7 @@ func TestDmctlSpeaksDM(t *testing.T) {
 	t.Run("shard-ddl-lock", e.shardDDLLock)
 	t.Run("stop-task and transfer-source", e.stopTaskAndTransfer)
 	t.Run("operate-source stop", e.stopSource)
-	t.Run("encrypt, decrypt and pending verbs", e.cryptAndPending)
+	t.Run("encrypt, decrypt and verbs not served", e.cryptAndPending)
 	t.Run("DM's files: operate-source create, start-task, stop-task", e.dmFiles)
 }
 
@@ -458,7 +458,7 @@ func (e dmctlEnv) cryptAndPending(t *testing.T) {
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "--secret-key-path")
 
-	require.Contains(t, e.fails(t, 0, "binlog", "skip", "ctltask"), "not supported")
+	require.Contains(t, e.fails(t, 0, "config", "export"), "not supported")
 }
 
 // dmFiles: DM's own source.yaml (its password as dmctl encrypt printed it) and task.yaml
@@ -541,6 +541,7 @@ mysql-instances:
 	require.Equal(t, "mysql-files", op.Sources[0].Source)
 	e.me.src.Exec(t, "INSERT INTO files.t VALUES (5, 'v')")
 	Eventually(t, 30*time.Second, same)
+	e.binlogRecovery(t, same)
 	taskText := e.ok(t, nil, "config", "task", "filestask")
 	task, _, err := dmyaml.ParseTask([]byte(taskText), dmyaml.Options{})
 	require.NoError(t, err, taskText)
@@ -572,4 +573,55 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// binlogRecovery: DDLs the target rejects pause the task, naming the event; `binlog replace`
+// runs a fixed statement instead of one, `binlog skip` steps over the other, and the data ends
+// equal with nothing left pending.
+func (e dmctlEnv) binlogRecovery(t *testing.T, same func() error) {
+	e.me.dst.Exec(t, "ALTER TABLE files.t ADD COLUMN extra INT")
+	e.me.src.Exec(t, "ALTER TABLE files.t ADD COLUMN extra INT")
+	require.Contains(t, e.waitPausedOn(t, "filestask"), "ADD COLUMN")
+	var op dmOp
+	e.ok(t, &op, "binlog", "replace", "filestask", "ALTER TABLE files.t MODIFY COLUMN extra INT;")
+	require.Equal(t, "mysql-files", op.Sources[0].Source)
+	e.me.src.Exec(t, "INSERT INTO files.t VALUES (6, 'u', 60)")
+	Eventually(t, 30*time.Second, same)
+
+	e.me.dst.Exec(t, "ALTER TABLE files.t DROP COLUMN extra")
+	e.me.src.Exec(t, "ALTER TABLE files.t DROP COLUMN extra")
+	require.Contains(t, e.waitPausedOn(t, "filestask"), "DROP COLUMN")
+	e.ok(t, &op, "binlog", "skip", "filestask")
+	e.me.src.Exec(t, "INSERT INTO files.t VALUES (7, 't')")
+	Eventually(t, 30*time.Second, same)
+	Eventually(t, 30*time.Second, func() error {
+		if out := e.ok(t, nil, "binlog", "list", "filestask"); !strings.Contains(out, `"sources": []`) {
+			return fmt.Errorf("operations still pending: %s", out)
+		}
+		return nil
+	})
+}
+
+// waitPausedOn waits until the task's subtask is paused on an error naming a binlog event, and
+// returns that error.
+func (e dmctlEnv) waitPausedOn(t *testing.T, task string) string {
+	t.Helper()
+	var msg string
+	Eventually(t, 30*time.Second, func() error {
+		var st dmStatusOut
+		e.ok(t, &st, "query-status", task)
+		for _, src := range st.Sources {
+			for _, sub := range src.SubTaskStatus {
+				if sub.Stage != "Paused" || sub.Result == nil || len(sub.Result.Errors) == 0 {
+					return fmt.Errorf("subtask %s is %s", sub.Name, sub.Stage)
+				}
+				msg = sub.Result.Errors[0].Message
+			}
+		}
+		if !strings.Contains(msg, "binlog event at") {
+			return fmt.Errorf("the error names no binlog event: %q", msg)
+		}
+		return nil
+	})
+	return msg
 }

@@ -86,10 +86,9 @@ func (a *app) rootCommand() *cobra.Command {
 		a.queryStatusCmd(), a.startTaskCmd(), a.checkTaskCmd(), a.stopTaskCmd(), a.pauseTaskCmd(), a.resumeTaskCmd(),
 		a.operateSourceCmd(), a.transferSourceCmd(),
 		a.startRelayCmd(), a.stopRelayCmd(), a.pauseRelayCmd(), a.resumeRelayCmd(), a.purgeRelayCmd(),
-		a.binlogSchemaCmd(), a.shardDDLLockCmd(),
+		a.binlogCmd(), a.binlogSchemaCmd(), a.shardDDLLockCmd(),
 		a.encryptCmd(), a.decryptCmd(),
 	)
-	root.AddCommand(a.pendingCmds()...)
 	return root
 }
 

@@ -103,3 +103,34 @@ func TestSampleSourceConfigReadsBack(t *testing.T) {
 	require.Empty(t, warnings)
 	require.Equal(t, "mysql-replica-01", sf.Source.SourceName)
 }
+
+// TestBinlogVerbs: DM's binlog skip|replace|revert|list arguments become the binlog-operations
+// route's requests; a replace without statements is a usage error that sends nothing.
+func TestBinlogVerbs(t *testing.T) {
+	srv, reqs := fakeMaster(t, http.StatusOK, `{"total":1,"data":[{"source_name":"mysql-01","worker_name":"worker1","op":"replace","binlog_pos":"mysql-bin.000001:4321","sqls":["ALTER TABLE t ADD c INT; UPDATE t SET c = 1"],"resumed":true}]}`)
+	r := dmctl(t, srv.URL, "binlog", "replace", "t1", "-s", "mysql-01", "-b", "mysql-bin.000001:4321", "ALTER TABLE t ADD c INT;", "UPDATE t SET c = 1")
+	require.Equal(t, 0, r.code, "%+v", r)
+	src := jsonOf(t, r)["sources"].([]any)[0].(map[string]any)
+	require.Equal(t, "worker1", src["worker"])
+	require.Contains(t, src["msg"], `"binlogPos":"mysql-bin.000001:4321"`)
+	dmctl(t, srv.URL, "binlog", "skip", "t1")
+	dmctl(t, srv.URL, "binlog", "list", "t1", "-s", "mysql-01")
+	seen := reqs()
+	require.Len(t, seen, 3)
+	var req restapi.BinlogOperationRequest
+	require.NoError(t, json.Unmarshal([]byte(seen[0].body), &req))
+	require.Equal(t, "/api/v1/tasks/t1/binlog-operations", seen[0].path)
+	require.Equal(t, restapi.BinlogOperationRequestOp("replace"), req.Op)
+	require.Equal(t, "mysql-bin.000001:4321", *req.BinlogPos)
+	require.Equal(t, []string{"mysql-01"}, *req.SourceNameList)
+	require.Equal(t, []string{"ALTER TABLE t ADD c INT; UPDATE t SET c = 1"}, *req.Sqls)
+	require.JSONEq(t, `{"op":"skip"}`, seen[1].body)
+	require.Equal(t, http.MethodGet, seen[2].method)
+	require.Equal(t, "source_name_list=mysql-01", seen[2].query)
+
+	r = dmctl(t, srv.URL, "binlog", "replace", "t1")
+	require.Equal(t, exitUsage, r.code)
+	r = dmctl(t, srv.URL, "binlog", "skip", "t1", "SELECT 1")
+	require.Equal(t, exitUsage, r.code)
+	require.Len(t, reqs(), 3)
+}

@@ -307,7 +307,6 @@ func TestTokenFromFlagOrEnvironment(t *testing.T) {
 func TestPendingSeams(t *testing.T) {
 	srv, reqs := fakeMaster(t, http.StatusOK, `{"total":0,"data":[]}`)
 	for _, args := range [][]string{
-		{"binlog", "skip", "task"},
 		{"config", "export"},
 		{"config", "import"},
 		{"purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000002"},

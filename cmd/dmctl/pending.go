@@ -8,7 +8,6 @@ import (
 
 // Why a verb is not served.
 const (
-	needsBinlog = "it needs the binlog error operations (skip, replace, revert) in the API"
 	// DM's config export writes every task and source with its password; the API never hands a
 	// password out, so an exported cluster could not be imported again.
 	noExport = "the API never returns passwords, so exported files could not be applied again; use `config task|source <name>` and keep the passwords yourself"
@@ -26,13 +25,6 @@ func pendingCmd(use, short, what, why string) *cobra.Command {
 		Short:              short + " (not supported)",
 		DisableFlagParsing: true,
 		RunE:               verb(func(*cobra.Command, []string) error { return unsupported(what, why) }),
-	}
-}
-
-func (a *app) pendingCmds() []*cobra.Command {
-	return []*cobra.Command{
-		pendingCmd("binlog skip|replace|revert|list <task> [-s source ...] [-b binlog-pos] [sql ...]",
-			"Skip, replace or revert the statement a paused task failed on", "binlog", needsBinlog),
 	}
 }
 
