@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"net/url"
 	"text/tabwriter"
 
@@ -18,13 +17,9 @@ func (a *app) updateSources(cmd *cobra.Command, files []string) error {
 	if len(files) == 0 {
 		return usagef("operate-source update: give the source files")
 	}
-	var parsed []dmyaml.SourceFile
-	for _, f := range files {
-		sf, err := a.readSourceFile(f)
-		if err != nil {
-			return err
-		}
-		parsed = append(parsed, sf)
+	parsed, err := a.readSourceFiles(files)
+	if err != nil {
+		return err
 	}
 	c, err := a.api()
 	if err != nil {
@@ -34,16 +29,15 @@ func (a *app) updateSources(cmd *cobra.Command, files []string) error {
 	if err != nil {
 		return err
 	}
-	out := dmSourcesResponse{Result: true, Sources: []dmWorkerResponse{}}
-	for _, sf := range parsed {
+	out, err := forEachSource(parsed, sourceName, "updating", func(sf dmyaml.SourceFile) (dmWorkerResponse, error) {
 		name := sf.Source.SourceName
 		if err := c.put(cmd.Context(), pathOf("sources", name), restapi.UpdateSourceRequest{Source: sf.Source}); err != nil {
-			if len(out.Sources) > 0 {
-				return fmt.Errorf("source %q (after updating %d other source(s)): %w", name, len(out.Sources), err)
-			}
-			return err
+			return dmWorkerResponse{}, err
 		}
-		out.Sources = append(out.Sources, dmWorkerResponse{Result: true, Source: name, Worker: boundWorker(workers, name)})
+		return dmWorkerResponse{Result: true, Source: name, Worker: boundWorker(workers, name)}, nil
+	})
+	if err != nil {
+		return err
 	}
 	return a.out(sourcesView(out, out.Sources))
 }
@@ -54,17 +48,13 @@ func (a *app) checkTaskCmd() *cobra.Command {
 		Short: "Run the precheck of a task.yaml against its sources and target, without starting it",
 		Args:  args(1, 1, "the task file"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
-			task, err := a.readTaskFile(args[0])
+			req, err := a.taskRequest(args[0])
 			if err != nil {
 				return err
 			}
 			c, err := a.api()
 			if err != nil {
 				return err
-			}
-			req := restapi.CreateTaskRequest{Task: task}
-			if len(a.opts.sources) > 0 {
-				req.SourceNameList = &a.opts.sources
 			}
 			var res restapi.CheckTaskResponse
 			if err := c.post(cmd.Context(), pathOf("tasks", "check"), req, &res); err != nil {

@@ -122,6 +122,19 @@ func (a *app) readSourceFile(path string) (dmyaml.SourceFile, error) {
 	return src, nil
 }
 
+// readSourceFiles converts every file before any is applied, so that a bad one changes nothing.
+func (a *app) readSourceFiles(files []string) ([]dmyaml.SourceFile, error) {
+	var parsed []dmyaml.SourceFile
+	for _, f := range files {
+		sf, err := a.readSourceFile(f)
+		if err != nil {
+			return nil, err
+		}
+		parsed = append(parsed, sf)
+	}
+	return parsed, nil
+}
+
 func (a *app) readFile(path string) ([]byte, dmyaml.Options, error) {
 	opts, err := a.fileOptions()
 	if err != nil {

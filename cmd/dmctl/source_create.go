@@ -41,31 +41,24 @@ func (a *app) createSources(cmd *cobra.Command, files []string, worker string) e
 	if worker != "" && len(files) > 1 {
 		return usagef("operate-source create: -w binds one source; give one file")
 	}
-	var parsed []dmyaml.SourceFile
-	for _, f := range files {
-		sf, err := a.readSourceFile(f)
-		if err != nil {
-			return err
-		}
-		parsed = append(parsed, sf)
+	parsed, err := a.readSourceFiles(files)
+	if err != nil {
+		return err
 	}
 	c, err := a.api()
 	if err != nil {
 		return err
 	}
-	out := dmSourcesResponse{Result: true, Sources: []dmWorkerResponse{}}
-	for _, sf := range parsed {
-		r, err := a.createSource(cmd.Context(), c, sf, worker)
-		if err != nil {
-			if len(out.Sources) > 0 {
-				return fmt.Errorf("source %q (after creating %d other source(s)): %w", sf.Source.SourceName, len(out.Sources), err)
-			}
-			return err
-		}
-		out.Sources = append(out.Sources, r)
+	out, err := forEachSource(parsed, sourceName, "creating", func(sf dmyaml.SourceFile) (dmWorkerResponse, error) {
+		return a.createSource(cmd.Context(), c, sf, worker)
+	})
+	if err != nil {
+		return err
 	}
 	return a.out(sourcesView(out, out.Sources))
 }
+
+func sourceName(sf dmyaml.SourceFile) string { return sf.Source.SourceName }
 
 // createSource creates one source, moves it to worker when one is named, and starts its relay
 // log on its worker when the file enables relay.

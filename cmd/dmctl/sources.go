@@ -117,21 +117,37 @@ func (a *app) stopSources(cmd *cobra.Command, ids []string) error {
 	if err != nil {
 		return err
 	}
-	out := dmSourcesResponse{Result: true, Sources: []dmWorkerResponse{}}
-	for _, id := range ids {
+	out, err := forEachSource(ids, func(id string) string { return id }, "stopping", func(id string) (dmWorkerResponse, error) {
 		if err := c.del(cmd.Context(), pathOf("sources", id), nil); err != nil {
-			if len(out.Sources) > 0 {
-				return fmt.Errorf("source %q (after stopping %d other source(s)): %w", id, len(out.Sources), err)
-			}
-			return err
+			return dmWorkerResponse{}, err
 		}
 		r := dmWorkerResponse{Result: true, Source: id, Worker: boundWorker(workers, id)}
 		if r.Worker == "" {
 			r.Msg = msgStoppedUnbound
 		}
-		out.Sources = append(out.Sources, r)
+		return r, nil
+	})
+	if err != nil {
+		return err
 	}
 	return a.out(sourcesView(out, out.Sources))
+}
+
+// forEachSource runs op on each item in turn, as DM does, and stops at the first failure,
+// saying how many sources went through before it.
+func forEachSource[T any](items []T, name func(T) string, doing string, op func(T) (dmWorkerResponse, error)) (dmSourcesResponse, error) {
+	out := dmSourcesResponse{Result: true, Sources: []dmWorkerResponse{}}
+	for _, it := range items {
+		r, err := op(it)
+		if err != nil {
+			if len(out.Sources) > 0 {
+				return out, fmt.Errorf("source %q (after %s %d other source(s)): %w", name(it), doing, len(out.Sources), err)
+			}
+			return out, err
+		}
+		out.Sources = append(out.Sources, r)
+	}
+	return out, nil
 }
 
 func (a *app) transferSourceCmd() *cobra.Command {

@@ -26,20 +26,17 @@ func (a *app) startTaskCmd() *cobra.Command {
 		Short: "Create and start a task from DM's task.yaml (on all of its sources, or those of -s)",
 		Args:  args(1, 1, "the task file"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
-			task, err := a.readTaskFile(args[0])
+			req, err := a.taskRequest(args[0])
 			if err != nil {
 				return err
 			}
+			task := req.Task
 			c, err := a.api()
 			if err != nil {
 				return err
 			}
-			req := restapi.CreateTaskRequest{Task: task}
 			if removeMeta {
 				req.RemoveMeta = &removeMeta
-			}
-			if len(a.opts.sources) > 0 {
-				req.SourceNameList = &a.opts.sources
 			}
 			hdr, err := c.do(cmd.Context(), request{method: http.MethodPost, path: pathOf("tasks"), body: req})
 			if err != nil {
@@ -70,4 +67,18 @@ func startTaskView(out dmStartTaskResponse) view {
 			}
 		}
 	}}
+}
+
+// taskRequest is the create (or check) body of a task file, on the sources of -s (all when
+// none are given).
+func (a *app) taskRequest(path string) (restapi.CreateTaskRequest, error) {
+	task, err := a.readTaskFile(path)
+	if err != nil {
+		return restapi.CreateTaskRequest{}, err
+	}
+	req := restapi.CreateTaskRequest{Task: task}
+	if len(a.opts.sources) > 0 {
+		req.SourceNameList = &a.opts.sources
+	}
+	return req, nil
 }
