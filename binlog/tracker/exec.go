@@ -364,6 +364,15 @@ func prepareCreate(s *ast.CreateTableStmt) error {
 	if s.Select != nil {
 		return fmt.Errorf("CREATE TABLE ... SELECT is not tracked")
 	}
+	// The upstream refuses a repeated column name (found by FuzzTrackerExec): a table with
+	// one would map row images to the wrong columns.
+	seen := map[string]bool{}
+	for _, c := range s.Cols {
+		if seen[c.Name.Name.L] {
+			return fmt.Errorf("duplicate column name %q", c.Name.Name.O)
+		}
+		seen[c.Name.Name.L] = true
+	}
 	var extra []*ast.Constraint
 	for _, c := range s.Cols {
 		extra = append(extra, hoist(c)...)
