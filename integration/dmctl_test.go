@@ -385,7 +385,7 @@ func (e dmctlEnv) relay(t *testing.T) {
 		}
 		return nil
 	})
-	require.Contains(t, e.fails(t, 0, "purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000001"), "not supported")
+	require.Contains(t, e.fails(t, fsm.CodeOpenAPICommon, "purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000001"), "not enabled")
 	e.fails(t, fsm.CodeSourceNotExist, "start-relay", "-s", "ghost", e.free)
 }
 

@@ -126,6 +126,7 @@ func (e *securedEnv) internalRoutes() []internalRoute {
 			internalRoute{http.MethodGet, w.APIAddr, schemas + "/a/b", nil},
 			internalRoute{http.MethodPut, w.APIAddr, schemas + "/a/b", peer.SetTableStructure{SqlContent: "CREATE TABLE b (x INT)"}},
 			internalRoute{http.MethodDelete, w.APIAddr, schemas + "/a/b", nil},
+			internalRoute{http.MethodPost, w.APIAddr, peer.PathRelayPrefix + "mysql-sec/purge", peer.RelayPurgeRequest{RelayBinlogName: "mysql-bin.999999"}},
 		)
 	}
 	return out

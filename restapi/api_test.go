@@ -70,6 +70,7 @@ var routeRequests = []struct {
 	{"POST", "/api/v1/tasks/converters", "/api/v1/tasks/converters", `{"task_config_file":"name: t"}`, http.StatusNotImplemented},
 	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations?source_name_list=mysql-01&binlog_pos=mysql-bin.000001:4", "", http.StatusOK},
 	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "/api/v1/tasks/task-1/binlog-operations", `{"op":"skip"}`, http.StatusOK},
+	{"POST", "/api/v1/sources/{source-name}/relay/purge", "/api/v1/sources/mysql-01/relay/purge", `{"relay_binlog_name":"mysql-bin.000003"}`, http.StatusOK},
 }
 
 func TestEveryContractRouteIsRouted(t *testing.T) {

@@ -74,6 +74,10 @@ type RelayBackend interface {
 	StopRelay(ctx context.Context, source string, workers []string) error
 	// SetRelayStage pauses (running=false) or resumes the source's relay.
 	SetRelayStage(ctx context.Context, source string, running bool) error
+	// PurgeRelay has every worker that pulls the source's relay log remove its relay files
+	// before req's file (DM's purge-relay) and returns what each removed. An unknown source is
+	// fsm.CodeSourceNotExist; a source no worker relays, a 400.
+	PurgeRelay(ctx context.Context, source string, req DMAPIPurgeRelayJSONRequestBody) ([]PurgeRelayWorkerResult, error)
 }
 
 // TaskBackend serves the task routes.

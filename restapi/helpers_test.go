@@ -355,3 +355,14 @@ func (f *fakeBackend) ConvertTask(_ context.Context, req ConverterTaskRequest) (
 	}
 	return ConverterTaskResponse{Task: *req.Task}, nil
 }
+
+func (f *fakeBackend) PurgeRelay(_ context.Context, source string, req DMAPIPurgeRelayJSONRequestBody) ([]PurgeRelayWorkerResult, error) {
+	dir := ""
+	if req.RelayDir != nil {
+		dir = *req.RelayDir
+	}
+	if err := f.inplace("purge relay %s %s %s", source, req.RelayBinlogName, dir); err != nil {
+		return nil, err
+	}
+	return []PurgeRelayWorkerResult{{WorkerName: "worker-1", RelayDir: "/relay/" + source, KeptFrom: req.RelayBinlogName}}, nil
+}

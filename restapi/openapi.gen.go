@@ -1117,6 +1117,17 @@ type DMAPIGetSourceParams struct {
 	WithStatus *bool `form:"with_status,omitempty" json:"with_status,omitempty"`
 }
 
+// DMAPIPurgeRelayJSONBody defines parameters for DMAPIPurgeRelay.
+type DMAPIPurgeRelayJSONBody struct {
+	// RelayBinlogName Relay files before this one are removed.
+	//
+	// Example: mysql-bin.000003
+	RelayBinlogName string `json:"relay_binlog_name"`
+
+	// RelayDir The worker's relay directory of the source (its path, or its last element, DM's sub-dir); when given, a worker whose directory differs refuses.
+	RelayDir *string `json:"relay_dir,omitempty"`
+}
+
 // DMAPIConvertTaskJSONBody defines parameters for DMAPIConvertTask.
 type DMAPIConvertTaskJSONBody = ConverterTaskRequest
 
@@ -1179,6 +1190,9 @@ type DMAPICreateSourceJSONRequestBody = Source
 
 // DMAPIUpdateSourceJSONRequestBody defines body for DMAPIUpdateSource for application/json ContentType.
 type DMAPIUpdateSourceJSONRequestBody = UpdateSourceRequest
+
+// DMAPIPurgeRelayJSONRequestBody defines body for DMAPIPurgeRelay for application/json ContentType.
+type DMAPIPurgeRelayJSONRequestBody DMAPIPurgeRelayJSONBody
 
 // DMAPIStartRelayJSONRequestBody defines body for DMAPIStartRelay for application/json ContentType.
 type DMAPIStartRelayJSONRequestBody = StartRelayRequest
@@ -1257,6 +1271,9 @@ type ServerInterface interface {
 	// DMAPIPauseRelay Pause the relay log of a source
 	// (POST /api/v1/sources/{source-name}/pause-relay)
 	DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName)
+	// DMAPIPurgeRelay Purge relay log files of a source before a file
+	// (POST /api/v1/sources/{source-name}/relay/purge)
+	DMAPIPurgeRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName)
 	// DMAPIResumeRelay Resume the relay log of a source
 	// (POST /api/v1/sources/{source-name}/resume-relay)
 	DMAPIResumeRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName)
@@ -1416,6 +1433,12 @@ func (_ Unimplemented) DMAPIUpdateSource(w http.ResponseWriter, r *http.Request,
 // DMAPIPauseRelay Pause the relay log of a source
 // (POST /api/v1/sources/{source-name}/pause-relay)
 func (_ Unimplemented) DMAPIPauseRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DMAPIPurgeRelay Purge relay log files of a source before a file
+// (POST /api/v1/sources/{source-name}/relay/purge)
+func (_ Unimplemented) DMAPIPurgeRelay(w http.ResponseWriter, r *http.Request, sourceName SourceName) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -1913,6 +1936,32 @@ func (siw *ServerInterfaceWrapper) DMAPIPauseRelay(w http.ResponseWriter, r *htt
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DMAPIPauseRelay(w, r, sourceName)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DMAPIPurgeRelay operation middleware
+func (siw *ServerInterfaceWrapper) DMAPIPurgeRelay(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "source-name" -------------
+	var sourceName SourceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "source-name", chi.URLParam(r, "source-name"), &sourceName, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "source-name", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DMAPIPurgeRelay(w, r, sourceName)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2835,6 +2884,9 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/api/v1/sources/{source-name}/resume-relay", wrapper.DMAPIResumeRelay)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/api/v1/sources/{source-name}/relay/purge", wrapper.DMAPIPurgeRelay)
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/api/v1/sources/{source-name}/transfer", wrapper.DMAPITransferSource)

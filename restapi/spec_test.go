@@ -16,7 +16,7 @@ import (
 
 // contractRoutes are the 28 routes of the API contract (§1.1), in its order, then the
 // shard-DDL lock routes, then DM's newer routes on one source or task (§6), the check, the
-// converter and the binlog operation routes.
+// converter, the binlog operation routes and the relay purge.
 var contractRoutes = []struct {
 	method, path, operationID string
 }{
@@ -58,6 +58,7 @@ var contractRoutes = []struct {
 	{"POST", "/api/v1/tasks/converters", "DMAPIConvertTask"},
 	{"GET", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIGetBinlogOperationList"},
 	{"POST", "/api/v1/tasks/{task-name}/binlog-operations", "DMAPIOperateBinlog"},
+	{"POST", "/api/v1/sources/{source-name}/relay/purge", "DMAPIPurgeRelay"},
 }
 
 func TestSpecLoadsAndValidates(t *testing.T) {
@@ -73,7 +74,7 @@ func TestSpecLoadsAndValidates(t *testing.T) {
 }
 
 func TestSpecHasExactlyTheContractRoutes(t *testing.T) {
-	require.Len(t, contractRoutes, 38)
+	require.Len(t, contractRoutes, 39)
 	doc, err := loadSpec(t.Context())
 	require.NoError(t, err)
 
@@ -128,7 +129,8 @@ func TestSpecOperationConventions(t *testing.T) {
 			case method == "POST" && path == "/api/v1/shard-ddl-locks/{lock-id}/unlock",
 				method == "PUT" && (path == "/api/v1/sources/{source-name}" || path == "/api/v1/tasks/{task-name}"),
 				method == "POST" && (path == "/api/v1/tasks/check" || path == "/api/v1/tasks/converters"),
-				method == "POST" && path == "/api/v1/tasks/{task-name}/binlog-operations":
+				method == "POST" && path == "/api/v1/tasks/{task-name}/binlog-operations",
+				method == "POST" && path == "/api/v1/sources/{source-name}/relay/purge":
 				// Synchronous: answers with the object as it is after the call, or the result.
 				require.NotEmpty(t, op.Responses.Value("200").Value.Content, name)
 			case method == "GET":

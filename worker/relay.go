@@ -144,7 +144,7 @@ func (s *Server) purgeLoop(ctx context.Context) {
 		case <-tick.C:
 		}
 		s.relayR.mu.Lock()
-		dir, st := s.relayR.dir, s.relayR.spec
+		dir, st, source := s.relayR.dir, s.relayR.spec, s.relayR.source
 		running := s.relayR.relay != nil
 		s.relayR.mu.Unlock()
 		if !running {
@@ -154,39 +154,18 @@ func (s *Server) purgeLoop(ctx context.Context) {
 			continue
 		}
 		last = time.Now()
-		keep, ok := s.oldestRelayReader()
-		if !ok {
+		// With no reader the relay keeps everything (a task may still start from it).
+		need := s.relayNeeds(source)
+		if !need.found {
 			continue
 		}
-		removed, err := relay.Purge(dir, keep, st.Purge.Expires, st.Purge.RemainSpace, time.Now())
+		removed, err := relay.Purge(dir, need.oldest, st.Purge.Expires, st.Purge.RemainSpace, time.Now())
 		if err != nil {
 			s.logger.Warn("relay purge", "err", err)
 		} else if len(removed) > 0 {
 			s.logger.Info("relay files purged", "files", removed)
 		}
 	}
-}
-
-// oldestRelayReader is the lowest checkpoint among subtasks reading the relay log; with no
-// reader the relay keeps everything (a task may still start from it).
-func (s *Server) oldestRelayReader() (binlog.Location, bool) {
-	s.runnersMu.Lock()
-	defer s.runnersMu.Unlock()
-	var oldest binlog.Location
-	found := false
-	for _, r := range s.runners {
-		r.mu.Lock()
-		sy := r.syncer
-		r.mu.Unlock()
-		if sy == nil {
-			continue
-		}
-		loc := sy.Status().NeededFrom
-		if !found || loc.File < oldest.File || (loc.File == oldest.File && loc.Pos < oldest.Pos) {
-			oldest, found = loc, true
-		}
-	}
-	return oldest, found
 }
 
 // relayStatus reports the relay for the masters.

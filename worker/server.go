@@ -154,6 +154,7 @@ func (s *Server) routes() http.Handler {
 	internal := http.NewServeMux()
 	internal.HandleFunc("GET "+peer.PathWorkerStatus, s.handleStatus)
 	s.schemaRoutes(internal)
+	s.relayRoutes(internal)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gathererFunc(s.metrics.gatherers), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /status", s.handleHealth)

@@ -309,7 +309,6 @@ func TestPendingSeams(t *testing.T) {
 	for _, args := range [][]string{
 		{"config", "export"},
 		{"config", "import"},
-		{"purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000002"},
 	} {
 		r := dmctl(t, srv.URL, args...)
 		require.Equal(t, exitFailure, r.code, "dmctl %v: %+v", args, r)

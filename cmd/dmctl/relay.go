@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -152,7 +154,7 @@ func (a *app) purgeRelayCmd() *cobra.Command {
 	var file, subDir string
 	cmd := &cobra.Command{
 		Use:   "purge-relay -s source -f filename [--sub-dir dir]",
-		Short: "Purge relay log files before a file (not supported: see the source's purge policy)",
+		Short: "Purge the source's relay log files before a file (what running tasks still read stays)",
 		Args:  args(0, 0, "no arguments"),
 		RunE: verb(func(cmd *cobra.Command, _ []string) error {
 			source, err := a.oneSource(cmd.Name())
@@ -162,11 +164,52 @@ func (a *app) purgeRelayCmd() *cobra.Command {
 			if file == "" {
 				return usagef("purge-relay: give the file to purge before with -f")
 			}
-			return failuref(0, "purge-relay is not supported: the API has no route to purge the relay log of %q by hand; "+
-				"workers purge it by the source's purge policy (purge: interval, expires, remain-space)", source)
+			c, err := a.api()
+			if err != nil {
+				return err
+			}
+			req := restapi.DMAPIPurgeRelayJSONRequestBody{RelayBinlogName: file}
+			if subDir != "" {
+				req.RelayDir = &subDir
+			}
+			var res restapi.PurgeRelayResponse
+			if err := c.post(cmd.Context(), pathOf("sources", source, "relay", "purge"), req, &res); err != nil {
+				return err
+			}
+			return a.out(purgeRelayView(source, res.Data))
 		}),
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", "purge the relay log files before this one")
-	cmd.Flags().StringVar(&subDir, "sub-dir", "", "the relay log's sub-directory")
+	cmd.Flags().StringVar(&subDir, "sub-dir", "", "the relay log's directory on the workers (checked, not chosen: each worker has one per source)")
 	return cmd
+}
+
+// purgeRelayView is DM's answer (one entry per relay worker, what it removed in msg), or one
+// line per worker.
+func purgeRelayView(source string, results []restapi.PurgeRelayWorkerResult) view {
+	out := dmSourcesResponse{Result: true, Sources: []dmWorkerResponse{}}
+	for _, r := range results {
+		out.Sources = append(out.Sources, dmWorkerResponse{Result: true, Msg: purgeSummary(r), Source: source, Worker: r.WorkerName})
+	}
+	return view{dm: out, table: func(tw *tabwriter.Writer) {
+		row(tw, "SOURCE", "WORKER", "PURGED", "KEPT-FROM", "MESSAGE")
+		for _, r := range results {
+			row(tw, source, r.WorkerName, dash(strings.Join(r.PurgedFiles, ",")), dash(r.KeptFrom), dash(r.Msg))
+		}
+	}}
+}
+
+// purgeSummary says what one worker removed, and why it stopped early if it did.
+func purgeSummary(r restapi.PurgeRelayWorkerResult) string {
+	s := "purged nothing"
+	if len(r.PurgedFiles) > 0 {
+		s = "purged " + strings.Join(r.PurgedFiles, ", ")
+	}
+	if r.KeptFrom != "" {
+		s += "; kept from " + r.KeptFrom
+	}
+	if r.Msg != "" {
+		s += " (" + r.Msg + ")"
+	}
+	return s
 }

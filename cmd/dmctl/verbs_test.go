@@ -197,3 +197,35 @@ func TestRelayDefaults(t *testing.T) {
 	require.Equal(t, "/api/v1/sources/mysql-01/pause-relay", posts[2].path)
 	require.Empty(t, posts[2].body)
 }
+
+// TestPurgeRelay: purge-relay posts DM's filename (and sub-dir) to the source's purge route
+// and prints each relay worker's removal in DM's shape; a master's error is exit 1 with its
+// code.
+func TestPurgeRelay(t *testing.T) {
+	srv, reqs := fakeRoutes(t, func(r *http.Request) (int, string) {
+		if r.URL.Path == "/api/v1/sources/ghost/relay/purge" {
+			return http.StatusBadRequest, `{"error_msg":"source \"ghost\" does not exist","error_code":46008}`
+		}
+		return http.StatusOK, `{"total":1,"data":[{"worker_name":"w2","relay_dir":"/r/mysql-01",` +
+			`"purged_files":["mysql-bin.000001","mysql-bin.000002"],"kept_from":"mysql-bin.000003","msg":""}]}`
+	})
+	r := dmctl(t, srv.URL, "purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000003", "--sub-dir", "mysql-01")
+	require.Equal(t, exitOK, r.code, "%+v", r)
+	require.JSONEq(t, `{"result":true,"msg":"","sources":[{"result":true,"source":"mysql-01","worker":"w2",`+
+		`"msg":"purged mysql-bin.000001, mysql-bin.000002; kept from mysql-bin.000003"}]}`, r.stdout)
+	r = dmctl(t, srv.URL, "-o", "table", "purge-relay", "-s", "mysql-01", "-f", "mysql-bin.000003")
+	require.Equal(t, exitOK, r.code, "%+v", r)
+	require.Regexp(t, `mysql-01\s+w2\s+mysql-bin.000001,mysql-bin.000002\s+mysql-bin.000003\s+-`, r.stdout)
+	r = dmctl(t, srv.URL, "purge-relay", "-s", "ghost", "-f", "mysql-bin.000003")
+	require.Equal(t, exitFailure, r.code, "%+v", r)
+	require.Equal(t, float64(fsm.CodeSourceNotExist), jsonOf(t, r)["code"])
+	for _, bad := range [][]string{{"purge-relay", "-f", "mysql-bin.000003"}, {"purge-relay", "-s", "a", "-s", "b", "-f", "x.000001"}, {"purge-relay", "-s", "mysql-01", "extra", "-f", "x.000001"}} {
+		require.Equal(t, exitUsage, dmctl(t, srv.URL, bad...).code, "dmctl %v", bad)
+	}
+
+	got := reqs()
+	require.Len(t, got, 3)
+	require.Equal(t, "/api/v1/sources/mysql-01/relay/purge", got[0].path)
+	require.JSONEq(t, `{"relay_binlog_name":"mysql-bin.000003","relay_dir":"mysql-01"}`, got[0].body)
+	require.JSONEq(t, `{"relay_binlog_name":"mysql-bin.000003"}`, got[1].body)
+}

@@ -98,15 +98,23 @@ func (c *Client) SubtaskSchema(ctx context.Context, addr, method, task string, p
 	for _, p := range parts {
 		path += "/" + url.PathEscape(p)
 	}
-	var payload []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s body: %w", path, err)
-		}
-		payload = b
+	payload, err := jsonBody(path, body)
+	if err != nil {
+		return err
 	}
 	return c.once(ctx, method, c.scheme+"://"+addr+path, payload, out)
+}
+
+// jsonBody encodes a request body (nil: no body).
+func jsonBody(path string, body any) ([]byte, error) {
+	if body == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s body: %w", path, err)
+	}
+	return b, nil
 }
 
 // JoinMaster asks the cluster to record (and optionally add as voter) a master.
@@ -139,13 +147,9 @@ func (c *Client) WatchDesired(ctx context.Context, worker string, index uint64, 
 // An answer with the error template is returned as *apierr.Error without trying others:
 // the cluster has spoken. Transport failures and 503s move on to the next master.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
-	var payload []byte
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("encode %s body: %w", path, err)
-		}
-		payload = b
+	payload, err := jsonBody(path, body)
+	if err != nil {
+		return err
 	}
 	c.mu.Lock()
 	addrs, start := c.addrs, c.next
