@@ -21,6 +21,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/api/v1/sources/{}/start-relay"},
 	{"POST", "/api/v1/sources/{}/stop-relay"},
 	{"POST", "/api/v1/sources/{}/transfer"},
+	{"POST", "/api/v1/sources/{}/relay/purge"},
 	{"POST", "/api/v1/tasks"},
 	{"PUT", "/api/v1/tasks/{}"},
 	{"POST", "/api/v1/tasks/check"},
