@@ -155,7 +155,7 @@ func (m *mapping) markAll() {
 func SourceYAML(f SourceFile) ([]byte, error) {
 	s := f.Source
 	out := sourceDoc{
-		SourceID: s.SourceName, EnableGTID: s.EnableGtid != nil && *s.EnableGtid, EnableRelay: f.EnableRelay,
+		SourceID: s.SourceName, EnableGTID: s.EnableGtid, EnableRelay: f.EnableRelay,
 		RelayBinlogName: f.RelayBinlogName, RelayBinlogGTID: f.RelayBinlogGTID, RelayDir: f.RelayDir,
 		From: dbDoc{Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Security: securityDoc(s.Security)},
 	}
@@ -167,7 +167,7 @@ func SourceYAML(f SourceFile) ([]byte, error) {
 
 type sourceDoc struct {
 	SourceID        string    `yaml:"source-id"`
-	EnableGTID      bool      `yaml:"enable-gtid"`
+	EnableGTID      *bool     `yaml:"enable-gtid,omitempty"` // unset stays unset (found by FuzzSourceFile)
 	EnableRelay     bool      `yaml:"enable-relay"`
 	RelayBinlogName string    `yaml:"relay-binlog-name,omitempty"`
 	RelayBinlogGTID string    `yaml:"relay-binlog-gtid,omitempty"`
