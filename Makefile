@@ -5,7 +5,7 @@ PKGS    := ./...
 # Keep the whole test run bounded on a 2-core CI machine.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build test run lint deps generate clean bench demo
+.PHONY: all build test run lint deps generate clean bench demo fuzz
 
 all: build
 
@@ -52,6 +52,19 @@ run: build
 		$(BIN)/dm-worker --name=worker1 --worker-addr=127.0.0.1:8262 --join=127.0.0.1:8261 \
 			--data-dir=data/worker1 --relay-dir=data/worker1/relay --secret-key-path=data/secret.key & w=$$!; \
 		wait'
+
+# Fuzz targets (package:Target), each run for FUZZTIME in turn. CI runs them for 10s each;
+# a crash leaves its input under the package's testdata/fuzz/, which `go test` then replays:
+# commit it with the fix. TestFuzzTargetsAreListed keeps this list complete.
+FUZZTIME ?= 2m
+FUZZ_TARGETS := ./fsm:FuzzApplyEntries ./fsm:FuzzRestore ./restapi:FuzzRequestDecoding \
+	./restapi/dmyaml:FuzzTaskFile ./restapi/dmyaml:FuzzSourceFile ./binlog/ddl:FuzzParseRender \
+	./binlog/tracker:FuzzTrackerExec ./binlog/rules:FuzzPatternMatch
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 # Benchmarks against baselines measured in the same run (not part of make test).
 bench: build

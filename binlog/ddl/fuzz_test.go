@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -25,8 +26,8 @@ func FuzzParseRender(f *testing.F) {
 		st := Parse(sql, schema)
 		for _, flavor := range []string{FlavorMariaDB, FlavorMySQL, FlavorTiDB} {
 			out, err := st.Render(context.Background(), Render{Flavor: flavor, IfExists: true})
-			if err != nil || !st.Parsed() || len(out) != 1 {
-				continue
+			if err != nil || !st.Parsed() || len(out) != 1 || !utf8.ValidString(sql) {
+				continue // text that is not UTF-8 only has to not panic: the restore writes '?'
 			}
 			again := Parse(out[0], schema)
 			require.True(t, again.Parsed(), "%s rendered %q, which does not parse: %v", flavor, out[0], again.ParseErr)
