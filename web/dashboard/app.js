@@ -157,7 +157,7 @@ const app = (() => {
       const lag = st.sync_status ? fmtDuration(st.sync_status.seconds_behind_master) : "";
       return `<td>${first ? `<a class="task-link" href="#/task/${encodeURIComponent(t.name)}">${esc(t.name)}</a>` : ""}</td>` +
         `<td>${first ? esc(t.task_mode) : ""}</td><td>${esc(st.source_name)}</td><td>${esc(st.worker_name)}</td>` +
-        `<td data-stage="${esc(st.stage)}">${stageBadge(st.stage)}</td><td>${esc(st.unit)}</td>` +
+        `<td data-task="${esc(t.name)}" data-stage="${esc(st.stage)}">${stageBadge(st.stage)}</td><td>${esc(st.unit)}</td>` +
         `<td class="progress-cell">${progressCell(st, history)}</td><td>${esc(lag)}</td><td>${errorCell(st)}</td>` +
         `<td class="actions">${first ? taskButtons(t.name, true) : ""}</td>`;
     }, state.tasks.length ? "no task matches the filter" : "no tasks");
