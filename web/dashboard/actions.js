@@ -29,9 +29,9 @@ const actions = (() => {
   function taskAction(kind, task) {
     switch (kind) {
       case "pause":
-        return run(`Pause ${task}`, "POST", `/api/v1/tasks/${enc(task)}/pause`, {});
+        return run(`Pause ${task}`, "POST", `/api/v1/tasks/${enc(task)}/pause`);
       case "resume":
-        return run(`Resume ${task}`, "POST", `/api/v1/tasks/${enc(task)}/resume`, {});
+        return run(`Resume ${task}`, "POST", `/api/v1/tasks/${enc(task)}/resume`);
       case "stop":
         if (!confirm(`Stop task ${task}? Its subtasks are removed; the target's checkpoints stay.`)) return null;
         return run(`Stop ${task}`, "DELETE", `/api/v1/tasks/${enc(task)}`);

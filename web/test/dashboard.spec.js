@@ -1,0 +1,254 @@
+#!/usr/bin/env node
+// Drives the dm-master dashboard in a real browser (Debian's chromium through playwright-core)
+// against a running cluster; integration/dashboard_test.go starts the cluster and runs it.
+//
+//   node dashboard.spec.js --url http://127.0.0.1:8261 --task NAME --screenshots DIR [--token T]
+//   node dashboard.spec.js --url http://FOLLOWER --masters 3 --token T --screenshots DIR
+//
+// With --task: the task appears with its stage and progress, pausing it in the page shows
+// Paused (and the API agrees), resuming shows Running, refused actions show the API's error.
+// With --token: the page first asks for the token (the API answers 401 without it), then
+// works once it is pasted. Every page is saved as a PNG under DIR. Exit status 0 on success.
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+
+function args() {
+  const out = {};
+  const a = process.argv.slice(2);
+  for (let i = 0; i < a.length; i++) {
+    if (!a[i].startsWith("--")) throw new Error(`unexpected argument ${a[i]}`);
+    out[a[i].slice(2)] = a[i + 1];
+    i++;
+  }
+  if (!out.url) throw new Error("--url is required");
+  out.screenshots = out.screenshots || path.resolve("test-artifacts/screenshots");
+  out.chromium = process.env.CHROMIUM || "/usr/bin/chromium";
+  return out;
+}
+
+const TIMEOUT = 30000;
+let checks = 0;
+function ok(what) {
+  checks++;
+  console.log(`ok ${checks} - ${what}`);
+}
+
+class Harness {
+  constructor(opts, page) {
+    this.opts = opts;
+    this.page = page;
+    this.base = opts.url.replace(/\/$/, "");
+    this.problems = [];
+  }
+
+  async api(method, p, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (this.opts.token) headers.Authorization = "Bearer " + this.opts.token;
+    const resp = await fetch(this.base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await resp.text();
+    return { status: resp.status, data: text ? JSON.parse(text) : null };
+  }
+
+  async shot(name) {
+    const file = path.join(this.opts.screenshots, name + ".png");
+    await this.page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot ${file}`);
+  }
+
+  async go(hash) {
+    await this.page.evaluate((h) => { location.hash = h; }, hash);
+  }
+
+  async waitText(selector, text, what) {
+    await this.page.locator(selector).filter({ hasText: text }).first().waitFor({ timeout: TIMEOUT });
+    ok(what);
+  }
+
+  // stages answers the stages the tasks page shows for the task's subtasks.
+  stages(task) {
+    return this.page.$$eval(`#tasks-body td[data-stage]`, (tds, t) =>
+      tds.filter((td) => td.dataset.task === t).map((td) => td.dataset.stage), task);
+  }
+
+  async waitStages(task, stage) {
+    await this.page.waitForFunction(([t, s]) => {
+      const tds = Array.from(document.querySelectorAll("#tasks-body td[data-stage]")).filter((td) => td.dataset.task === t);
+      return tds.length > 0 && tds.every((td) => td.dataset.stage === s);
+    }, [task, stage], { timeout: TIMEOUT });
+    ok(`the page shows task ${task} ${stage}`);
+  }
+
+  async apiStages(task, stage) {
+    const deadline = Date.now() + TIMEOUT;
+    let last;
+    while (Date.now() < deadline) {
+      last = await this.api("GET", `/api/v1/tasks/${encodeURIComponent(task)}/status`);
+      if (last.status === 200 && last.data.data.length && last.data.data.every((s) => s.stage === stage)) {
+        ok(`the API agrees: task ${task} is ${stage}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`the API does not show ${task} ${stage}: ${JSON.stringify(last)}`);
+  }
+
+  async notice(contains, what) {
+    const box = this.page.locator("#notice.error");
+    await box.waitFor({ timeout: TIMEOUT });
+    await this.page.waitForFunction((c) => (document.getElementById("notice-text").textContent || "").includes(c), contains, { timeout: TIMEOUT });
+    ok(`${what}: the page shows "${(await box.textContent()).trim().replace(/\s*×$/, "")}"`);
+  }
+}
+
+async function tokenFlow(h) {
+  const { page } = h;
+  await page.locator("#token-panel").waitFor({ state: "visible", timeout: TIMEOUT });
+  await h.waitText("#conn", "requires an API token", "without a token the page says the API wants one");
+  await h.shot("00-token");
+  await page.fill("#token-input", h.opts.token);
+  await page.click('#token-panel button[type="submit"]');
+  await h.waitText("#conn", "live", "with the pasted token the page is live");
+  const stored = await page.evaluate(() => sessionStorage.getItem("dm.apiToken"));
+  if (stored !== h.opts.token) throw new Error("the token is not kept in sessionStorage");
+  ok("the token is kept in sessionStorage");
+}
+
+async function clusterPage(h) {
+  await h.go("#/cluster");
+  await h.waitText("#masters-body tr", "leader", "the cluster page shows the leader");
+  if (h.opts.masters) {
+    const want = Number(h.opts.masters);
+    await h.page.waitForFunction((n) => document.querySelectorAll("#masters-body tr[data-key]").length === n &&
+      Array.from(document.querySelectorAll("#masters-body tr")).every((tr) => tr.textContent.includes("alive")), want, { timeout: TIMEOUT });
+    ok(`the cluster page shows ${want} masters, alive`);
+  }
+  await h.page.locator("#workers-body tr[data-key]").first().waitFor({ timeout: TIMEOUT });
+  ok("the cluster page lists the workers");
+  await h.shot("01-cluster");
+}
+
+async function sourcesPage(h) {
+  await h.go("#/sources");
+  await h.page.locator("#sources-body tr[data-key]").first().waitFor({ timeout: TIMEOUT });
+  await h.page.waitForFunction(() => Array.from(document.querySelectorAll("#sources-body tr[data-key]")).every((tr) => /\(.+, \d+\)/.test(tr.children[4].textContent)), null, { timeout: TIMEOUT });
+  ok("the sources page shows each source with its worker and upstream position");
+  await h.shot("02-sources");
+}
+
+async function tasksPage(h, task) {
+  const { page } = h;
+  await h.go("#/tasks");
+  await page.locator(`#tasks-body td[data-task="${task}"]`).first().waitFor({ timeout: TIMEOUT });
+  ok(`task ${task} appears on the tasks page`);
+  await h.waitStages(task, "Running");
+  await page.waitForFunction((t) => {
+    const td = Array.from(document.querySelectorAll("#tasks-body td[data-stage]")).find((x) => x.dataset.task === t);
+    const row = td && td.parentElement;
+    return row && /Dump|Load|Sync/.test(row.children[5].textContent) && row.querySelector(".progress-cell").textContent.trim() !== "";
+  }, task, { timeout: TIMEOUT });
+  ok(`task ${task} shows its unit and progress`);
+  await h.shot("03-tasks");
+
+  await page.click(`button[data-action="pause"][data-task="${task}"]`);
+  await h.waitStages(task, "Paused");
+  await h.apiStages(task, "Paused");
+  await h.shot("04-task-paused");
+  await page.click(`button[data-action="resume"][data-task="${task}"]`);
+  await h.waitStages(task, "Running");
+  await h.apiStages(task, "Running");
+}
+
+async function taskPage(h, task) {
+  const { page } = h;
+  await page.click(`a.task-link:text-is("${task}")`);
+  await page.locator("#task-subtasks article.subtask").first().waitFor({ timeout: TIMEOUT });
+  ok(`the task page shows the subtasks of ${task}`);
+  // Two polls give the chart its first points.
+  await page.waitForFunction(() => Array.from(document.querySelectorAll("#task-chart path.s-lag")).some((p) => /M.*L/.test(p.getAttribute("d"))), null, { timeout: TIMEOUT });
+  ok("the task page charts lag and applied events over time");
+  await page.waitForTimeout(Number(h.opts.chartwait || 0));
+  await h.shot("05-task");
+}
+
+async function refusedActions(h) {
+  const { page } = h;
+  // A task the API refuses: the page must show the API's own words.
+  const bad = { name: "bad-task", task_mode: "all" };
+  const direct = await h.api("POST", "/api/v1/tasks", { task: bad, remove_meta: false });
+  if (direct.status < 400 || !direct.data.error_msg) throw new Error(`the API accepted a bad task: ${JSON.stringify(direct)}`);
+  await h.go("#/create");
+  await page.fill("#task-json", JSON.stringify(bad));
+  await page.click('#create-task button[type="submit"]');
+  await h.notice(direct.data.error_msg, "creating a bad task is refused");
+  await h.waitText("#create-task-result.error", `error_code ${direct.data.error_code}`, "the form shows the error code too");
+  await h.shot("06-create-refused");
+
+  const lock = await h.api("POST", "/api/v1/shard-ddl-locks/no-such-lock/unlock", { action: "exec" });
+  if (lock.status < 400) throw new Error(`the API unlocked a lock that does not exist: ${JSON.stringify(lock)}`);
+  await h.go("#/tasks");
+  await page.fill("#unlock-id", "no-such-lock");
+  await page.click('#unlock-form button[type="submit"]');
+  await h.notice(lock.data.error_msg, "unlocking a lock that does not exist is refused");
+}
+
+async function main() {
+  const opts = args();
+  fs.mkdirSync(opts.screenshots, { recursive: true });
+  if (!fs.existsSync(opts.chromium)) throw new Error(`no browser at ${opts.chromium}: run make deps`);
+  let chromium;
+  try {
+    ({ chromium } = require("playwright-core"));
+  } catch (e) {
+    throw new Error("playwright-core is not installed in web/test: run make deps");
+  }
+  const browser = await chromium.launch({
+    executablePath: opts.chromium,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+  });
+  const h = new Harness(opts, null);
+  try {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const origin = new URL(opts.url).origin;
+    // The page must work offline: anything it asks of another origin fails the test.
+    await context.route("**/*", (route) => {
+      const u = route.request().url();
+      if (u.startsWith(origin + "/") || u.startsWith("data:")) return route.continue();
+      h.problems.push(`request to another origin: ${u}`);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    h.page = page;
+    page.on("pageerror", (e) => h.problems.push(`page error: ${e.message}`));
+    page.on("console", (m) => {
+      // A refused request is logged by the browser as a failed load: expected here.
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) h.problems.push(`console error: ${m.text()}`);
+    });
+    page.on("dialog", (d) => d.accept());
+    await page.goto(h.base + "/dashboard/", { timeout: TIMEOUT });
+    if (opts.token) await tokenFlow(h);
+    await clusterPage(h);
+    if (opts.task) {
+      await sourcesPage(h);
+      await tasksPage(h, opts.task);
+      await taskPage(h, opts.task);
+      await refusedActions(h);
+    }
+    if (h.problems.length) throw new Error("the page misbehaved:\n  " + h.problems.join("\n  "));
+    ok("no script errors, no policy violations, no request to another origin");
+    console.log(`PASS dashboard: ${checks} checks; screenshots in ${opts.screenshots}`);
+  } catch (e) {
+    if (h.page) await h.shot("failure").catch(() => {});
+    if (h.problems.length) console.log("problems seen:\n  " + h.problems.join("\n  "));
+    throw e;
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((e) => {
+  console.log(`FAIL dashboard: ${e.message}`);
+  process.exit(1);
+});
