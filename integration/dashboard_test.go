@@ -99,7 +99,13 @@ func TestDashboard(t *testing.T) {
 
 	stop := make(chan struct{})
 	written := startSlowWriter(t, e.srcDB, "dash.orders", 100000, stop)
-	browser.run(t, "--url", "http://"+e.addr, "--task", "orders", "--chartwait", "4000")
+	// DM_DASHBOARD_CHART_WAIT (ms) lets the chart gather more points before its screenshot,
+	// for the README's picture.
+	chartWait := os.Getenv("DM_DASHBOARD_CHART_WAIT")
+	if chartWait == "" {
+		chartWait = "4000"
+	}
+	browser.run(t, "--url", "http://"+e.addr, "--task", "orders", "--chartwait", chartWait)
 	close(stop)
 	require.NoError(t, <-written)
 

@@ -186,11 +186,13 @@ const app = (() => {
     const list = t.status_list || [];
     setHTML($("task-chart"), list.map((st) => {
       const samples = history.of(st);
+      // The time axis grows with what this page has seen, from 2 to 15 minutes.
+      const span = Math.min(HISTORY_MS, Math.max(2 * 60000, samples.length ? Date.now() - samples[0].t : 0));
       return `<figure><figcaption>${esc(st.source_name)}: replication lag and applied binlog events/s</figcaption>` +
         chart.render([
           { label: "lag", unit: "s", cls: "s-lag", points: samples.map((s) => ({ t: s.t, v: s.lag })) },
           { label: "applied events", unit: "/s", cls: "s-rate", points: history.eventRates(st) },
-        ], Date.now(), HISTORY_MS, `${st.source_name} lag and events per second`) + "</figure>";
+        ], Date.now(), span, `${st.source_name} lag and events per second`) + "</figure>";
     }).join(""));
     setHTML($("task-subtasks"), list.map((st) => subtaskCard(st)).join(""));
     const locks = state.locks.filter((l) => l.task_name === name);
@@ -221,12 +223,12 @@ const app = (() => {
       const total = d.estimate_total_rows || 0;
       body += `<h4>Dump</h4>` + bar(total > 0 ? d.finished_rows / total : parseFloat(d.progress) / 100,
         `${fmtNum(d.finished_rows)} of ~${fmtNum(total)} rows · ${fmtBytes(d.finished_bytes)} · ${d.completed_tables}/${d.total_tables} tables · ${fmtBytes(d.bps)}/s`) +
-        `<div class="small muted">${esc(d.progress)} ${esc(eta(total - d.finished_rows, history.rate(st, "dumpRows")))}</div>`;
+        `<div class="small muted">${esc(d.progress)} ${st.unit === "Dump" ? esc(eta(total - d.finished_rows, history.rate(st, "dumpRows"))) : "done"}</div>`;
     }
     if (l) {
       body += `<h4>Load</h4>` + bar(l.total_bytes > 0 ? l.finished_bytes / l.total_bytes : 0,
         `${fmtBytes(l.finished_bytes)} of ${fmtBytes(l.total_bytes)}`) +
-        `<div class="small muted">${esc(l.progress)} ${esc(eta(l.total_bytes - l.finished_bytes, history.rate(st, "loadBytes")))}</div>`;
+        `<div class="small muted">${esc(l.progress)} ${st.unit === "Load" ? esc(eta(l.total_bytes - l.finished_bytes, history.rate(st, "loadBytes"))) : "done"}</div>`;
     }
     if (st.error_msg) body += `<h4>Error</h4><pre class="error">${esc(st.error_msg)}</pre>`;
     if ((st.warnings || []).length) body += `<h4>Precheck warnings</h4><ul>${st.warnings.map((w) => `<li>${esc(w)}</li>`).join("")}</ul>`;

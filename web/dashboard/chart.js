@@ -16,7 +16,8 @@ const chart = (() => {
     if (v >= 1e6) return (v / 1e6).toFixed(1) + "M";
     if (v >= 1e4) return (v / 1e3).toFixed(0) + "k";
     if (v >= 1e3) return (v / 1e3).toFixed(1) + "k";
-    return String(Math.round(v * 10) / 10);
+    if (v > 0 && v < 10) return String(Math.round(v * 100) / 100);
+    return String(Math.round(v));
   }
 
   function path(points, x, y) {
@@ -47,9 +48,10 @@ const chart = (() => {
       out += `<text class="axis ${series[0].cls}" x="${PAD.l - 6}" y="${yy + 4}" text-anchor="end">${fmt(scales[0] * frac)}</text>`;
       if (series[1]) out += `<text class="axis ${series[1].cls}" x="${W - PAD.r + 6}" y="${yy + 4}">${fmt(scales[1] * frac)}</text>`;
     }
-    for (let m = 0; m <= spanMs / 60000; m += 5) {
-      const xx = x(now - m * 60000);
-      out += `<text class="axis" x="${xx}" y="${H - 8}" text-anchor="middle">${m === 0 ? "now" : "−" + m + " min"}</text>`;
+    const step = [15, 30, 60, 120, 300].map((s) => s * 1000).find((s) => spanMs / s <= 6) || 300000;
+    for (let ago = 0; ago <= spanMs; ago += step) {
+      const label = ago === 0 ? "now" : ago % 60000 === 0 ? `−${ago / 60000} min` : `−${ago / 1000} s`;
+      out += `<text class="axis" x="${x(now - ago)}" y="${H - 8}" text-anchor="middle">${label}</text>`;
     }
     series.forEach((s, i) => {
       out += `<path class="line ${s.cls}" d="${path(s.points, x, ys[i])}"/>`;
