@@ -172,8 +172,42 @@ async function taskPage(h, task) {
   await h.shot("05-task");
 }
 
+// A DM task file, converted by the API into the task JSON the page then creates.
+const DM_TASK_YAML = `name: "from-yaml"
+task-mode: all
+target-database:
+  host: "127.0.0.1"
+  port: 3306
+  user: "dmtarget"
+  password: ""
+block-allow-list:
+  ba:
+    do-dbs: ["dash"]
+mysql-instances:
+  - source-id: "mysql-01"
+    block-allow-list: "ba"
+`;
+
+async function convertYAML(h) {
+  const { page } = h;
+  await h.go("#/create");
+  await page.check('input[name="task-format"][value="yaml"]');
+  await page.fill("#task-yaml", DM_TASK_YAML);
+  await page.click("#convert-yaml");
+  await page.waitForFunction(() => /"name": "from-yaml"/.test(document.getElementById("task-json").value), null, { timeout: TIMEOUT });
+  ok("a DM task.yaml is converted into the task JSON through the API");
+
+  const bad = DM_TASK_YAML.replace("task-mode: all", "task-mode: all\nno-such-key: 1");
+  const direct = await h.api("POST", "/api/v1/tasks/converters", { task_config_file: bad });
+  if (direct.status < 400 || !direct.data.error_msg) throw new Error(`the converter accepted a bad file: ${JSON.stringify(direct)}`);
+  await page.fill("#task-yaml", bad);
+  await page.click("#convert-yaml");
+  await h.notice(direct.data.error_msg, "a task.yaml with an unknown key is refused");
+}
+
 async function refusedActions(h) {
   const { page } = h;
+  await convertYAML(h);
   // A task the API refuses: the page must show the API's own words.
   const bad = { name: "bad-task", task_mode: "all" };
   const direct = await h.api("POST", "/api/v1/tasks", { task: bad, remove_meta: false });
