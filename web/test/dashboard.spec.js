@@ -227,6 +227,24 @@ async function refusedActions(h) {
   await h.notice(lock.data.error_msg, "unlocking a lock that does not exist is refused");
 }
 
+// refusedTransfer moves the source of the running task: the API refuses while the task
+// runs, and the page says why.
+async function refusedTransfer(h) {
+  const { page } = h;
+  await h.go("#/sources");
+  await page.waitForFunction(() => document.getElementById("transfer-worker").value !== "", null, { timeout: TIMEOUT });
+  const source = await page.inputValue("#transfer-source");
+  const worker = await page.inputValue("#transfer-worker");
+  await page.click('#transfer-form button[type="submit"]');
+  await page.waitForFunction(() => /refused: .*\(error_code \d+\)/.test(document.getElementById("notice-text").textContent), null, { timeout: TIMEOUT });
+  const shown = (await page.textContent("#notice-text")).trim();
+  const workers = await h.api("GET", "/api/v1/cluster/workers");
+  const bound = workers.data.data.find((w) => w.bound_source_name === source);
+  if (!bound || bound.name === worker) throw new Error(`the transfer was refused on the page but ${source} is bound to ${bound && bound.name}`);
+  ok(`transferring ${source} to ${worker} under a running task is refused: the page shows "${shown}"`);
+  await h.shot("08-transfer-refused");
+}
+
 // hundredTasks shows the page stays quick with 100 tasks of two subtasks each: the list
 // answer is the real task's, copied 100 times (the cluster runs one task); the rows appear,
 // later refreshes update them in place (the same elements stay) without long script tasks.
@@ -317,6 +335,7 @@ async function main() {
       await taskPage(h, opts.task);
       await refusedActions(h);
       await hundredTasks(h, opts.task);
+      await refusedTransfer(h);
     }
     if (h.problems.length) throw new Error("the page misbehaved:\n  " + h.problems.join("\n  "));
     ok("no script errors, no policy violations, no request to another origin");
