@@ -111,6 +111,20 @@ func TestDashboard(t *testing.T) {
 
 	e.waitSynced("orders", 60*time.Second)
 	RequireSameTable(t, e.srcDB, "dash.orders", e.dstDB, "dash.orders")
+
+	// A row the target already has: the subtask pauses on the statement it refuses, and the
+	// page shows the error with the statement.
+	e.dst.Exec(t, "INSERT INTO dash.orders VALUES (999999, 'target', 0)")
+	e.src.Exec(t, "INSERT INTO dash.orders VALUES (999999, 'source', 0)")
+	Eventually(t, 60*time.Second, func() error {
+		for _, st := range e.status("orders") {
+			if st.Stage != "Paused" || st.ErrorMsg == nil || !strings.Contains(*st.ErrorMsg, "Duplicate entry") {
+				return fmt.Errorf("%s: %s", st.Stage, deref(st.ErrorMsg))
+			}
+		}
+		return nil
+	})
+	browser.run(t, "--url", "http://"+e.addr, "--failed", "orders", "--expect", "Duplicate entry")
 }
 
 // startSlowWriter inserts a row into table every 50 ms, ids from first, until stop is closed:

@@ -4,11 +4,13 @@
 //
 //   node dashboard.spec.js --url http://127.0.0.1:8261 --task NAME --screenshots DIR [--token T]
 //   node dashboard.spec.js --url http://FOLLOWER --masters 3 --token T --screenshots DIR
+//   node dashboard.spec.js --url http://127.0.0.1:8261 --failed NAME --expect TEXT --screenshots DIR
 //
 // With --task: the task appears with its stage and progress, pausing it in the page shows
 // Paused (and the API agrees), resuming shows Running, refused actions show the API's error.
 // With --token: the page first asks for the token (the API answers 401 without it), then
-// works once it is pasted. Every page is saved as a PNG under DIR. Exit status 0 on success.
+// works once it is pasted. With --failed: the task's error (containing TEXT), with the
+// statement the target refused, is shown on the tasks page and the task's page. Every page is saved as a PNG under DIR. Exit status 0 on success.
 "use strict";
 
 const fs = require("fs");
@@ -227,6 +229,23 @@ async function refusedActions(h) {
   await h.notice(lock.data.error_msg, "unlocking a lock that does not exist is refused");
 }
 
+// failedTask: a subtask the target refused shows its error, with the binlog event and the
+// statement, on the tasks page and on the task's page.
+async function failedTask(h, task, expect) {
+  const { page } = h;
+  await h.go("#/tasks");
+  await h.waitStages(task, "Paused");
+  await page.waitForFunction(([t, e]) => {
+    const td = Array.from(document.querySelectorAll("#tasks-body td[data-stage]")).find((x) => x.dataset.task === t);
+    return td && td.parentElement.querySelector(".error") && td.parentElement.querySelector(".error").textContent.includes(e);
+  }, [task, expect], { timeout: TIMEOUT });
+  ok(`the tasks page shows the error of ${task}`);
+  await h.go("#/task/" + encodeURIComponent(task));
+  await page.waitForFunction((e) => Array.from(document.querySelectorAll("#task-subtasks pre.error")).some((p) => p.textContent.includes(e) && /binlog event at .*INSERT INTO/s.test(p.textContent)), expect, { timeout: TIMEOUT });
+  ok(`the task page shows the binlog event and the statement the target refused: "${(await page.textContent("#task-subtasks pre.error")).trim().slice(0, 160)}…"`);
+  await h.shot("09-task-failed");
+}
+
 // refusedTransfer moves the source of the running task: the API refuses while the task
 // runs, and the page says why.
 async function refusedTransfer(h) {
@@ -328,7 +347,11 @@ async function main() {
     page.on("dialog", (d) => d.accept());
     await page.goto(h.base + "/dashboard/", { timeout: TIMEOUT });
     if (opts.token) await tokenFlow(h);
-    await clusterPage(h);
+    if (opts.failed) {
+      await failedTask(h, opts.failed, opts.expect || "");
+    } else {
+      await clusterPage(h);
+    }
     if (opts.task) {
       await sourcesPage(h);
       await tasksPage(h, opts.task);
