@@ -7,7 +7,7 @@ const POLL_MS = 3000;
 const app = (() => {
   const state = {
     masters: [], workers: [], sources: [], tasks: [], locks: [],
-    served: "", error: "", updated: 0, sourcesWithStatus: false,
+    served: "", error: "", updated: 0,
   };
   const history = new History();
   let timer = null;
@@ -18,7 +18,13 @@ const app = (() => {
   function route() {
     const h = location.hash || "#/cluster";
     const m = h.match(/^#\/task\/(.+)$/);
-    if (m) return { page: "task", task: decodeURIComponent(m[1]) };
+    if (m) {
+      try {
+        return { page: "task", task: decodeURIComponent(m[1]) };
+      } catch (e) {
+        return { page: "tasks" };
+      }
+    }
     const page = h.replace(/^#\//, "");
     return { page: ["cluster", "sources", "tasks", "create"].includes(page) ? page : "cluster" };
   }
@@ -43,10 +49,7 @@ const app = (() => {
     const now = Date.now();
     if (masters.ok) state.masters = masters.data.data || [];
     if (workers.ok) state.workers = workers.data.data || [];
-    if (sources.ok) {
-      state.sources = sources.data.data || [];
-      state.sourcesWithStatus = withStatus;
-    }
+    if (sources.ok) state.sources = sources.data.data || [];
     if (tasks.ok) {
       state.tasks = tasks.data.data || [];
       history.record(state.tasks, now);
@@ -121,7 +124,7 @@ const app = (() => {
         `<td>${upstream}</td><td>${relay ? `${esc(relay.relay_dir)}<div class="small muted">${esc(relay.relay_binlog_gtid)}</div>` : ""}</td>` +
         `<td>${tasks.map((t) => `<a href="#/task/${encodeURIComponent(t)}">${esc(t)}</a>`).join(" ")}</td>` +
         `<td>${st.error_msg ? `<div class="error clip" title="${esc(st.error_msg)}">${esc(st.error_msg)}</div>` : ""}</td>`;
-    }, state.sourcesWithStatus || !state.updated ? "no sources" : "");
+    }, "no sources");
   }
 
   // upstreamFromTasks shows the upstream position a sync unit of the source reports, for

@@ -40,7 +40,7 @@ const chart = (() => {
     const x = (t) => PAD.l + ((t - (now - spanMs)) / spanMs) * (W - PAD.l - PAD.r);
     const scales = series.map((s) => niceMax(Math.max(0, ...s.points.map((p) => p.v || 0))));
     const ys = scales.map((m) => (v) => H - PAD.b - (v / m) * (H - PAD.t - PAD.b));
-    let out = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}" class="linechart">`;
+    let out = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}" class="linechart">`;
     for (let i = 0; i <= 4; i++) {
       const yy = PAD.t + (i * (H - PAD.t - PAD.b)) / 4;
       out += `<line class="grid" x1="${PAD.l}" x2="${W - PAD.r}" y1="${yy}" y2="${yy}"/>`;
