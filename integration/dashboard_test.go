@@ -53,8 +53,8 @@ func newBrowserTest(t *testing.T) browserTest {
 	return browserTest{node: node, specDir: specDir, shotsDir: shots}
 }
 
-// run runs the spec with args and returns its output; it fails the test unless the spec
-// passed.
+// run runs the spec with args (a --screenshots among them overrides the test's folder) and
+// returns its output; it fails the test unless the spec passed.
 func (b browserTest) run(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -124,7 +124,8 @@ func TestDashboard(t *testing.T) {
 		}
 		return nil
 	})
-	browser.run(t, "--url", "http://"+e.addr, "--failed", "orders", "--expect", "Duplicate entry")
+	browser.run(t, "--url", "http://"+e.addr, "--failed", "orders", "--expect", "Duplicate entry",
+		"--screenshots", filepath.Join(browser.shotsDir, "failed"))
 }
 
 // startSlowWriter inserts a row into table every 50 ms, ids from first, until stop is closed:
@@ -153,12 +154,13 @@ func startSlowWriter(t *testing.T, db *sql.DB, table string, first int, stop <-c
 
 // TestDashboardWithTokens: with api-token-path, the dashboard's page loads from a follower
 // without a token (it holds no data) and is forwarded to the leader like the API; the API
-// refuses the page's requests until the token is pasted, then the page shows the cluster.
+// refuses the page's requests until the token is pasted, then the page shows the cluster; a
+// read token's actions are refused with the API's message.
 func TestDashboardWithTokens(t *testing.T) {
 	browser := newBrowserTest(t)
 	c := NewCluster(t)
 	tokenFile := filepath.Join(t.TempDir(), "api-tokens")
-	require.NoError(t, os.WriteFile(tokenFile, []byte("admin "+apiAdminToken+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokenFile, []byte("admin "+apiAdminToken+"\nread "+apiReadToken+"\n"), 0o600))
 	masters := c.StartMasters(3, MasterOptions{Extra: []string{fmt.Sprintf("api-token-path = %q", tokenFile)}})
 	leader := waitLeader(t, masters, 20*time.Second)
 	var follower *Proc
@@ -191,4 +193,7 @@ func TestDashboardWithTokens(t *testing.T) {
 	})
 
 	browser.run(t, "--url", "http://"+follower.APIAddr, "--token", apiAdminToken, "--masters", "3")
+	// A read token reads everything; the page shows the API's refusal of its actions.
+	browser.run(t, "--url", "http://"+follower.APIAddr, "--token", apiReadToken, "--masters", "3", "--readonly", "1",
+		"--screenshots", filepath.Join(browser.shotsDir, "read-token"))
 }

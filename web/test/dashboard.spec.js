@@ -3,7 +3,7 @@
 // against a running cluster; integration/dashboard_test.go starts the cluster and runs it.
 //
 //   node dashboard.spec.js --url http://127.0.0.1:8261 --task NAME --screenshots DIR [--token T]
-//   node dashboard.spec.js --url http://FOLLOWER --masters 3 --token T --screenshots DIR
+//   node dashboard.spec.js --url http://FOLLOWER --masters 3 --token T [--readonly 1] --screenshots DIR
 //   node dashboard.spec.js --url http://127.0.0.1:8261 --failed NAME --expect TEXT --screenshots DIR
 //
 // With --task: the task appears with its stage and progress, pausing it in the page shows
@@ -246,6 +246,18 @@ async function failedTask(h, task, expect) {
   await h.shot("09-task-failed");
 }
 
+// readOnlyToken: with a read token the page shows everything, and an action is refused with
+// the API's 403 message.
+async function readOnlyToken(h) {
+  const direct = await h.api("POST", "/api/v1/shard-ddl-locks/any-lock/unlock", { action: "exec" });
+  if (direct.status !== 403) throw new Error(`a read token's write was not refused with 403: ${JSON.stringify(direct)}`);
+  await h.go("#/tasks");
+  await h.page.fill("#unlock-id", "any-lock");
+  await h.page.click('#unlock-form button[type="submit"]');
+  await h.notice(direct.data.error_msg, "a read token's action is refused");
+  await h.shot("02-read-token-refused");
+}
+
 // refusedTransfer moves the source of the running task: the API refuses while the task
 // runs, and the page says why.
 async function refusedTransfer(h) {
@@ -352,6 +364,7 @@ async function main() {
     } else {
       await clusterPage(h);
     }
+    if (opts.readonly) await readOnlyToken(h);
     if (opts.task) {
       await sourcesPage(h);
       await tasksPage(h, opts.task);
