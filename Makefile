@@ -26,7 +26,8 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Installs MariaDB (server + client), sysbench and percona-toolkit (pt-online-schema-change,
-# run by the online DDL test) when missing; safe to run again.
+# run by the online DDL test), and chromium, node and web/test's npm packages (the dashboard's
+# browser test) when missing; safe to run again.
 deps:
 	@if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null 2>&1 || ! command -v sysbench >/dev/null 2>&1 || ! command -v pt-online-schema-change >/dev/null 2>&1; then \
 		echo "installing mariadb-server mariadb-client sysbench percona-toolkit"; \
@@ -34,6 +35,16 @@ deps:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq mariadb-server mariadb-client sysbench percona-toolkit; \
 	else echo "mariadb, sysbench and percona-toolkit already installed"; fi
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium nodejs npm (the dashboard's browser test)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium nodejs npm; \
+	else echo "chromium and node already installed"; fi
+	@if [ ! -f web/test/node_modules/playwright-core/package.json ]; then \
+		echo "installing web/test's npm packages (playwright-core, without its browsers)"; \
+		cd web/test && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
+	else echo "web/test's npm packages already installed"; fi
 	$(GO) mod download
 
 generate:
@@ -76,4 +87,4 @@ demo: build
 	DM_BIN_DIR=$(CURDIR)/$(BIN) DM_DEMO=wait $(GO) test -count=1 -run '^TestDemo$$' -timeout 0 -v ./bench/demo
 
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data test-artifacts

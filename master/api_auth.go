@@ -55,8 +55,9 @@ func (a apiAuth) warnings(path string, public []string) []string {
 }
 
 // public says which requests need no token: the documentation and the metrics, when
-// api-token-public names them.
+// api-token-public names them, and the dashboard's files (its data needs the token).
 func (a apiAuth) public(r *http.Request) bool {
-	return (a.publicDocs && restapi.IsDocRequest(r)) ||
+	return restapi.IsDashboardRequest(r) ||
+		(a.publicDocs && restapi.IsDocRequest(r)) ||
 		(a.publicMetrics && r.URL.Path == "/metrics")
 }

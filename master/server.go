@@ -193,14 +193,18 @@ func (s *Server) routes() http.Handler {
 	fwd := restapi.ForwardToLeader(s, restapi.ForwardOptions{SelfName: s.cfg.Name, TLS: s.members.ClientTLS(), Logger: s.logger})
 	// Members only, checked before forwarding: a stranger's request goes no further.
 	member := peer.RequireMember(s.members, peer.AuthOptions{Logger: s.logger, TrustForwarder: s.trustForwarder})
-	// API tokens (api-token-path): /api/v1 and /metrics, minus what api-token-public opens.
+	// API tokens (api-token-path): /api/v1 and /metrics, minus what api-token-public opens, and
+	// the dashboard's files, which hold no data.
 	apiAuth := restapi.RequireToken(s.res.api.tokens, s.res.api.public, s.logger)
 	mux.Handle("GET /metrics", apiAuth(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /status", s.handleStatus)
 	mux.Handle("/internal/v1/", member(fwd(s.peerRoutes())))
 	if s.res.openAPI {
 		// The handler routes on full /api/v1/... paths itself.
-		mux.Handle("/api/v1/", apiAuth(restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.members.ClientTLS(), Logger: s.logger})))
+		api := apiAuth(restapi.Handler(s, restapi.Options{SelfName: s.cfg.Name, TLS: s.members.ClientTLS(), Logger: s.logger}))
+		mux.Handle("/api/v1/", api)
+		// The dashboard is a client of the API served with it: same forwarding, same tokens.
+		mux.Handle(restapi.DashboardPath, api)
 	}
 	return apierr.Routes(mux)
 }

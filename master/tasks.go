@@ -107,13 +107,22 @@ func maskedTask(st fsm.TaskSpec) (restapi.Task, error) {
 	return t, nil
 }
 
-// ListTasks returns every task as created, masked, sorted by name.
-func (s *Server) ListTasks(ctx context.Context) ([]restapi.Task, error) {
+// ListTasks returns every task as created, masked, sorted by name; withStatus adds each
+// task's status_list, asking every worker for its report once for all tasks.
+func (s *Server) ListTasks(ctx context.Context, withStatus bool) ([]restapi.Task, error) {
+	reports := newWorkerReports(s)
 	var out []restapi.Task
 	for _, t := range s.state.Tasks() {
 		view, err := maskedTask(t.Spec)
 		if err != nil {
 			return nil, err
+		}
+		if withStatus {
+			st := s.subtaskStatuses(ctx, t, nil, "", reports)
+			if st == nil {
+				st = []restapi.SubTaskStatus{}
+			}
+			view.StatusList = &st
 		}
 		out = append(out, view)
 	}
@@ -160,6 +169,41 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 		}
 		want[src] = true
 	}
+	return s.subtaskStatuses(ctx, t, want, stage, newWorkerReports(s)), nil
+}
+
+// workerReports fetches each worker's status report at most once, remembering failures, so
+// that the status of many subtasks on one worker costs one call.
+type workerReports struct {
+	s       *Server
+	reports map[string]peer.WorkerStatus
+	errs    map[string]string
+}
+
+func newWorkerReports(s *Server) *workerReports {
+	return &workerReports{s: s, reports: map[string]peer.WorkerStatus{}, errs: map[string]string{}}
+}
+
+// get returns the worker's report, or the error message of the failed fetch.
+func (w *workerReports) get(ctx context.Context, worker string) (peer.WorkerStatus, string) {
+	if msg, failed := w.errs[worker]; failed {
+		return peer.WorkerStatus{}, msg
+	}
+	if rep, seen := w.reports[worker]; seen {
+		return rep, ""
+	}
+	rep, err := w.s.fetchWorkerStatus(ctx, worker)
+	if err != nil {
+		w.errs[worker] = err.Error()
+		return peer.WorkerStatus{}, w.errs[worker]
+	}
+	w.reports[worker] = rep
+	return rep, ""
+}
+
+// subtaskStatuses builds one entry per subtask of t on the wanted sources (all when empty),
+// sorted by source, keeping those in stage (all when empty).
+func (s *Server) subtaskStatuses(ctx context.Context, t fsm.Task, want map[string]bool, stage string, reports *workerReports) []restapi.SubTaskStatus {
 	names := make([]string, 0, len(t.Subtasks))
 	for src := range t.Subtasks {
 		if len(want) == 0 || want[src] {
@@ -169,12 +213,10 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 	sort.Strings(names)
 	firstUnit := peer.FirstUnit(t.Spec)
 
-	reports := map[string]peer.WorkerStatus{}
-	errs := map[string]string{}
 	var out []restapi.SubTaskStatus
 	for _, src := range names {
 		sub := t.Subtasks[src]
-		entry := restapi.SubTaskStatus{Name: name, SourceName: src, Stage: string(sub.Stage), Unit: peer.UnitInvalid}
+		entry := restapi.SubTaskStatus{Name: t.Spec.Name, SourceName: src, Stage: string(sub.Stage), Unit: peer.UnitInvalid}
 		if warn := t.Spec.PrecheckWarnings[src]; len(warn) > 0 {
 			entry.Warnings = &warn
 		}
@@ -184,20 +226,10 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 			entry.ErrorMsg = &msg
 		} else {
 			entry.WorkerName = worker
-			rep, seen := reports[worker]
-			if _, failed := errs[worker]; !seen && !failed {
-				var err error
-				rep, err = s.fetchWorkerStatus(ctx, worker)
-				if err != nil {
-					errs[worker] = err.Error()
-				} else {
-					reports[worker] = rep
-				}
-			}
-			if msg, failed := errs[worker]; failed {
+			if rep, msg := reports.get(ctx, worker); msg != "" {
 				entry.ErrorMsg = &msg
 			} else {
-				fillSubtaskStatus(&entry, rep, name, src, firstUnit)
+				fillSubtaskStatus(&entry, rep, t.Spec.Name, src, firstUnit)
 			}
 		}
 		if stage != "" && !strings.EqualFold(stage, entry.Stage) {
@@ -205,7 +237,7 @@ func (s *Server) TaskStatus(ctx context.Context, name string, sources []string, 
 		}
 		out = append(out, entry)
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) fetchWorkerStatus(ctx context.Context, worker string) (peer.WorkerStatus, error) {

@@ -85,8 +85,9 @@ type TaskBackend interface {
 	// CreateTask validates and starts a task; it returns the task as stored, passwords masked,
 	// and the precheck's warnings (e.g. tables without a primary or unique key).
 	CreateTask(ctx context.Context, req CreateTaskRequest) (Task, []string, error)
-	// ListTasks returns the tasks as created, sorted by name, masked.
-	ListTasks(ctx context.Context) ([]Task, error)
+	// ListTasks returns the tasks as created, sorted by name, masked; withStatus adds each
+	// task's status_list.
+	ListTasks(ctx context.Context, withStatus bool) ([]Task, error)
 	// DeleteTask stops the task's subtasks on the given sources (all when empty).
 	DeleteTask(ctx context.Context, name string, sources []string) error
 	// SetTaskStage pauses (running=false) or resumes the subtasks on sources (all when empty).

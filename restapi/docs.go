@@ -31,6 +31,8 @@ func assetContentType(name string) string {
 		return "text/javascript; charset=utf-8"
 	case ".png":
 		return "image/png"
+	case ".svg":
+		return "image/svg+xml"
 	case ".html":
 		return "text/html; charset=utf-8"
 	case ".txt", ".md", "": // "": LICENSE, NOTICE

@@ -54,8 +54,8 @@ func (s *Server) DMAPIStartTask(w http.ResponseWriter, r *http.Request) {
 }
 
 // DMAPIGetTaskList lists the tasks.
-func (s *Server) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request) {
-	tasks, err := s.backend.ListTasks(r.Context())
+func (s *Server) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request, params DMAPIGetTaskListParams) {
+	tasks, err := s.backend.ListTasks(r.Context(), params.WithStatus != nil && *params.WithStatus)
 	if err != nil {
 		WriteError(w, err)
 		return

@@ -241,7 +241,7 @@ func (f *fakeBackend) SetRelayStage(context.Context, string, bool) error {
 func (f *fakeBackend) CreateTask(context.Context, CreateTaskRequest) (Task, []string, error) {
 	return Task{}, nil, NotImplemented("start task")
 }
-func (f *fakeBackend) ListTasks(context.Context) ([]Task, error) {
+func (f *fakeBackend) ListTasks(context.Context, bool) ([]Task, error) {
 	return nil, NotImplemented("list tasks")
 }
 func (f *fakeBackend) DeleteTask(context.Context, string, []string) error {

@@ -862,7 +862,7 @@ type Task struct {
 	// SourceConfig Sources of the task and per-unit settings.
 	SourceConfig TaskSourceConfig `json:"source_config"`
 
-	// StatusList Status of every subtask; only in answers of GET /api/v1/tasks/{task-name} with with_status.
+	// StatusList Status of every subtask; only in answers of GET /api/v1/tasks and GET /api/v1/tasks/{task-name} with with_status.
 	StatusList       *[]SubTaskStatus       `json:"status_list,omitempty"`
 	TableMigrateRule []TaskTableMigrateRule `json:"table_migrate_rule"`
 
@@ -1128,6 +1128,12 @@ type DMAPIPurgeRelayJSONBody struct {
 	RelayDir *string `json:"relay_dir,omitempty"`
 }
 
+// DMAPIGetTaskListParams defines parameters for DMAPIGetTaskList.
+type DMAPIGetTaskListParams struct {
+	// WithStatus Also report the status of every subtask of every task in status_list.
+	WithStatus *bool `form:"with_status,omitempty" json:"with_status,omitempty"`
+}
+
 // DMAPIConvertTaskJSONBody defines parameters for DMAPIConvertTask.
 type DMAPIConvertTaskJSONBody = ConverterTaskRequest
 
@@ -1297,7 +1303,7 @@ type ServerInterface interface {
 	DMAPITransferSource(w http.ResponseWriter, r *http.Request, sourceName SourceName)
 	// DMAPIGetTaskList List tasks
 	// (GET /api/v1/tasks)
-	DMAPIGetTaskList(w http.ResponseWriter, r *http.Request)
+	DMAPIGetTaskList(w http.ResponseWriter, r *http.Request, params DMAPIGetTaskListParams)
 	// DMAPIStartTask Create and start a task
 	// (POST /api/v1/tasks)
 	DMAPIStartTask(w http.ResponseWriter, r *http.Request)
@@ -1486,7 +1492,7 @@ func (_ Unimplemented) DMAPITransferSource(w http.ResponseWriter, r *http.Reques
 
 // DMAPIGetTaskList List tasks
 // (GET /api/v1/tasks)
-func (_ Unimplemented) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request) {
+func (_ Unimplemented) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request, params DMAPIGetTaskListParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -2165,8 +2171,27 @@ func (siw *ServerInterfaceWrapper) DMAPITransferSource(w http.ResponseWriter, r 
 // DMAPIGetTaskList operation middleware
 func (siw *ServerInterfaceWrapper) DMAPIGetTaskList(w http.ResponseWriter, r *http.Request) {
 
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DMAPIGetTaskListParams
+
+	// ------------- Optional query parameter "with_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "with_status", r.URL.Query(), &params.WithStatus, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "with_status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "with_status", Err: err})
+		}
+		return
+	}
+
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		siw.Handler.DMAPIGetTaskList(w, r)
+		siw.Handler.DMAPIGetTaskList(w, r, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {

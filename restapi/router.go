@@ -29,7 +29,8 @@ type Options struct {
 // Handler returns the handler of the whole DM OpenAPI v1 (paths include the /api/v1
 // prefix; mount it at the root). A request goes through the access log, panic recovery,
 // leader forwarding, validation against the API document, and then the route's handler.
-// /api/v1/docs and /api/v1/dm.json serve the documentation.
+// /api/v1/docs and /api/v1/dm.json serve the documentation, /dashboard/ the web dashboard
+// (mount the handler there too).
 func Handler(b Backend, opts Options) http.Handler {
 	logger := opts.Logger
 	if logger == nil {
@@ -73,6 +74,7 @@ func Handler(b Backend, opts Options) http.Handler {
 			"method %s is not allowed on %s", apierr.Clip(req.Method), apierr.Clip(req.URL.Path)))
 	})
 	r.Get(docAssetsPrefix+"{file}", serveDocAsset)
+	routeDashboard(r)
 	r.Group(func(g chi.Router) {
 		g.Use(validator.middleware)
 		HandlerWithOptions(server, ChiServerOptions{

@@ -113,11 +113,15 @@ func TestDemo(t *testing.T) {
 	out, _ := json.MarshalIndent(pretty, "", "  ")
 	say("task status:\n%s", out)
 	say("the source and the target have the same rows (CHECKSUM TABLE equal)")
+	if page := call(http.MethodGet, "/dashboard/", nil); page.Status != http.StatusOK {
+		t.Fatalf("GET /dashboard/: %d %s", page.Status, page.Body)
+	}
 
 	if os.Getenv("DM_DEMO") != "wait" {
 		return
 	}
 	say("look at:")
+	say("  dashboard         http://%s/dashboard/", m.APIAddr)
 	say("  Swagger UI        http://%s/api/v1/docs", m.APIAddr)
 	say("  task status       curl http://%s/api/v1/tasks/demo/status", m.APIAddr)
 	say("  sources           curl http://%s/api/v1/sources?with_status=true", m.APIAddr)
