@@ -90,7 +90,7 @@ func newCollectors(reg prometheus.Registerer) *collectors {
 		sqlRetries:    newCounterVec("sql_retries_total", "batches applied again after a transient target error", []string{"type", "task"}),
 		finishedTxn:   newCounterVec("finished_transaction_total", "upstream transactions dispatched to the target in full", twsLabels),
 		txnBatch:      newHistogramVec("replication_transaction_batch", "row changes per target transaction of a queue", prometheus.ExponentialBuckets(1, 2, 12), []string{"worker", "task", "source_id", "queueNo", "type"}),
-		flushInterval: newHistogramVec("flush_checkpoints_time_interval", "seconds between two writes of the global checkpoint", prometheus.ExponentialBuckets(0.001, 2, 20), twsLabels),
+		flushInterval: newHistogramVec("flush_checkpoints_time_interval", "seconds between two writes of the global checkpoint", prometheus.ExponentialBuckets(0.001, 2, 20), []string{"worker", "task", "source_id"}),
 	}
 	if reg != nil {
 		c.register(reg)
