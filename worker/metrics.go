@@ -130,6 +130,9 @@ func (m *metrics) subtaskSeries(task, source string) {
 	for _, c := range m.unitExits {
 		c.WithLabelValues(task, source)
 	}
+	for _, unit := range []string{unitDump, unitLoad, unitSync} {
+		m.exitErrors.WithLabelValues(task, source, unit)
+	}
 }
 
 // gatherers is everything /metrics serves.
