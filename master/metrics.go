@@ -2,6 +2,7 @@ package master
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,7 +18,10 @@ type metrics struct {
 	ddlState    *prometheus.GaugeVec
 	shardErrors *prometheus.CounterVec
 	startLeader prometheus.Counter
-	// tasks are the tasks the series were last refreshed for: a deleted task's series go.
+	// tasks are the tasks with per-task series: those of the last refresh, and those a
+	// refused report named since (maybe a task deleted meanwhile). Each refresh drops the
+	// series of the ones that are gone.
+	mu    sync.Mutex
 	tasks map[string]bool
 }
 
@@ -75,12 +79,17 @@ func shardErrorType(err error) string {
 
 // countShardDDLError counts a shard-DDL report of task that the FSM refused.
 func (m *metrics) countShardDDLError(task string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tasks[task] = true
 	m.shardErrors.WithLabelValues(task, shardErrorType(err)).Inc()
 }
 
 // refreshTasks makes every task's per-task series exist (zero until something happens) and
 // drops those of tasks that are gone.
 func (m *metrics) refreshTasks(tasks []fsm.Task) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	now := map[string]bool{}
 	conflict := shardErrorType(&fsm.Error{Code: fsm.CodeShardDDLConflict})
 	for _, t := range tasks {
