@@ -26,8 +26,9 @@ lint:
 	$(GO) vet $(PKGS)
 
 # Installs MariaDB (server + client), sysbench and percona-toolkit (pt-online-schema-change,
-# run by the online DDL test), and chromium, node and web/test's npm packages (the dashboard's
-# browser test) when missing; safe to run again.
+# run by the online DDL test), chromium, node and web/test's npm packages (the dashboard's
+# browser test), and Debian's prometheus package for promtool (the tests check docs/monitoring
+# with it; they do not use the service it may start), each only when missing; safe to run again.
 deps:
 	@if ! command -v mariadbd >/dev/null 2>&1 && [ ! -x /usr/sbin/mariadbd ] || ! command -v mariadb >/dev/null 2>&1 || ! command -v sysbench >/dev/null 2>&1 || ! command -v pt-online-schema-change >/dev/null 2>&1; then \
 		echo "installing mariadb-server mariadb-client sysbench percona-toolkit"; \
@@ -45,6 +46,12 @@ deps:
 		echo "installing web/test's npm packages (playwright-core, without its browsers)"; \
 		cd web/test && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; \
 	else echo "web/test's npm packages already installed"; fi
+	@if ! command -v promtool >/dev/null 2>&1; then \
+		echo "installing prometheus (for promtool, which checks docs/monitoring)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus; \
+	else echo "promtool already installed"; fi
 	$(GO) mod download
 
 generate:

@@ -161,12 +161,14 @@ func (s *Server) metricsLoop(ctx context.Context) {
 		}
 		s.metrics.workerState.Reset()
 		s.metrics.ddlState.Reset()
+		tasks := s.state.Tasks()
+		s.metrics.refreshTasks(tasks)
 		if !s.isLeader() {
 			continue
 		}
 		for _, w := range s.workerList() {
 			s.metrics.workerState.WithLabelValues(w.Name).Set(stageMetric(w.stage))
 		}
-		s.refreshShardMetrics()
+		s.refreshShardMetrics(tasks)
 	}
 }

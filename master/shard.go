@@ -45,6 +45,7 @@ func (s *Server) handleShardDDL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := s.apply(r.Context(), fsm.ReportShardDDL{Task: req.Task, Source: req.Source, Target: req.Target, DDLs: req.DDLs}); err != nil {
+		s.metrics.countShardDDLError(req.Task, err)
 		restapi.WriteError(w, err)
 		return
 	}
@@ -90,6 +91,7 @@ func (s *Server) handleShardColumns(w http.ResponseWriter, r *http.Request) {
 	}
 	cmd := fsm.ClaimShardColumns{Task: req.Task, Target: req.Target, Source: req.Source, Table: req.Table, Columns: req.Columns}
 	if _, err := s.apply(r.Context(), cmd); err != nil {
+		s.metrics.countShardDDLError(req.Task, err)
 		restapi.WriteError(w, err)
 		return
 	}
@@ -136,10 +138,15 @@ func (s *Server) UnlockShardDDLLock(ctx context.Context, id, owner, action strin
 	return apiLock(last), nil
 }
 
-// refreshShardMetrics sets dm_master_ddl_state_number from the FSM's locks.
-func (s *Server) refreshShardMetrics() {
+// refreshShardMetrics sets dm_master_ddl_state_number from the FSM's locks (0 for a task
+// without locks, so that every task has the series).
+func (s *Server) refreshShardMetrics(tasks []fsm.Task) {
 	type key struct{ task, typ string }
 	counts := map[key]int{}
+	for _, t := range tasks {
+		counts[key{t.Name, ddlStateUnsynced}] = 0
+		counts[key{t.Name, ddlStateSynced}] = 0
+	}
 	for _, l := range s.state.ShardLocks("") {
 		switch {
 		case !l.Resolved:

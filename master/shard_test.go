@@ -172,7 +172,8 @@ func shardLockLifecycle(t *testing.T, s *Server, c *peer.Client, target string, 
 	require.Eventually(t, func() bool {
 		m := scrapeMetrics(t, s)
 		return strings.Contains(m, `dm_master_ddl_state_number{task="t1",type="Synced"} 1`) &&
-			!strings.Contains(m, `type="Un-synced"`)
+			strings.Contains(m, `dm_master_ddl_state_number{task="t1",type="Un-synced"} 0`) &&
+			strings.Contains(m, `dm_master_shard_ddl_error{task="t1",type="ErrSyncerShardDDLConflict"} 1`)
 	}, 5*time.Second, 50*time.Millisecond)
 
 	err = c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"})
@@ -186,7 +187,9 @@ func shardLockLifecycle(t *testing.T, s *Server, c *peer.Client, target string, 
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"}))
 	require.Empty(t, listLocks(t, s, ""))
 	require.Eventually(t, func() bool {
-		return !strings.Contains(scrapeMetrics(t, s), "dm_master_ddl_state_number{")
+		m := scrapeMetrics(t, s)
+		return !strings.Contains(m, `dm_master_ddl_state_number{task="t1",type="Synced"} 1`) &&
+			strings.Contains(m, `dm_master_ddl_state_number{task="t1",type="Synced"} 0`)
 	}, 5*time.Second, 50*time.Millisecond)
 	// A late ack of a finished lock is no error.
 	require.NoError(t, c.ShardDDLDone(ctx, peer.ShardDDLDoneRequest{ID: id, Source: "s2"}))

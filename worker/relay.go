@@ -76,6 +76,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 		cfg, err := s.upstreamConfig(st)
 		if err != nil {
 			rr.lastErr = err.Error()
+			s.metrics.operateError.WithLabelValues(s.cfg.Name, operationStartRelay).Inc()
 			return
 		}
 		dir := s.relayDir(src)
@@ -90,6 +91,7 @@ func (s *Server) reconcileRelay(ctx context.Context, view fsm.WorkerView) {
 		})
 		if err != nil {
 			rr.lastErr = err.Error()
+			s.metrics.operateError.WithLabelValues(s.cfg.Name, operationStartRelay).Inc()
 			return
 		}
 		rr.source, rr.dir, rr.spec, rr.relay, rr.lastErr = src.Name, dir, src.Spec, rl, ""

@@ -93,6 +93,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 		s.logger.Warn(warning)
 	}
 	s.metrics = newMetrics()
+	s.metrics.operateError.WithLabelValues(s.cfg.Name, operationStartRelay)
 	s.runners = map[string]*runner{}
 	return s, nil
 }

@@ -180,7 +180,7 @@ func (r *runner) run(ctx context.Context, done chan struct{}) {
 		if r.failed != nil {
 			r.errMsg += failedEventHint(r.task, r.failed)
 		}
-		r.s.metrics.exitErrors.WithLabelValues(r.task, r.source, r.unit).Inc()
+		r.s.metrics.unitExited(r.task, r.source, r.unit)
 		r.s.logger.Error("subtask stopped on an error; resume the task to retry", "task", r.task, "source", r.source, "unit", r.unit, "err", err)
 	default:
 		r.stage = stageFinished
@@ -274,6 +274,7 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st fsm
 	r.setUnit(unitLoad)
 	loadCfg := settings.Load(r.spec, r.source)
 	loadCfg.Dir, loadCfg.Target, loadCfg.Rules, loadCfg.Logger, loadCfg.Redumped = dir, target, rl, r.s.logger, redumped
+	loadCfg.Worker, loadCfg.Registerer = r.s.cfg.Name, r.s.metrics.unit(loadUnitKey(r.task))
 	ld, err := load.New(loadCfg)
 	if err != nil {
 		return binlog.Location{}, fmt.Errorf("load: %w", err)
@@ -514,6 +515,14 @@ func (s *Server) refreshSubtaskMetrics() {
 	for _, r := range s.runners {
 		st := r.status()
 		s.metrics.taskState.WithLabelValues(st.Task, st.Source, s.cfg.Name).Set(stageValue(st.Stage))
+		s.metrics.subtaskSeries(st.Task, st.Source)
+		if r.spec.Mode != fsm.TaskModeIncremental {
+			d := st.Dump
+			if d == nil {
+				d = &peer.DumpStatus{}
+			}
+			s.metrics.dump.set(st.Task, st.Source, d)
+		}
 		if st.Load != nil {
 			s.metrics.loadSize.WithLabelValues(st.Task, st.Source).Set(float64(st.Load.TotalBytes))
 			if st.Load.TotalBytes > 0 {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dm-oss/dm/binlog/dump"
@@ -72,10 +73,44 @@ func TestLargeTablesSplitIntoChunks(t *testing.T) {
 		}
 	}
 
-	runLoad(t, p, load.Config{Dir: dir, Threads: 4, OnDuplicate: "error"})
+	reg := prometheus.NewRegistry()
+	runLoad(t, p, load.Config{Dir: dir, Threads: 4, OnDuplicate: "error", Worker: "w1", Registerer: reg})
 	for _, tbl := range []string{"big.i", "big.s", "big.c", "big.nk"} {
 		integration.RequireSameTable(t, p.srcDB, tbl, p.tgtDB, tbl)
 	}
+	requireLoaderSeries(t, reg, meta)
+}
+
+// requireLoaderSeries: the loader's series count the dump's files and tables, one target
+// transaction per chunk in txn_duration_time, and no refused statement.
+func requireLoaderSeries(t *testing.T, reg *prometheus.Registry, meta dump.Metadata) {
+	t.Helper()
+	chunks := 0
+	for _, tm := range meta.Tables {
+		chunks += len(tm.Chunks)
+	}
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetHistogram() != nil:
+				got[f.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				got[f.GetName()] += m.GetGauge().GetValue()
+			case m.GetCounter() != nil:
+				got[f.GetName()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	require.Equal(t, float64(chunks), got["dm_loader_data_file_gauge"])
+	require.Equal(t, float64(len(meta.Tables)), got["dm_loader_table_gauge"])
+	require.Equal(t, float64(chunks), got["dm_loader_txn_duration_time"], "one transaction per chunk")
+	require.GreaterOrEqual(t, got["dm_loader_query_duration_time"], float64(chunks))
+	require.GreaterOrEqual(t, got["dm_loader_stmt_duration_time"], float64(3*chunks), "begin, insert(s) and commit of each chunk")
+	require.Contains(t, got, "dm_loader_remaining_time")
+	require.Zero(t, got["dm_loader_tidb_execution_error"])
 }
 
 func atoi(t *testing.T, s string) int64 {

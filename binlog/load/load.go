@@ -20,6 +20,7 @@ import (
 	"github.com/dm-oss/dm/internal/backoff"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/ddl"
@@ -82,6 +83,10 @@ type Config struct {
 	// lost connection, a deadlock) is retried without progress before Run gives up; default
 	// one minute.
 	RetryFor time.Duration
+	// Worker names the process for the worker label of the dm_loader_* series.
+	Worker string
+	// Registerer receives the dm_loader_* series; nil registers nothing.
+	Registerer prometheus.Registerer
 }
 
 // Progress is how much of the dump is in the target.
@@ -99,6 +104,7 @@ type Loader struct {
 	verb     string
 	finished atomic.Int64
 	retries  retry.Board
+	m        *metrics
 }
 
 // New checks cfg and reads the dump's metadata.
@@ -147,6 +153,13 @@ func New(cfg Config) (*Loader, error) {
 		return nil, fmt.Errorf("load: %s holds no finished dump", cfg.Dir)
 	}
 	l.meta = meta
+	l.m = newMetrics(cfg.Registerer, cfg)
+	chunks := 0
+	for _, t := range meta.Tables {
+		chunks += len(t.Chunks)
+	}
+	l.m.dataFiles.Set(float64(chunks))
+	l.m.tables.Set(float64(len(meta.Tables)))
 	return l, nil
 }
 
@@ -202,6 +215,9 @@ func (l *Loader) route(schema, table string) rules.TableRef {
 // Progress reports the retry meanwhile.
 func (l *Loader) Run(ctx context.Context) error {
 	defer l.retries.Clear()
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go l.watchRemaining(wctx, 2*time.Second)
 	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	var streak time.Time // the first failure since the last committed chunk
 	committed := int64(-1)
@@ -559,10 +575,13 @@ func (j *tableLoad) loadChunk(ctx context.Context, conn *sql.Conn, c *dump.Chunk
 			l.finished.Add(-added)
 		}
 	}()
+	began := time.Now()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		l.m.refused(ctx)
 		return fmt.Errorf("load %s: begin: %w", c.File, err)
 	}
+	l.m.stmt[stmtBegin].Observe(time.Since(began).Seconds())
 	defer func() {
 		if err != nil {
 			tx.Rollback()
@@ -589,9 +608,14 @@ func (j *tableLoad) loadChunk(ctx context.Context, conn *sql.Conn, c *dump.Chunk
 				return fmt.Errorf("chunk %s: a statement does not begin with %q: the file is corrupt or from another dump", c.File, j.srcPrefix)
 			}
 			stmt = append(append(stmt[:0], j.tgtPrefix...), body[len(j.srcPrefix):]...)
+			at := time.Now()
 			if _, err := tx.ExecContext(ctx, string(stmt)); err != nil {
+				l.m.refused(ctx)
 				return j.insertError(c, err)
 			}
+			took := time.Since(at).Seconds()
+			l.m.query.Observe(took)
+			l.m.stmt[stmtInsert].Observe(took)
 			added += int64(len(line))
 			l.finished.Add(int64(len(line)))
 		}
@@ -606,9 +630,13 @@ func (j *tableLoad) loadChunk(ctx context.Context, conn *sql.Conn, c *dump.Chunk
 		jsonOrNull(j.t.KeyColumns), jsonOrNull(c.MinKey), jsonOrNull(c.MaxKey), c.Rows, c.Bytes); err != nil {
 		return fmt.Errorf("load %s: write checkpoint: %w", c.File, err)
 	}
+	at := time.Now()
 	if err := tx.Commit(); err != nil {
+		l.m.refused(ctx)
 		return fmt.Errorf("load %s: commit: %w", c.File, err)
 	}
+	l.m.stmt[stmtCommit].Observe(time.Since(at).Seconds())
+	l.m.txnDuration(j.tgt.Schema, j.tgt.Table).Observe(time.Since(began).Seconds())
 	l.finished.Add(c.Bytes - added)
 	added = c.Bytes
 	return nil

@@ -21,6 +21,8 @@ type metrics struct {
 	exitWithError  *prometheus.CounterVec // resumable_err = true | false
 	dataCorruption prometheus.Counter
 	space          *prometheus.GaugeVec // type = capacity | available
+	readDuration   prometheus.Histogram // waiting for the next event from the upstream
+	transformCost  prometheus.Histogram // handling one event (checks, GTID tracking, buffering)
 }
 
 func newMetrics(reg prometheus.Registerer, dir string) *metrics {
@@ -64,6 +66,16 @@ func newMetrics(reg prometheus.Registerer, dir string) *metrics {
 			Namespace: "dm", Subsystem: "relay", Name: "space", ConstLabels: labels,
 			Help: "bytes of the file system that holds the relay log (type=capacity|available)",
 		}, []string{"type"}),
+		readDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "read_binlog_duration", ConstLabels: labels,
+			Help:    "seconds waiting for the next binlog event from the upstream",
+			Buckets: prometheus.ExponentialBuckets(0.000005, 2, 25),
+		}),
+		transformCost: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "dm", Subsystem: "relay", Name: "read_transform_duration", ConstLabels: labels,
+			Help:    "seconds handling one binlog event before it is written to the relay log",
+			Buckets: prometheus.ExponentialBuckets(0.000005, 2, 25),
+		}),
 	}
 	if reg != nil {
 		m.binlogPos = promreg.Register(reg, m.binlogPos)
@@ -75,6 +87,17 @@ func newMetrics(reg prometheus.Registerer, dir string) *metrics {
 		m.exitWithError = promreg.Register(reg, m.exitWithError)
 		m.dataCorruption = promreg.Register(reg, m.dataCorruption)
 		m.space = promreg.Register(reg, m.space)
+		m.readDuration = promreg.Register(reg, m.readDuration)
+		m.transformCost = promreg.Register(reg, m.transformCost)
+	}
+	// Every series exists from the moment the relay is configured, so that rules and
+	// dashboards see zeros rather than nothing before the first session or error.
+	for _, v := range []string{"true", "false"} {
+		m.exitWithError.WithLabelValues(v)
+	}
+	for _, node := range []string{"master", "relay"} {
+		m.binlogPos.WithLabelValues(node)
+		m.binlogFile.WithLabelValues(node)
 	}
 	return m
 }

@@ -321,7 +321,7 @@ func (r *Relay) session(ctx context.Context) (progressed bool, err error) {
 
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	events := readEvents(sctx, streamer)
+	events := readEvents(sctx, streamer, r.m.readDuration)
 	go r.pollMaster(sctx, db)
 	return s.pump(ctx, events)
 }
@@ -396,11 +396,13 @@ type streamItem struct {
 }
 
 // readEvents reads the streamer's events in a goroutine, until an error or ctx ends.
-func readEvents(ctx context.Context, streamer *replication.BinlogStreamer) <-chan streamItem {
+func readEvents(ctx context.Context, streamer *replication.BinlogStreamer, wait prometheus.Observer) <-chan streamItem {
 	events := make(chan streamItem, 256)
 	go func() {
 		for {
+			began := time.Now()
 			ev, err := streamer.GetEvent(ctx)
+			wait.Observe(time.Since(began).Seconds())
 			select {
 			case events <- streamItem{ev, err}:
 			case <-ctx.Done():
@@ -446,9 +448,11 @@ func (s *stream) pump(ctx context.Context, events <-chan streamItem) (bool, erro
 			r.m.readErrors.Inc()
 			return s.stop(classify(fmt.Errorf("read binlog from upstream after %s:%d: %w", s.w.name, s.w.size, it.err)))
 		}
+		began := time.Now()
 		if err := s.handle(it.ev); err != nil {
 			return s.progressed, err
 		}
+		r.m.transformCost.Observe(time.Since(began).Seconds())
 		if s.tracker.AtBoundary() && (s.w.name != s.meta.File || s.w.size-s.meta.Pos >= commitBytes || time.Since(s.lastCommit) >= commitInterval) {
 			if err := s.commitSession(); err != nil {
 				return s.progressed, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
 
@@ -17,6 +18,30 @@ func (r *run) curLoc() binlog.Location {
 		return r.g
 	}
 	return binlog.Location{File: r.file, Pos: r.pos, GTIDSet: r.gtidStr}
+}
+
+// handleTimed handles an event and observes its size and the time it took: in
+// dispatch_binlog_duration, or skip_binlog_duration when the filters dropped it.
+func (r *run) handleTimed(ev *replication.BinlogEvent) error {
+	began := time.Now()
+	r.filtered = false
+	err := r.handle(ev)
+	m := r.s.metrics
+	m.eventSize.Observe(float64(ev.Header.EventSize))
+	r.s.bytesRead.Add(int64(ev.Header.EventSize))
+	typ := eventTypeOther
+	switch ev.Event.(type) {
+	case *replication.RowsEvent:
+		typ = eventTypeRows
+	case *replication.QueryEvent:
+		typ = eventTypeQuery
+	}
+	obs := m.dispatch[typ]
+	if r.filtered {
+		obs = m.skip[typ]
+	}
+	obs.Observe(time.Since(began).Seconds())
+	return err
 }
 
 func (r *run) handle(ev *replication.BinlogEvent) error {
@@ -152,6 +177,7 @@ func (r *run) endTxn(h *replication.EventHeader) {
 	r.lastTxnEnd = r.at(h.LogPos)
 	r.lastTxnTS = r.txn.ts
 	r.txn = nil
+	r.s.metrics.finishedTxn.Inc()
 	r.txnSnap = nil
 }
 
@@ -195,6 +221,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 	if txn.skip == skipAll || e.Table == nil {
 		return nil
 	}
+	r.s.metrics.eventRows.Observe(float64(len(e.Rows)))
 	op, hasOp := r.opAt(txn, startPos)
 	if hasOp {
 		if len(op.Replace) > 0 {
@@ -219,6 +246,7 @@ func (r *run) handleRows(ev *replication.BinlogEvent, e *replication.RowsEvent, 
 		return err
 	}
 	if ti.ignored || ti.skip[kind] || r.shard.holds(ti, r.at(startPos)) {
+		r.filtered = ti.ignored || ti.skip[kind]
 		return nil
 	}
 	r.evPos = startPos
@@ -302,14 +330,19 @@ func (r *run) send(w int, j job) error {
 	j.ev = r.evPos
 	j.Safe = txn.safe && j.Table.key != nil
 	if len(j.Table.uniques) > 0 {
+		began := time.Now()
 		if err := r.checkConflicts(w, j); err != nil {
 			return err
 		}
+		r.s.metrics.conflict.Observe(time.Since(began).Seconds())
 	}
 	r.dirty = true
 	r.workerDirty[w] = true
+	began := time.Now()
 	select {
 	case r.workers[w].ch <- j:
+		r.s.metrics.addJob[w][j.Kind].Observe(time.Since(began).Seconds())
+		r.s.metrics.addedJob(j.Kind, w, j.Table.target.Schema, j.Table.target.Table)
 		return nil
 	case <-r.ctx.Done():
 		return context.Cause(r.ctx)

@@ -65,6 +65,11 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 		r.shard.lastSave = row.shardState
 	}
 	r.g = loc
+	now := time.Now()
+	if !r.lastGlobalWrite.IsZero() {
+		s.metrics.flushInterval.Observe(now.Sub(r.lastGlobalWrite).Seconds())
+	}
+	r.lastGlobalWrite = now
 	s.metrics.posSyncer.Set(float64(loc.Pos))
 	s.metrics.fileSyncer.Set(fileIndex(loc.File))
 	s.mu.Lock()

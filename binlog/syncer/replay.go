@@ -126,8 +126,11 @@ func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
 	key := fmt.Sprintf("worker %d", w.id)
 	defer s.retries.Done(key)
+	s.metrics.txnBatch[w.id].Observe(float64(len(b.Changes)))
 	for {
+		attempt := time.Now()
 		err := r.applier.Apply(ctx, b)
+		s.metrics.queryDuration[w.id].Observe(time.Since(attempt).Seconds())
 		if err == nil {
 			break
 		}
@@ -140,6 +143,7 @@ func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 		if time.Now().After(deadline) {
 			return false, fmt.Errorf("replay worker %d: gave up after retrying for %v: %w", w.id, s.cfg.RetryFor, err)
 		}
+		s.metrics.retries.Inc()
 		s.retries.Failed(key, fmt.Errorf("replay worker %d: apply %d row change(s) up to the binlog transaction at %s: %w", w.id, len(batch), last.txn.start.String(), err))
 		s.log.Warn("transient target error, retrying the batch", "queue", w.id, "error", err, "backoff", wait.Next())
 		if err := wait.Wait(ctx); err != nil {
@@ -177,7 +181,7 @@ func (w *replayWorker) count(changes []Change) {
 		for i+n < len(changes) && changes[i+n].Kind == c.Kind && changes[i+n].Table == c.Table {
 			n++
 		}
-		w.r.s.metrics.finished(c.Kind.String(), w.id, c.Table.target.Schema, c.Table.target.Table).Add(float64(n))
+		w.r.s.metrics.finished(c.Kind, w.id, c.Table.target.Schema, c.Table.target.Table).Add(float64(n))
 		i += n
 	}
 }

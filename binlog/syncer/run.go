@@ -86,11 +86,15 @@ type run struct {
 	evPos    uint32 // where the ROWS event being dispatched starts
 	// dropping: the ROWS event being dispatched is skipped or replaced by an operation; its
 	// jobs are numbered, not sent.
-	dropping   bool
-	lastTxnEnd binlog.Location
-	lastTxnTS  uint32
-	txnIdx     []uint64
-	touched    []int
+	dropping bool
+	// filtered: the ROWS event just handled was dropped by the filters (skip_binlog_duration).
+	filtered bool
+	// lastGlobalWrite is when the global checkpoint was last written (flush_checkpoints_time_interval).
+	lastGlobalWrite time.Time
+	lastTxnEnd      binlog.Location
+	lastTxnTS       uint32
+	txnIdx          []uint64
+	touched         []int
 
 	decoder   *tableDecoder
 	conflicts map[string]int
@@ -208,7 +212,9 @@ func (r *run) startReader(ctx context.Context, rd binlog.Reader) (<-chan *replic
 	go func() {
 		defer close(readDone)
 		for {
+			began := time.Now()
 			ev, err := rd.Next(readCtx)
+			r.s.metrics.readBinlog.Observe(time.Since(began).Seconds())
 			if err != nil {
 				readErr <- err
 				return
@@ -262,7 +268,7 @@ func (r *run) loop(ctx context.Context, evCh <-chan *replication.BinlogEvent, re
 			return fmt.Errorf("read binlog: %w", err)
 		case ev := <-evCh:
 			r.eventsTick++
-			if err := r.handle(ev); err != nil {
+			if err := r.handleTimed(ev); err != nil {
 				if ctx.Err() != nil && errors.Is(err, errStopped) {
 					return r.stop(ctx)
 				}

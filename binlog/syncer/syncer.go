@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,6 +113,7 @@ type Syncer struct {
 	running atomic.Bool
 
 	totalEvents atomic.Int64
+	bytesRead   atomic.Int64 // bytes of the binlog events read, for remaining_time
 	mu          sync.Mutex
 	st          statusState
 	// retries are the target writes being retried (replay workers, the control connection),
@@ -264,6 +266,7 @@ type statusState struct {
 type tpsSample struct {
 	at     time.Time
 	events int64
+	bytes  int64 // bytes of the events read so far
 }
 
 // Status is the sync unit's sync_status.
@@ -402,7 +405,43 @@ func (s *Syncer) watch(ctx context.Context) {
 		case now := <-t.C:
 			s.recordSample(now)
 			s.refreshLag(now)
+			s.observeLag(now)
 		}
+	}
+}
+
+// observeLag adds the lag to the replication_lag histogram and sets remaining_time: the
+// bytes behind the master over the bytes read per second in the last samples. Only within
+// the master's binlog file are the bytes behind known; while the syncer reads an older file
+// the master's position is a lower bound of them.
+func (s *Syncer) observeLag(now time.Time) {
+	s.mu.Lock()
+	lag := s.lagLocked(now)
+	st := &s.st
+	var behind int64
+	if st.masterKnown && compareLoc(st.seen, st.master) < 0 {
+		behind = int64(st.master.Pos)
+		if st.seen.File == st.master.File {
+			behind -= int64(st.seen.Pos)
+		}
+	}
+	var rate float64
+	if n := len(st.samples); n > 1 {
+		first, last := st.samples[0], st.samples[n-1]
+		if d := last.at.Sub(first.at).Seconds(); d > 0 {
+			rate = float64(last.bytes-first.bytes) / d
+		}
+	}
+	s.mu.Unlock()
+	s.metrics.lagHist.Observe(float64(lag))
+	switch {
+	case behind <= 0:
+		s.metrics.remaining.Set(0)
+	case rate > 0:
+		s.metrics.remaining.Set(float64(behind) / rate)
+	default:
+		// Behind and reading nothing: no estimate is honest but "not soon".
+		s.metrics.remaining.Set(math.Inf(1))
 	}
 }
 
@@ -415,10 +454,10 @@ func locEqual(a, b binlog.Location) bool {
 }
 
 func (s *Syncer) recordSample(now time.Time) {
-	total := s.totalEvents.Load()
+	total, bytes := s.totalEvents.Load(), s.bytesRead.Load()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.samples = append(s.st.samples, tpsSample{at: now, events: total})
+	s.st.samples = append(s.st.samples, tpsSample{at: now, events: total, bytes: bytes})
 	// keep ~10 s
 	for len(s.st.samples) > 1 && now.Sub(s.st.samples[0].at) > 10*time.Second {
 		s.st.samples = s.st.samples[1:]

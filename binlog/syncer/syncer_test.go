@@ -280,10 +280,15 @@ func TestStatus(t *testing.T) {
 		names[f.GetName()] = true
 	}
 	for _, name := range []string{"dm_syncer_finished_jobs_total", "dm_syncer_binlog_pos", "dm_syncer_binlog_file",
-		"dm_syncer_replication_lag_gauge", "dm_syncer_queue_size", "dm_syncer_txn_duration_time"} {
+		"dm_syncer_replication_lag_gauge", "dm_syncer_queue_size", "dm_syncer_txn_duration_time",
+		"dm_syncer_replication_lag", "dm_syncer_add_job_duration", "dm_syncer_added_jobs_total", "dm_syncer_conflict_detect_duration",
+		"dm_syncer_remaining_time", "dm_syncer_finished_transaction_total", "dm_syncer_replication_transaction_batch",
+		"dm_syncer_flush_checkpoints_time_interval", "dm_syncer_read_binlog_duration", "dm_syncer_binlog_event_size"} {
 		require.True(t, names[name], "metric %s", name)
 	}
-	require.Equal(t, 2.0, metricValue(t, s.metrics.finished("insert", 0, "st", "t"))+metricValue(t, s.metrics.finished("insert", 1, "st", "t")))
+	require.Equal(t, 2.0, metricValue(t, s.metrics.finished(ChangeInsert, 0, "st", "t"))+metricValue(t, s.metrics.finished(ChangeInsert, 1, "st", "t")))
+	require.Equal(t, 2.0, metricValue(t, s.metrics.jobCounter(s.metrics.added, s.metrics.c.addedJobs, ChangeInsert, 0, "st", "t"))+
+		metricValue(t, s.metrics.jobCounter(s.metrics.added, s.metrics.c.addedJobs, ChangeInsert, 1, "st", "t")))
 	require.NoError(t, r.stop())
 	// A second Syncer on the same registry reuses the collectors.
 	_ = mustNew(t, cfg)
