@@ -1,6 +1,9 @@
 package syncer
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // ChangeKind is what a row change does.
 type ChangeKind uint8
@@ -42,6 +45,18 @@ type Batch struct {
 	// checkpoint table. It must commit in the same transaction as the changes: the sync unit
 	// resumes from it, and after a lost connection reads it to learn whether the batch landed.
 	Checkpoint string
+	// fence is the run's claim on the source (Config.Epoch); CheckFence reads it.
+	fence *fence
+}
+
+// CheckFence is the locking read an Applier runs first in the batch's transaction, on the
+// connection of that transaction: when another run has claimed the source since (Config.Epoch)
+// it returns an error wrapping ErrSuperseded, and the batch must be rolled back. Without an
+// epoch it returns nil at once. An Applier that does not call it gives up the fence.
+func (b Batch) CheckFence(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}) error {
+	return b.fence.check(ctx, q, b.Worker)
 }
 
 // Applier applies batches to the target. The default (NewSQLApplier) writes multi-row

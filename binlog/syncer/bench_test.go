@@ -72,31 +72,41 @@ func replayThroughput(t testing.TB) {
 	t.Logf("source: %d single-row INSERT transactions in %v; binlog up to %s", rows/tables*tables, time.Since(genStart).Round(time.Millisecond), end)
 
 	for _, workers := range workerCounts {
-		target := fmt.Sprintf("w%d", workers)
-		rl, err := rules.New([]rules.MigrateRule{{SchemaPattern: "sbtest", TargetSchema: target}}, nil, false)
-		require.NoError(t, err)
-		cfg := e.config(t, workers, 100)
-		cfg.Task = "bench" + target
-		cfg.Rules = rl
-		s := mustNew(t, cfg)
-		began := time.Now()
-		r := e.run(t, s, e.start)
-		e.waitSynced(t, s, r, 20*time.Minute)
-		took := time.Since(began)
-		require.NoError(t, r.stop())
-		var n int
-		for i := 1; i <= tables; i++ {
-			n += int(integration.TableCount(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
-			require.Equal(t, integration.TableChecksum(t, e.srcDB, fmt.Sprintf("sbtest.sbtest%d", i)), integration.TableChecksum(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
+		for _, epoch := range []uint64{0, 1} {
+			replayRun(t, e, rows, workers, epoch)
 		}
-		require.Equal(t, rows/tables*tables, n)
-		var batches uint64
-		for _, o := range s.metrics.txnDuration {
-			var m dto.Metric
-			require.NoError(t, o.(prometheus.Metric).Write(&m))
-			batches = m.Histogram.GetSampleCount()
-		}
-		t.Logf("repl_threads=%d repl_batch=100: %d rows in %v = %.0f rows/s (%d target transactions, %.1f rows each)",
-			workers, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), batches, float64(n)/float64(max(batches, 1)))
 	}
+}
+
+// replayRun replays the benchmark's binlog with one worker count, without the owner fence
+// (epoch 0: one run at a time is the caller's promise) and with it (what dm-worker runs).
+func replayRun(t testing.TB, e *env, rows, workers int, epoch uint64) {
+	const tables = 4
+	target := fmt.Sprintf("w%de%d", workers, epoch)
+	rl, err := rules.New([]rules.MigrateRule{{SchemaPattern: "sbtest", TargetSchema: target}}, nil, false)
+	require.NoError(t, err)
+	cfg := e.config(t, workers, 100)
+	cfg.Task = "bench" + target
+	cfg.Rules = rl
+	cfg.Epoch = epoch
+	s := mustNew(t, cfg)
+	began := time.Now()
+	r := e.run(t, s, e.start)
+	e.waitSynced(t, s, r, 20*time.Minute)
+	took := time.Since(began)
+	require.NoError(t, r.stop())
+	var n int
+	for i := 1; i <= tables; i++ {
+		n += int(integration.TableCount(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
+		require.Equal(t, integration.TableChecksum(t, e.srcDB, fmt.Sprintf("sbtest.sbtest%d", i)), integration.TableChecksum(t, e.tgtDB, fmt.Sprintf("%s.sbtest%d", target, i)))
+	}
+	require.Equal(t, rows/tables*tables, n)
+	var batches uint64
+	for _, o := range s.metrics.txnDuration {
+		var m dto.Metric
+		require.NoError(t, o.(prometheus.Metric).Write(&m))
+		batches = m.Histogram.GetSampleCount()
+	}
+	t.Logf("repl_threads=%d repl_batch=100 fence=%v: %d rows in %v = %.0f rows/s (%d target transactions, %.1f rows each)",
+		workers, epoch != 0, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), batches, float64(n)/float64(max(batches, 1)))
 }

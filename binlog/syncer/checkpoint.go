@@ -258,13 +258,16 @@ func saveStartOnce(ctx context.Context, target *sql.DB, metaSchema, task, source
 	return nil
 }
 
-// DropCheckpoint removes the checkpoint table of the task (every source's rows).
+// DropCheckpoint removes the checkpoint table of the task (every source's rows) and its owner
+// fence.
 func DropCheckpoint(ctx context.Context, target *sql.DB, metaSchema, task string) error {
-	if _, err := target.ExecContext(ctx, "DROP TABLE IF EXISTS "+checkpointTable(metaSchema, task)); err != nil {
-		if mysqlCode(err) == 1049 {
-			return nil
+	for _, table := range []string{checkpointTable(metaSchema, task), ownerTable(metaSchema, task)} {
+		if _, err := target.ExecContext(ctx, "DROP TABLE IF EXISTS "+table); err != nil {
+			if mysqlCode(err) == 1049 {
+				return nil
+			}
+			return fmt.Errorf("drop checkpoint of task %q: %w", task, err)
 		}
-		return fmt.Errorf("drop checkpoint of task %q: %w", task, err)
 	}
 	return nil
 }

@@ -23,6 +23,9 @@ type control struct {
 	retries  *retry.Board
 	retryFor time.Duration
 	log      *slog.Logger
+	// fence (nil without Config.Epoch) is checked before every operation: the control
+	// connection's DDL and checkpoint writes must stop once another run owns the source.
+	fence *fence
 }
 
 // controlRetryKey: the event loop is the control connection's only user, so all its retries
@@ -52,6 +55,9 @@ func (c *control) do(ctx context.Context, what string, f func(conn *sql.Conn) er
 	defer c.retries.Done(controlRetryKey)
 	for {
 		err := c.reconnect(ctx)
+		if err == nil {
+			err = c.fence.checkNow(ctx, c.conn, controlSlot)
+		}
 		if err == nil {
 			err = f(c.conn)
 		}
@@ -84,6 +90,10 @@ func (c *control) reconnect(ctx context.Context) error {
 		return nil
 	}
 	if err := c.open(ctx); err != nil {
+		return fmt.Errorf("reconnect: %w", err)
+	}
+	if err := c.fence.register(ctx, c.conn, controlSlot); err != nil {
+		c.close()
 		return fmt.Errorf("reconnect: %w", err)
 	}
 	return nil

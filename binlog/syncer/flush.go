@@ -3,6 +3,7 @@ package syncer
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -55,7 +56,13 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 		}
 	}
 	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, row)
-	if err := r.control.exec(ctx, "checkpoint", q); err != nil {
+	err = r.control.do(ctx, "checkpoint", func(conn *sql.Conn) error {
+		return r.fence.inTxn(ctx, conn, controlSlot, func() error {
+			_, err := conn.ExecContext(ctx, q)
+			return err
+		})
+	})
+	if err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	if row.trackerState != nil {

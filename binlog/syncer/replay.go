@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -120,7 +121,7 @@ func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 	}
 	b := Batch{Worker: w.id, Changes: w.changes, Checkpoint: upsertSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, cpRow{
 		workerID: w.id, loc: target.Loc, rows: target.Rows, workerCount: s.cfg.Workers, eventTS: int64(last.txn.ts), upstream: s.cfg.UpstreamID,
-	})}
+	}), fence: r.fence}
 	began := time.Now()
 	deadline := began.Add(s.cfg.RetryFor)
 	wait := backoff.Backoff{First: 50 * time.Millisecond, Max: 5 * time.Second}
@@ -136,6 +137,9 @@ func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 		}
 		if ctx.Err() != nil {
 			return false, context.Cause(ctx)
+		}
+		if errors.Is(err, ErrSuperseded) {
+			return false, err // not the batch's fault: this run must stop
 		}
 		if !isTransient(err) {
 			return true, err

@@ -73,6 +73,8 @@ type run struct {
 	// control is the control connection (checkpoint, DDL, online DDL, shard lock).
 	control *control
 	tgt     targetInfo
+	// fence is this run's claim on the (task, source); nil without Config.Epoch.
+	fence *fence
 
 	workers     []*replayWorker
 	applier     Applier
@@ -161,6 +163,7 @@ func (s *Syncer) Run(ctx context.Context, rd binlog.Reader, start binlog.Locatio
 		conflicts:   map[string]int{},
 		control:     &control{db: db, retries: &s.retries, retryFor: s.cfg.RetryFor, log: s.log},
 		applier:     s.cfg.Applier,
+		fence:       newFence(s.cfg),
 	}
 	if r.applier == nil {
 		r.applier = NewSQLApplier(db)

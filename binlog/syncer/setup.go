@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -14,6 +15,14 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	if err := r.connect(ctx); err != nil {
 		return err
 	}
+	// Claim before reading the checkpoint: the claim waits for the transactions of an older
+	// run still holding their slots, so the checkpoint read next includes what they wrote.
+	if err := r.control.do(ctx, "claim the source", func(conn *sql.Conn) error {
+		return r.fence.claim(ctx, conn, s.cfg.Workers, s.cfg.Worker)
+	}); err != nil {
+		return err
+	}
+	r.control.fence = r.fence
 	st, err := loadState(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, true)
 	if err != nil {
 		return fmt.Errorf("load checkpoint: %w", err)
@@ -62,6 +71,11 @@ func (r *run) connect(ctx context.Context) error {
 
 	if err := ensureCheckpointTable(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task); err != nil {
 		return err
+	}
+	if r.fence != nil {
+		if _, err := r.control.conn.ExecContext(ctx, createOwnerSQL(s.cfg.MetaSchema, s.cfg.Task)); err != nil {
+			return fmt.Errorf("create owner table %s: %w", ownerTable(s.cfg.MetaSchema, s.cfg.Task), err)
+		}
 	}
 	if s.cfg.OnlineDDL {
 		if err := ensureOnlineDDLTable(ctx, r.control.conn, s.cfg.MetaSchema, s.cfg.Task); err != nil {

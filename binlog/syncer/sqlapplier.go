@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,12 +82,15 @@ func (a *sqlApplier) Apply(ctx context.Context, b Batch) error {
 		return err
 	}
 	stmts, groups := a.build(w, b.Changes)
-	failed, err := w.exec(ctx, a.db, stmts, b.Checkpoint)
+	failed, err := w.exec(ctx, a.db, b, stmts)
 	if err == nil {
 		return nil
 	}
 	session.Discard(w.conn)
 	w.conn = nil
+	if errors.Is(err, ErrSuperseded) {
+		return err
+	}
 	if failed >= len(groups) {
 		return fmt.Errorf("write progress: %w", err)
 	}
@@ -103,12 +107,16 @@ func (a *sqlApplier) Close() {
 	}
 }
 
-// exec runs one batch; failed is the index of the statement that failed (len(stmts) for the
-// checkpoint or the transaction control).
-func (w *sqlWorker) exec(ctx context.Context, db *sql.DB, stmts []string, cp string) (failed int, err error) {
+// exec runs one batch, its fence check first; failed is the index of the statement that failed
+// (len(stmts) for the fence, the checkpoint or the transaction control).
+func (w *sqlWorker) exec(ctx context.Context, db *sql.DB, b Batch, stmts []string) (failed int, err error) {
 	if w.conn == nil {
 		c, err := session.Open(ctx, db, targetSession)
 		if err != nil {
+			return len(stmts), err
+		}
+		if err := b.fence.register(ctx, c, b.Worker); err != nil {
+			session.Discard(c)
 			return len(stmts), err
 		}
 		w.conn = c
@@ -117,13 +125,17 @@ func (w *sqlWorker) exec(ctx context.Context, db *sql.DB, stmts []string, cp str
 	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
 		return len(stmts), err
 	}
+	if err := b.CheckFence(ctx, c); err != nil {
+		c.ExecContext(ctx, "ROLLBACK")
+		return len(stmts), err
+	}
 	for i, q := range stmts {
 		if _, err := c.ExecContext(ctx, q); err != nil {
 			c.ExecContext(ctx, "ROLLBACK")
 			return i, err
 		}
 	}
-	if _, err := c.ExecContext(ctx, cp); err != nil {
+	if _, err := c.ExecContext(ctx, b.Checkpoint); err != nil {
 		c.ExecContext(ctx, "ROLLBACK")
 		return len(stmts), err
 	}

@@ -101,6 +101,12 @@ type Config struct {
 	// EventOps (optional) are an operator's operations on single binlog events: skip one, or
 	// run other statements instead (DM's `binlog skip|replace`; see eventops.go).
 	EventOps EventOps
+	// Epoch (optional) is this run's binding epoch: a number that grows with every binding of
+	// the source to a worker (dm-worker gives the Raft index of a desired state that binds it).
+	// Run claims the (task, source) on the target with it, and every write of the run checks
+	// that no run with a higher epoch has claimed since (fence.go); Run then fails with
+	// ErrSuperseded. 0 turns the fence off: the caller guarantees one run at a time.
+	Epoch uint64
 }
 
 // Syncer replays one upstream's binlog into the target. Status may be called at any time,
