@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/syncer"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
 	"github.com/dm-oss/dm/restapi"
@@ -46,6 +47,8 @@ func (s *Server) CreateTask(ctx context.Context, req restapi.CreateTaskRequest) 
 		if err := s.removeTaskMeta(cctx, plan.spec); err != nil {
 			return restapi.Task{}, nil, err
 		}
+	} else if err := s.resetOwners(cctx, plan.spec, plan.sources); err != nil {
+		return restapi.Task{}, nil, err
 	}
 	subtasks := map[string]*fsm.Subtask{}
 	for _, src := range plan.sources {
@@ -84,13 +87,27 @@ func (s *Server) removeTaskMeta(ctx context.Context, t fsm.TaskSpec) error {
 		return err
 	}
 	defer db.Close()
-	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl"} {
+	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl", "_syncer_owner"} {
 		q := "DROP TABLE IF EXISTS " + upstream.QuoteName(t.MetaSchema) + "." + upstream.QuoteName(t.Name+suffix)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return badRequest(fsm.CodeDBDriver, "remove_meta: %v", err)
 		}
 	}
 	s.logger.Info("task meta removed", "task", t.Name, "meta_schema", t.MetaSchema)
+	return nil
+}
+
+// resetOwners forgets the sync units' owner fence of the sources a task is created on
+// (syncer.ResetOwners says why).
+func (s *Server) resetOwners(ctx context.Context, t fsm.TaskSpec, sources []string) error {
+	db, err := s.openTarget(ctx, t)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := syncer.ResetOwners(ctx, db, t.MetaSchema, t.Name, sources); err != nil {
+		return badRequest(fsm.CodeDBDriver, "%v", err)
+	}
 	return nil
 }
 

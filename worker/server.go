@@ -56,6 +56,9 @@ type Server struct {
 	// relayHub wakes the subtasks' relay readers as soon as this worker's relay writes.
 	relayHub *relay.Hub
 
+	// lease stops the subtasks when no master has answered for most of keepalive-ttl (lease.go).
+	lease *lease
+
 	runnersMu sync.Mutex
 	runners   map[string]*runner // subtasks of the bound source, by task name
 	wg        sync.WaitGroup
@@ -95,6 +98,7 @@ func New(cfg Config, logger *slog.Logger) (*Server, error) {
 	s.metrics = newMetrics()
 	s.metrics.operateError.WithLabelValues(s.cfg.Name, operationStartRelay)
 	s.runners = map[string]*runner{}
+	s.lease = newLease(time.Duration(cfg.KeepaliveTTL) * time.Second)
 	return s, nil
 }
 
@@ -119,7 +123,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.httpSrv = httpserver.New(s.routes(), httpserver.Options{TLS: s.members.ServerTLS(), Logger: s.logger, WriteTimeout: writeTimeout})
-	s.wg.Add(4)
+	s.wg.Add(5)
 	go func() {
 		defer s.wg.Done()
 		var err error
@@ -139,6 +143,10 @@ func (s *Server) Start(ctx context.Context) error {
 	go func() {
 		defer s.wg.Done()
 		s.purgeLoop(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.watchLease(ctx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -202,7 +210,8 @@ func (s *Server) follow(ctx context.Context) {
 			registered = true
 			wait.Reset()
 		}
-		st, err := s.client.WatchDesired(ctx, s.cfg.Name, index, desiredWait)
+		sent := time.Now()
+		st, err := s.client.WatchDesired(ctx, s.cfg.Name, index, s.lease.pollWait())
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.Warn("desired-state feed failed; retrying", "err", err)
@@ -211,6 +220,10 @@ func (s *Server) follow(ctx context.Context) {
 			continue
 		}
 		wait.Reset()
+		if s.lease.renew(sent) {
+			s.logger.Info("a dm-master answers again: lease renewed, applying the desired state")
+			index = 0 // apply it even if it has not changed: the subtasks were stopped
+		}
 		s.joinSeeds(st.GossipSeeds)
 		if !st.View.Registered {
 			s.logger.Info("the masters do not know this worker (any more); registering again")

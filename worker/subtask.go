@@ -57,6 +57,14 @@ type runner struct {
 	errMsg  string
 	failed  *peer.FailedEvent // the binlog event the error is about, if it is one
 	resumes uint64            // the desired Resumes count of the last start
+	// epoch is the binding epoch of the current run: the index of the desired state it was
+	// started from, which binds this worker to the source (the syncer's owner fence).
+	epoch uint64
+	// lapsed says why the subtask was stopped by the worker's lease (status), "" otherwise.
+	lapsed string
+	// base is the context runs are started under (the worker's), for a restart after a newer
+	// run superseded this one.
+	base    context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
 	dump    *dump.Counters
@@ -104,7 +112,7 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 		r.ops.set(sv.BinlogOps)
 		switch sv.Stage {
 		case fsm.StageRunning:
-			r.ensureRunning(ctx, sv.Resumes)
+			r.ensureRunning(ctx, sv.Resumes, view.Index)
 		case fsm.StagePaused:
 			r.stop(stagePaused)
 		default:
@@ -134,8 +142,9 @@ func (s *Server) subtaskStatuses() []peer.SubtaskStatus {
 }
 
 // ensureRunning starts the pipeline unless it runs, has finished, or stopped on an error
-// that no resume has been asked for since.
-func (r *runner) ensureRunning(ctx context.Context, resumes uint64) {
+// that no resume has been asked for since. index is that of the desired state that asks for
+// it: the new run's binding epoch.
+func (r *runner) ensureRunning(ctx context.Context, resumes, index uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cancel != nil || r.stage == stageFinished {
@@ -144,8 +153,9 @@ func (r *runner) ensureRunning(ctx context.Context, resumes uint64) {
 	if r.errMsg != "" && resumes == r.resumes {
 		return
 	}
+	r.lapsed = ""
 	rctx, cancel := context.WithCancel(ctx)
-	r.cancel, r.done, r.resumes = cancel, make(chan struct{}), resumes
+	r.cancel, r.done, r.resumes, r.epoch, r.base = cancel, make(chan struct{}), resumes, index, ctx
 	r.stage, r.errMsg, r.failed = stageRunning, "", nil
 	go r.run(rctx, r.done)
 }
@@ -175,6 +185,11 @@ func (r *runner) run(ctx context.Context, done chan struct{}) {
 	switch {
 	case ctx.Err() != nil:
 		// Paused or stopped on purpose; stop() sets the stage.
+	case errors.Is(err, syncer.ErrSuperseded):
+		r.stage = stageStopped
+		r.s.logger.Warn("a newer run of this subtask owns the source on the target: stopped writing; starting again only if the latest desired state still binds the source here",
+			"task", r.task, "source", r.source, "epoch", r.epoch, "err", err)
+		go r.s.restartSuperseded(r.base, r.epoch)
 	case err != nil:
 		r.stage, r.errMsg, r.failed = stagePaused, err.Error(), failedEvent(err)
 		if r.failed != nil {
@@ -186,6 +201,31 @@ func (r *runner) run(ctx context.Context, done chan struct{}) {
 		r.stage = stageFinished
 		r.s.logger.Info("subtask finished", "task", r.task, "source", r.source)
 	}
+}
+
+// restartSuperseded reconciles the subtasks with the latest desired state when it is newer
+// than the superseded run's epoch: a source bound here again gets a run with a higher epoch,
+// one bound elsewhere is dropped. An older desired state means a newer one is on its way, and
+// its apply reconciles.
+func (s *Server) restartSuperseded(ctx context.Context, epoch uint64) {
+	if d := s.Desired(); d != nil && d.View.Index > epoch && ctx.Err() == nil {
+		s.reconcileSubtasks(ctx, d.View)
+	}
+}
+
+// lapse stops a running subtask because the worker's lease lapsed; the next desired state
+// starts it again.
+func (r *runner) lapse(why string) {
+	r.mu.Lock()
+	running := r.cancel != nil
+	r.mu.Unlock()
+	if !running {
+		return
+	}
+	r.stop(stagePaused)
+	r.mu.Lock()
+	r.lapsed = why
+	r.mu.Unlock()
 }
 
 func (r *runner) setUnit(u string) {
@@ -344,6 +384,9 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 	syncCfg.BinlogType, syncCfg.OpenReader = binlogType, openReader
 	syncCfg.Coordinator = coordinator{client: r.s.client, task: r.task, source: r.source}
 	syncCfg.EventOps = r.ops
+	r.mu.Lock()
+	syncCfg.Epoch = r.epoch
+	r.mu.Unlock()
 	syncCfg.Registerer, syncCfg.Logger = r.s.metrics.unit(syncUnitKey(r.task)), r.s.logger
 	sy, err := syncer.New(syncCfg)
 	if err != nil {
@@ -443,6 +486,9 @@ func (r *runner) status() peer.SubtaskStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := peer.SubtaskStatus{Task: r.task, Source: r.source, Stage: r.stage, Unit: r.unit, ErrorMsg: r.errMsg}
+	if r.lapsed != "" {
+		out.ErrorMsg = r.lapsed
+	}
 	if r.failed != nil {
 		f := *r.failed
 		out.FailedEvent = &f
