@@ -399,6 +399,31 @@ func (p *Proc) Running() bool {
 // Kill sends SIGKILL and reaps the process (no-op when it is not running).
 func (p *Proc) Kill() { p.signal(syscall.SIGKILL, 10*time.Second) }
 
+// Freeze stops the process where it stands (SIGSTOP): to everyone else it is a machine that
+// hangs or a network that drops everything, until Thaw. It is thawed when the test ends.
+func (p *Proc) Freeze() {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil {
+		p.t.Fatalf("integration: %s %s is not running: nothing to freeze", p.Role, p.Name)
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGSTOP); err != nil {
+		p.t.Fatalf("integration: freeze %s %s: %v", p.Role, p.Name, err)
+	}
+	p.t.Cleanup(p.Thaw)
+}
+
+// Thaw lets a frozen process go on (SIGCONT).
+func (p *Proc) Thaw() {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGCONT)
+	}
+}
+
 // Stop sends SIGTERM and waits for a clean exit, killing after 20 s.
 func (p *Proc) Stop() {
 	if !p.signal(syscall.SIGTERM, 20*time.Second) {
