@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/load"
 	"github.com/dm-oss/dm/binlog/syncer"
 	"github.com/dm-oss/dm/binlog/upstream"
 	"github.com/dm-oss/dm/fsm"
@@ -87,7 +88,7 @@ func (s *Server) removeTaskMeta(ctx context.Context, t fsm.TaskSpec) error {
 		return err
 	}
 	defer db.Close()
-	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl", "_syncer_owner"} {
+	for _, suffix := range []string{"_loader_checkpoint", "_syncer_checkpoint", "_syncer_sharding_meta", "_onlineddl", "_syncer_owner", "_loader_owner"} {
 		q := "DROP TABLE IF EXISTS " + upstream.QuoteName(t.MetaSchema) + "." + upstream.QuoteName(t.Name+suffix)
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return badRequest(fsm.CodeDBDriver, "remove_meta: %v", err)
@@ -97,7 +98,7 @@ func (s *Server) removeTaskMeta(ctx context.Context, t fsm.TaskSpec) error {
 	return nil
 }
 
-// resetOwners forgets the sync units' owner fence of the sources a task is created on
+// resetOwners forgets the load and sync units' owner fence of the sources a task is created on
 // (syncer.ResetOwners says why).
 func (s *Server) resetOwners(ctx context.Context, t fsm.TaskSpec, sources []string) error {
 	db, err := s.openTarget(ctx, t)
@@ -106,6 +107,9 @@ func (s *Server) resetOwners(ctx context.Context, t fsm.TaskSpec, sources []stri
 	}
 	defer db.Close()
 	if err := syncer.ResetOwners(ctx, db, t.MetaSchema, t.Name, sources); err != nil {
+		return badRequest(fsm.CodeDBDriver, "%v", err)
+	}
+	if err := load.ResetOwners(ctx, db, t.MetaSchema, t.Name, sources); err != nil {
 		return badRequest(fsm.CodeDBDriver, "%v", err)
 	}
 	return nil

@@ -315,6 +315,9 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st fsm
 	loadCfg := settings.Load(r.spec, r.source)
 	loadCfg.Dir, loadCfg.Target, loadCfg.Rules, loadCfg.Logger, loadCfg.Redumped = dir, target, rl, r.s.logger, redumped
 	loadCfg.Worker, loadCfg.Registerer = r.s.cfg.Name, r.s.metrics.unit(loadUnitKey(r.task))
+	r.mu.Lock()
+	loadCfg.Epoch = r.epoch
+	r.mu.Unlock()
 	ld, err := load.New(loadCfg)
 	if err != nil {
 		return binlog.Location{}, fmt.Errorf("load: %w", err)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dm-oss/dm/binlog/internal/fence"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/dm-oss/dm/binlog"
@@ -151,9 +153,34 @@ func Finished(ctx context.Context, target *sql.DB, metaSchema, task, source stri
 // DropCheckpoint removes the task's load checkpoints (remove_meta): the next
 // load starts from scratch.
 func DropCheckpoint(ctx context.Context, target *sql.DB, metaSchema, task string) error {
-	_, err := target.ExecContext(ctx, "DROP TABLE IF EXISTS "+checkpointTable(metaSchema, task))
-	if err != nil && !isMissingTable(err) {
-		return fmt.Errorf("drop load checkpoint: %w", err)
+	for _, table := range []string{checkpointTable(metaSchema, task), ownerTable(metaSchema, task)} {
+		_, err := target.ExecContext(ctx, "DROP TABLE IF EXISTS "+table)
+		if err != nil && !isMissingTable(err) {
+			return fmt.Errorf("drop load checkpoint: %w", err)
+		}
 	}
 	return nil
+}
+
+// ownerTable is `<meta>`.`<task>_loader_owner`, the load's owner fence.
+func ownerTable(metaSchema, task string) string {
+	return upstream.QuoteName(metaSchema) + "." + upstream.QuoteName(task+"_loader_owner")
+}
+
+// claim takes the (task, source) over for this attempt (fence.Claim), before the checkpoints
+// are read.
+func (l *Loader) claim(ctx context.Context, ctl *sql.Conn) error {
+	if l.fence == nil {
+		return nil
+	}
+	if _, err := ctl.ExecContext(ctx, fence.CreateSQL(ownerTable(l.cfg.MetaSchema, l.cfg.Task))); err != nil {
+		return fmt.Errorf("create owner table: %w", err)
+	}
+	return l.fence.Claim(ctx, ctl, l.cfg.Threads, l.cfg.Worker)
+}
+
+// ResetOwners forgets the loads' owner fence of the task's sources, when the task is created
+// (fence.Reset says why).
+func ResetOwners(ctx context.Context, target *sql.DB, metaSchema, task string, sources []string) error {
+	return fence.Reset(ctx, target, ownerTable(metaSchema, task), task, sources)
 }

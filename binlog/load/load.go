@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/internal/fence"
+
 	"github.com/dm-oss/dm/internal/backoff"
 
 	"github.com/go-sql-driver/mysql"
@@ -87,7 +89,16 @@ type Config struct {
 	Worker string
 	// Registerer receives the dm_loader_* series; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Epoch (optional) is this load's binding epoch (see the sync unit's Config.Epoch): each
+	// attempt claims the (task, source) on the target with it in <MetaSchema>.<Task>_loader_owner,
+	// every chunk's transaction checks it first, and Run fails with ErrSuperseded once a load
+	// with a higher epoch has claimed. 0 turns the fence off.
+	Epoch uint64
 }
+
+// ErrSuperseded is returned (wrapped) by Run when another load of the (task, source) claimed it
+// with a higher epoch (the same error as the sync unit's).
+var ErrSuperseded = fence.ErrSuperseded
 
 // Progress is how much of the dump is in the target.
 type Progress struct {
@@ -105,6 +116,7 @@ type Loader struct {
 	finished atomic.Int64
 	retries  retry.Board
 	m        *metrics
+	fence    *fence.Fence // nil without Config.Epoch
 }
 
 // New checks cfg and reads the dump's metadata.
@@ -134,7 +146,7 @@ func New(cfg Config) (*Loader, error) {
 	if n := len(cfg.Task + CheckpointTableSuffix); n > 64 {
 		return nil, fmt.Errorf("load: task name %q is too long: the checkpoint table name %s%s would have %d characters, more than 64", cfg.Task, cfg.Task, CheckpointTableSuffix, n)
 	}
-	l := &Loader{cfg: cfg}
+	l := &Loader{cfg: cfg, fence: fence.New(ownerTable(cfg.MetaSchema, cfg.Task), cfg.Task, cfg.Source, cfg.Epoch)}
 	switch strings.ToLower(cfg.OnDuplicate) {
 	case "", OnDuplicateReplace, OnDuplicateOverwrite:
 		l.verb = "REPLACE"
@@ -262,6 +274,9 @@ func (l *Loader) attempt(ctx context.Context) error {
 	if err := createCheckpointTable(ctx, ctl, cfg.MetaSchema, cfg.Task); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
+	if err := l.claim(ctx, ctl); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	cps, err := readCheckpoints(ctx, ctl, cfg.MetaSchema, cfg.Task, cfg.Source)
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
@@ -292,14 +307,20 @@ func (l *Loader) attempt(ctx context.Context) error {
 		}
 	}
 
-	if _, err := ctl.ExecContext(ctx, "REPLACE INTO "+checkpointTable(cfg.MetaSchema, cfg.Task)+
-		" (cp_source, cp_file, cp_dump_id, cp_done, cp_binlog_name, cp_binlog_pos, cp_binlog_gtid, cp_byte_count, cp_row_count)"+
-		" VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)",
-		cfg.Source, summaryFile, l.meta.ID, l.meta.Location.File, l.meta.Location.Pos, l.meta.Location.GTIDSet,
-		l.meta.TotalBytes(), l.meta.TotalRows()); err != nil {
+	if err := l.fence.InTxn(ctx, ctl, fence.Control, func() error {
+		_, err := ctl.ExecContext(ctx, "REPLACE INTO "+checkpointTable(cfg.MetaSchema, cfg.Task)+
+			" (cp_source, cp_file, cp_dump_id, cp_done, cp_binlog_name, cp_binlog_pos, cp_binlog_gtid, cp_byte_count, cp_row_count)"+
+			" VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)",
+			cfg.Source, summaryFile, l.meta.ID, l.meta.Location.File, l.meta.Location.Pos, l.meta.Location.GTIDSet,
+			l.meta.TotalBytes(), l.meta.TotalRows())
+		return err
+	}); err != nil {
 		return fmt.Errorf("load: write checkpoint: %w", err)
 	}
 
+	if err := l.fence.CheckNow(ctx, ctl, fence.Control); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
 	if err := l.createTables(ctx, ctl); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
@@ -312,7 +333,7 @@ func (l *Loader) attempt(ctx context.Context) error {
 		writers = cfg.Threads
 	}
 	sems := map[rules.TableRef]chan struct{}{}
-	var perTable [][]func(context.Context, *sql.Conn) error
+	var perTable [][]func(context.Context, poolConn) error
 	var doneBytes int64
 	for i := range l.meta.Tables {
 		t := &l.meta.Tables[i]
@@ -327,14 +348,14 @@ func (l *Loader) attempt(ctx context.Context) error {
 			sem = make(chan struct{}, writers)
 			sems[tgt] = sem
 		}
-		var tjobs []func(context.Context, *sql.Conn) error
+		var tjobs []func(context.Context, poolConn) error
 		for k := range t.Chunks {
 			c := &t.Chunks[k]
 			if r, ok := cps[c.File]; ok && r.dumpID == l.meta.ID {
 				doneBytes += c.Bytes
 				continue
 			}
-			tjobs = append(tjobs, func(ctx context.Context, conn *sql.Conn) error {
+			tjobs = append(tjobs, func(ctx context.Context, conn poolConn) error {
 				select {
 				case sem <- struct{}{}:
 				case <-ctx.Done():
@@ -350,12 +371,15 @@ func (l *Loader) attempt(ctx context.Context) error {
 	l.finished.Store(doneBytes)
 	cfg.Logger.Info("load started", "task", cfg.Task, "source", cfg.Source, "dump", l.meta.ID,
 		"chunks", len(jobs), "skipped_bytes", doneBytes, "total_bytes", l.meta.TotalBytes())
-	if err := runPool(ctx, db, cfg.Threads, jobs); err != nil {
+	if err := runPool(ctx, db, l.fence, cfg.Threads, jobs); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 
-	if _, err := ctl.ExecContext(ctx, "UPDATE "+checkpointTable(cfg.MetaSchema, cfg.Task)+
-		" SET cp_done = 1 WHERE cp_source = ? AND cp_file = ? AND cp_dump_id = ?", cfg.Source, summaryFile, l.meta.ID); err != nil {
+	if err := l.fence.InTxn(ctx, ctl, fence.Control, func() error {
+		_, err := ctl.ExecContext(ctx, "UPDATE "+checkpointTable(cfg.MetaSchema, cfg.Task)+
+			" SET cp_done = 1 WHERE cp_source = ? AND cp_file = ? AND cp_dump_id = ?", cfg.Source, summaryFile, l.meta.ID)
+		return err
+	}); err != nil {
 		return fmt.Errorf("load: write checkpoint: %w", err)
 	}
 	cfg.Logger.Info("load finished", "task", cfg.Task, "source", cfg.Source, "rows", l.meta.TotalRows(),
@@ -393,17 +417,23 @@ func interleave[T any](lists [][]T) []T {
 	}
 }
 
-// runPool runs the jobs on n workers, each with its own target session. The
-// first error cancels the rest.
-func runPool(ctx context.Context, db *sql.DB, n int, jobs []func(context.Context, *sql.Conn) error) error {
+// poolConn is a pool worker's target session and its fence slot.
+type poolConn struct {
+	*sql.Conn
+	slot int
+}
+
+// runPool runs the jobs on n workers, each with its own target session, registered with the
+// fence (nil: none) under the worker's slot. The first error cancels the rest.
+func runPool(ctx context.Context, db *sql.DB, f *fence.Fence, n int, jobs []func(context.Context, poolConn) error) error {
 	if len(jobs) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	queue := make(chan func(context.Context, *sql.Conn) error)
+	queue := make(chan func(context.Context, poolConn) error)
 	var wg sync.WaitGroup
-	for range min(n, len(jobs)) {
+	for slot := range min(n, len(jobs)) {
 		wg.Go(func() {
 			conn, err := newLoadConn(ctx, db)
 			if err != nil {
@@ -411,8 +441,12 @@ func runPool(ctx context.Context, db *sql.DB, n int, jobs []func(context.Context
 				return
 			}
 			defer session.Discard(conn)
+			if err := f.Register(ctx, conn, slot); err != nil {
+				cancel(err)
+				return
+			}
 			for job := range queue {
-				if err := job(ctx, conn); err != nil {
+				if err := job(ctx, poolConn{conn, slot}); err != nil {
 					cancel(err)
 					return
 				}
@@ -562,7 +596,7 @@ type tableLoad struct {
 
 // loadChunk inserts the chunk's rows and records its checkpoint in one
 // target transaction.
-func (j *tableLoad) loadChunk(ctx context.Context, conn *sql.Conn, c *dump.Chunk) (err error) {
+func (j *tableLoad) loadChunk(ctx context.Context, conn poolConn, c *dump.Chunk) (err error) {
 	l := j.l
 	f, err := os.Open(filepath.Join(l.cfg.Dir, c.File))
 	if err != nil {
@@ -587,6 +621,9 @@ func (j *tableLoad) loadChunk(ctx context.Context, conn *sql.Conn, c *dump.Chunk
 			tx.Rollback()
 		}
 	}()
+	if err := l.fence.Check(ctx, tx, conn.slot); err != nil {
+		return fmt.Errorf("load %s: %w", c.File, err)
+	}
 	r := bufio.NewReaderSize(f, 4<<20)
 	var long, stmt []byte
 	for {
@@ -660,19 +697,22 @@ func (l *Loader) purge(ctx context.Context, db *sql.DB, stale []cpRow) error {
 	sort.Slice(stale, func(i, j int) bool { return stale[i].file < stale[j].file })
 	cpTable := checkpointTable(l.cfg.MetaSchema, l.cfg.Task)
 	keyless := map[rules.TableRef][]string{}
-	var jobs []func(context.Context, *sql.Conn) error
+	var jobs []func(context.Context, poolConn) error
 	for _, r := range stale {
 		tgt := rules.TableRef{Schema: r.tgtSchema, Table: r.tgtTable}
 		if len(r.keyCols) == 0 || len(r.keyMin) != len(r.keyCols) || len(r.keyMax) != len(r.keyCols) {
 			keyless[tgt] = append(keyless[tgt], r.file)
 			continue
 		}
-		jobs = append(jobs, func(ctx context.Context, c *sql.Conn) error {
+		jobs = append(jobs, func(ctx context.Context, c poolConn) error {
 			tx, err := c.BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
 			defer tx.Rollback()
+			if err := l.fence.Check(ctx, tx, c.slot); err != nil {
+				return err
+			}
 			q := "DELETE FROM " + upstream.QuoteName(tgt.Schema) + "." + upstream.QuoteName(tgt.Table) +
 				" WHERE " + dump.KeyRange(r.keyCols, r.keyMin, r.keyMax)
 			if _, err := tx.ExecContext(ctx, q); err != nil && !isMissingTable(err) {
@@ -685,9 +725,12 @@ func (l *Loader) purge(ctx context.Context, db *sql.DB, stale []cpRow) error {
 		})
 	}
 	for tgt, files := range keyless {
-		jobs = append(jobs, func(ctx context.Context, c *sql.Conn) error {
+		jobs = append(jobs, func(ctx context.Context, c poolConn) error {
 			name := upstream.QuoteName(tgt.Schema) + "." + upstream.QuoteName(tgt.Table)
 			l.cfg.Logger.Warn("emptying a table without key that an earlier dump had begun to load", "table", name)
+			if err := l.fence.CheckNow(ctx, c.Conn, c.slot); err != nil {
+				return err
+			}
 			for {
 				res, err := c.ExecContext(ctx, fmt.Sprintf("DELETE FROM %s LIMIT %d", name, purgeBatch))
 				if isMissingTable(err) {
@@ -708,5 +751,5 @@ func (l *Loader) purge(ctx context.Context, db *sql.DB, stale []cpRow) error {
 			return nil
 		})
 	}
-	return runPool(ctx, db, l.cfg.Threads, jobs)
+	return runPool(ctx, db, l.fence, l.cfg.Threads, jobs)
 }

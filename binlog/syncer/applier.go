@@ -3,6 +3,8 @@ package syncer
 import (
 	"context"
 	"database/sql"
+
+	"github.com/dm-oss/dm/binlog/internal/fence"
 )
 
 // ChangeKind is what a row change does.
@@ -46,7 +48,7 @@ type Batch struct {
 	// resumes from it, and after a lost connection reads it to learn whether the batch landed.
 	Checkpoint string
 	// fence is the run's claim on the source (Config.Epoch); CheckFence reads it.
-	fence *fence
+	fence *fence.Fence
 }
 
 // CheckFence is the locking read an Applier runs first in the batch's transaction, on the
@@ -56,7 +58,7 @@ type Batch struct {
 func (b Batch) CheckFence(ctx context.Context, q interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }) error {
-	return b.fence.check(ctx, q, b.Worker)
+	return b.fence.Check(ctx, q, b.Worker)
 }
 
 // Applier applies batches to the target. The default (NewSQLApplier) writes multi-row

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/internal/fence"
+
 	"github.com/dm-oss/dm/internal/backoff"
 
 	"github.com/dm-oss/dm/binlog/internal/retry"
@@ -25,7 +27,7 @@ type control struct {
 	log      *slog.Logger
 	// fence (nil without Config.Epoch) is checked before every operation: the control
 	// connection's DDL and checkpoint writes must stop once another run owns the source.
-	fence *fence
+	fence *fence.Fence
 }
 
 // controlRetryKey: the event loop is the control connection's only user, so all its retries
@@ -56,7 +58,7 @@ func (c *control) do(ctx context.Context, what string, f func(conn *sql.Conn) er
 	for {
 		err := c.reconnect(ctx)
 		if err == nil {
-			err = c.fence.checkNow(ctx, c.conn, controlSlot)
+			err = c.fence.CheckNow(ctx, c.conn, controlSlot)
 		}
 		if err == nil {
 			err = f(c.conn)
@@ -92,7 +94,7 @@ func (c *control) reconnect(ctx context.Context) error {
 	if err := c.open(ctx); err != nil {
 		return fmt.Errorf("reconnect: %w", err)
 	}
-	if err := c.fence.register(ctx, c.conn, controlSlot); err != nil {
+	if err := c.fence.Register(ctx, c.conn, controlSlot); err != nil {
 		c.close()
 		return fmt.Errorf("reconnect: %w", err)
 	}

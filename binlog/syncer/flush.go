@@ -57,7 +57,7 @@ func (r *run) writeGlobal(ctx context.Context, loc binlog.Location, ts uint32) e
 	}
 	q := globalRowSQL(s.cfg.MetaSchema, s.cfg.Task, s.cfg.Source, row)
 	err = r.control.do(ctx, "checkpoint", func(conn *sql.Conn) error {
-		return r.fence.inTxn(ctx, conn, controlSlot, func() error {
+		return r.fence.InTxn(ctx, conn, controlSlot, func() error {
 			_, err := conn.ExecContext(ctx, q)
 			return err
 		})

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/internal/fence"
+
 	gmysql "github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 
@@ -74,7 +76,7 @@ type run struct {
 	control *control
 	tgt     targetInfo
 	// fence is this run's claim on the (task, source); nil without Config.Epoch.
-	fence *fence
+	fence *fence.Fence
 
 	workers     []*replayWorker
 	applier     Applier

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dm-oss/dm/binlog/internal/fence"
+
 	"github.com/dm-oss/dm/binlog"
 )
 
@@ -18,7 +20,7 @@ func (r *run) setup(ctx context.Context, start binlog.Location) error {
 	// Claim before reading the checkpoint: the claim waits for the transactions of an older
 	// run still holding their slots, so the checkpoint read next includes what they wrote.
 	if err := r.control.do(ctx, "claim the source", func(conn *sql.Conn) error {
-		return r.fence.claim(ctx, conn, s.cfg.Workers, s.cfg.Worker)
+		return r.fence.Claim(ctx, conn, s.cfg.Workers, s.cfg.Worker)
 	}); err != nil {
 		return err
 	}
@@ -73,7 +75,7 @@ func (r *run) connect(ctx context.Context) error {
 		return err
 	}
 	if r.fence != nil {
-		if _, err := r.control.conn.ExecContext(ctx, createOwnerSQL(s.cfg.MetaSchema, s.cfg.Task)); err != nil {
+		if _, err := r.control.conn.ExecContext(ctx, fence.CreateSQL(ownerTable(s.cfg.MetaSchema, s.cfg.Task))); err != nil {
 			return fmt.Errorf("create owner table %s: %w", ownerTable(s.cfg.MetaSchema, s.cfg.Task), err)
 		}
 	}

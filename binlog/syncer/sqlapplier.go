@@ -115,7 +115,7 @@ func (w *sqlWorker) exec(ctx context.Context, db *sql.DB, b Batch, stmts []strin
 		if err != nil {
 			return len(stmts), err
 		}
-		if err := b.fence.register(ctx, c, b.Worker); err != nil {
+		if err := b.fence.Register(ctx, c, b.Worker); err != nil {
 			session.Discard(c)
 			return len(stmts), err
 		}
