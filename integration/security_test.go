@@ -124,7 +124,7 @@ func (e *securedEnv) internalRoutes() []internalRoute {
 			internalRoute{http.MethodGet, w.APIAddr, peer.PathWorkerStatus, nil},
 			internalRoute{http.MethodGet, w.APIAddr, schemas, nil},
 			internalRoute{http.MethodGet, w.APIAddr, schemas + "/a/b", nil},
-			internalRoute{http.MethodPut, w.APIAddr, schemas + "/a/b", peer.SetTableStructure{SqlContent: "CREATE TABLE b (x INT)"}},
+			internalRoute{http.MethodPut, w.APIAddr, schemas + "/a/b", map[string]any{"sql_content": "CREATE TABLE b (x INT)"}},
 			internalRoute{http.MethodDelete, w.APIAddr, schemas + "/a/b", nil},
 			internalRoute{http.MethodPost, w.APIAddr, peer.PathRelayPrefix + "mysql-sec/purge", peer.RelayPurgeRequest{RelayBinlogName: "mysql-bin.999999"}},
 		)

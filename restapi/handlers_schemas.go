@@ -1,6 +1,10 @@
 package restapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/dm-oss/dm/fsm"
+)
 
 // DMAPIGetSchemaListByTaskAndSource lists the schemas tracked by a subtask.
 func (s *Server) DMAPIGetSchemaListByTaskAndSource(w http.ResponseWriter, r *http.Request, taskName TaskName, sourceName SourceName) {
@@ -31,7 +35,37 @@ func (s *Server) DMAPIOperateTableStructure(w http.ResponseWriter, r *http.Reque
 		WriteError(w, err)
 		return
 	}
+	if err := checkStructureSource(req); err != nil {
+		WriteError(w, err)
+		return
+	}
 	writeEmpty(w, s.backend.SetTaskTable(r.Context(), taskName, sourceName, schemaName, tableName, req))
+}
+
+// checkStructureSource insists on exactly one origin of the new structure: the statement
+// itself, the upstream table, or the target table (dmctl's schema file, --from-source,
+// --from-target).
+func checkStructureSource(req OperateTaskTableStructureRequest) error {
+	given := 0
+	if req.SqlContent != nil {
+		given++
+	}
+	if req.FromSource != nil && *req.FromSource {
+		given++
+	}
+	if req.FromTarget != nil && *req.FromTarget {
+		given++
+	}
+	switch given {
+	case 1:
+		return nil
+	case 0:
+		return Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid,
+			"give the new structure: sql_content (a CREATE TABLE statement), from_source: true or from_target: true")
+	default:
+		return Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid,
+			"give only one of sql_content, from_source: true and from_target: true")
+	}
 }
 
 // DMAPIDeleteTableStructure forgets the tracked structure of a table.

@@ -263,7 +263,11 @@ func (f *fakeBackend) TaskTables(context.Context, string, string, string) ([]str
 func (f *fakeBackend) TaskTable(context.Context, string, string, string, string) (GetTaskTableStructureResponse, error) {
 	return GetTaskTableStructureResponse{}, NotImplemented("get table structure")
 }
-func (f *fakeBackend) SetTaskTable(context.Context, string, string, string, string, OperateTaskTableStructureRequest) error {
+
+// SetTaskTable records what the request asks (but answers 501, as the other schema routes).
+func (f *fakeBackend) SetTaskTable(_ context.Context, task, source, schema, table string, req OperateTaskTableStructureRequest) error {
+	_ = f.inplace("set table %s %s %s.%s sql=%t from_source=%t from_target=%t", task, source, schema, table,
+		req.SqlContent != nil, req.FromSource != nil && *req.FromSource, req.FromTarget != nil && *req.FromTarget)
 	return NotImplemented("update table structure")
 }
 func (f *fakeBackend) DeleteTaskTable(context.Context, string, string, string, string) error {

@@ -527,10 +527,16 @@ type OperateTaskTableStructureRequest struct {
 	// Flush Also write the new structure into the checkpoint.
 	Flush *bool `json:"flush,omitempty"`
 
-	// SqlContent A CREATE TABLE statement.
+	// FromSource Extension (dmctl's --from-source): take the structure of the upstream table, read with SHOW CREATE TABLE from the source.
+	FromSource *bool `json:"from_source,omitempty"`
+
+	// FromTarget Extension (dmctl's --from-target): take the structure of the target table the upstream table is routed to by the task's rules, read with SHOW CREATE TABLE from the task's target.
+	FromTarget *bool `json:"from_target,omitempty"`
+
+	// SqlContent A CREATE TABLE statement. Exactly one of sql_content, from_source and from_target.
 	//
 	// Example: CREATE TABLE `t1` (`c1` int(11) DEFAULT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
-	SqlContent string `json:"sql_content"`
+	SqlContent *string `json:"sql_content,omitempty"`
 
 	// Sync Also hand the structure to optimistic shard coordination.
 	Sync *bool `json:"sync,omitempty"`

@@ -81,27 +81,7 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		}
 		apierr.WriteJSON(w, http.StatusOK, peer.TableStructure{SchemaName: schema, TableName: table, SchemaCreateSql: sql})
 	case http.MethodPut:
-		var req peer.SetTableStructure
-		if err := apierr.DecodeJSON(r, &req); err != nil {
-			apierr.WriteError(w, err)
-			return
-		}
-		if err := requirePaused(run, task, schema, table); err != nil {
-			apierr.WriteError(w, err)
-			return
-		}
-		// The path's schema.table wins over the name in the statement.
-		if err := tr.CreateTable(schema, table, req.SqlContent); err != nil {
-			apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "sql_content is not a usable CREATE TABLE: %v", err))
-			return
-		}
-		if req.Flush == nil || *req.Flush {
-			if err := run.saveTracker(r.Context(), tr); err != nil {
-				apierr.WriteError(w, err)
-				return
-			}
-		}
-		w.WriteHeader(http.StatusOK)
+		s.putTable(w, r, run, tr, task, schema, table)
 	case http.MethodDelete:
 		if err := requirePaused(run, task, schema, table); err != nil {
 			apierr.WriteError(w, err)
@@ -117,6 +97,37 @@ func (s *Server) handleTable(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// putTable replaces a tracked table with the statement of the request, or with the one read
+// from the upstream or the target table (binlog-schema update --from-source/--from-target).
+func (s *Server) putTable(w http.ResponseWriter, r *http.Request, run *runner, tr *tracker.Tracker, task, schema, table string) {
+	var req peer.SetTableStructure
+	if err := apierr.DecodeJSON(r, &req); err != nil {
+		apierr.WriteError(w, err)
+		return
+	}
+	if err := requirePaused(run, task, schema, table); err != nil {
+		apierr.WriteError(w, err)
+		return
+	}
+	createSQL, origin, err := run.newStructure(r.Context(), req, schema, table)
+	if err != nil {
+		apierr.WriteError(w, err)
+		return
+	}
+	// The path's schema.table wins over the name in the statement.
+	if err := tr.CreateTable(schema, table, createSQL); err != nil {
+		apierr.WriteError(w, apierr.Errorf(http.StatusBadRequest, fsm.CodeOpenAPICommon, "%s is not a usable CREATE TABLE: %v", origin, err))
+		return
+	}
+	if req.Flush == nil || *req.Flush {
+		if err := run.saveTracker(r.Context(), tr); err != nil {
+			apierr.WriteError(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusOK)
 }
 
 // requirePaused refuses a change of the tracked schema (PUT or DELETE) while the subtask

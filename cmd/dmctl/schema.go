@@ -118,20 +118,15 @@ func (a *app) schemaListCmd() *cobra.Command {
 func (a *app) schemaUpdateCmd() *cobra.Command {
 	var flush, sync, fromSource, fromTarget bool
 	cmd := &cobra.Command{
-		Use:   "update [-s source ...] <task-name> <database> <table> <schema-file> [--flush] [--sync]",
-		Short: "Replace a tracked table's structure with the CREATE TABLE of a file (the task must be paused)",
-		Args:  args(3, 4, "the task, the database, the table and the file holding the CREATE TABLE"),
+		Use:   "update [-s source ...] <task-name> <database> <table> [schema-file] [--from-source|--from-target] [--flush] [--sync]",
+		Short: "Replace a tracked table's structure with the CREATE TABLE of a file, of the upstream table or of its target table (the task must be paused)",
+		Args:  args(3, 4, "the task, the database, the table and the file holding the CREATE TABLE (or --from-source or --from-target)"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
-			if fromSource || fromTarget {
-				return failuref(0, "binlog-schema update --from-source/--from-target is not supported: the API takes the CREATE TABLE itself; give it in a file")
-			}
-			if len(args) < 4 {
-				return usagef("binlog-schema update: give the file holding the CREATE TABLE statement")
-			}
-			sql, err := os.ReadFile(args[3])
+			body, err := structureBody(args[3:], fromSource, fromTarget)
 			if err != nil {
-				return fmt.Errorf("read the schema file: %w", err)
+				return err
 			}
+			body.Flush, body.Sync = &flush, &sync
 			c, err := a.api()
 			if err != nil {
 				return err
@@ -140,7 +135,6 @@ func (a *app) schemaUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			body := restapi.OperateTaskTableStructureRequest{SqlContent: string(sql), Flush: &flush, Sync: &sync}
 			out, err := t.each(func(source string) (string, error) {
 				return "", c.put(cmd.Context(), t.path(source), body)
 			})
@@ -152,9 +146,36 @@ func (a *app) schemaUpdateCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&flush, "flush", true, "also write the structure into the checkpoint")
 	cmd.Flags().BoolVar(&sync, "sync", true, "also hand the structure to optimistic shard coordination")
-	cmd.Flags().BoolVar(&fromSource, "from-source", false, "take the upstream's structure (not supported)")
-	cmd.Flags().BoolVar(&fromTarget, "from-target", false, "take the target's structure (not supported)")
+	cmd.Flags().BoolVar(&fromSource, "from-source", false, "take the structure of the upstream table (SHOW CREATE TABLE on the source) instead of a file")
+	cmd.Flags().BoolVar(&fromTarget, "from-target", false, "take the structure of the target table the task routes the table to instead of a file")
 	return cmd
+}
+
+// structureBody is the request of binlog-schema update: the statement of the schema file
+// (file holds its path, or nothing), or the worker's reading of the upstream or target table.
+// Exactly one of the three is a usage error otherwise, as in DM.
+func structureBody(file []string, fromSource, fromTarget bool) (restapi.OperateTaskTableStructureRequest, error) {
+	var body restapi.OperateTaskTableStructureRequest
+	switch {
+	case fromSource && fromTarget:
+		return body, usagef("binlog-schema update: give --from-source or --from-target, not both")
+	case len(file) > 0 && (fromSource || fromTarget):
+		return body, usagef("binlog-schema update: give a schema file or --from-source/--from-target, not both")
+	case fromSource:
+		body.FromSource = &fromSource
+	case fromTarget:
+		body.FromTarget = &fromTarget
+	case len(file) == 0:
+		return body, usagef("binlog-schema update: give the file holding the CREATE TABLE statement, or --from-source or --from-target")
+	default:
+		sql, err := os.ReadFile(file[0])
+		if err != nil {
+			return body, fmt.Errorf("read the schema file: %w", err)
+		}
+		text := string(sql)
+		body.SqlContent = &text
+	}
+	return body, nil
 }
 
 func (a *app) schemaDeleteCmd() *cobra.Command {

@@ -229,3 +229,33 @@ func TestPurgeRelay(t *testing.T) {
 	require.JSONEq(t, `{"relay_binlog_name":"mysql-bin.000003","relay_dir":"mysql-01"}`, got[0].body)
 	require.JSONEq(t, `{"relay_binlog_name":"mysql-bin.000003"}`, got[1].body)
 }
+
+// TestSchemaUpdateBodies: binlog-schema update sends the file's statement, or asks the worker
+// to read the upstream (--from-source) or the target table (--from-target), to each source.
+func TestSchemaUpdateBodies(t *testing.T) {
+	status := `{"total":1,"data":[{"name":"t","source_name":"mysql-01","worker_name":"worker1","stage":"Paused","unit":"Sync"}]}`
+	srv, reqs := fakeRoutes(t, func(r *http.Request) (int, string) {
+		if strings.HasSuffix(r.URL.Path, "/status") {
+			return http.StatusOK, status
+		}
+		return http.StatusOK, ""
+	})
+	file := filepath.Join(t.TempDir(), "t.sql")
+	require.NoError(t, os.WriteFile(file, []byte("CREATE TABLE tbl (id INT)"), 0o600))
+	for _, c := range []struct {
+		args []string
+		body string
+	}{
+		{[]string{file}, `{"sql_content":"CREATE TABLE tbl (id INT)","flush":true,"sync":true}`},
+		{[]string{"--from-source", "--flush=false"}, `{"from_source":true,"flush":false,"sync":true}`},
+		{[]string{"--from-target"}, `{"from_target":true,"flush":true,"sync":true}`},
+	} {
+		r := dmctl(t, srv.URL, append([]string{"binlog-schema", "update", "t", "db", "tbl"}, c.args...)...)
+		require.Equal(t, exitOK, r.code, "%v: %+v", c.args, r)
+		got := reqs()
+		put := got[len(got)-1]
+		require.Equal(t, "PUT", put.method)
+		require.Equal(t, "/api/v1/tasks/t/sources/mysql-01/schemas/db/tbl", put.path)
+		require.JSONEq(t, c.body, put.body, "%v", c.args)
+	}
+}

@@ -13,9 +13,13 @@ type TableStructure struct {
 }
 
 // SetTableStructure replaces a tracked table (PUT of a table):
-// restapi.OperateTaskTableStructureRequest.
+// restapi.OperateTaskTableStructureRequest. The statement is SqlContent, or the worker reads it
+// from the upstream table (FromSource) or from the target table the task routes it to
+// (FromTarget); the master has checked that exactly one is given.
 type SetTableStructure struct {
-	Flush      *bool  `json:"flush,omitempty"`
-	SqlContent string `json:"sql_content"`
-	Sync       *bool  `json:"sync,omitempty"`
+	Flush      *bool   `json:"flush,omitempty"`
+	FromSource *bool   `json:"from_source,omitempty"`
+	FromTarget *bool   `json:"from_target,omitempty"`
+	SqlContent *string `json:"sql_content,omitempty"`
+	Sync       *bool   `json:"sync,omitempty"`
 }
