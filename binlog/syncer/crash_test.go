@@ -50,6 +50,17 @@ func startWriter(t *testing.T, db *sql.DB, goroutines int) *writer {
 	return w
 }
 
+// createWriterTables creates the tables startWriter writes: keyed, keyless, and with a unique key.
+func createWriterTables(t *testing.T, e *env) {
+	t.Helper()
+	execAll(t, e.srcDB,
+		"CREATE DATABASE cr",
+		"CREATE TABLE cr.pk (id INT PRIMARY KEY, v INT, s VARCHAR(20))",
+		"CREATE TABLE cr.nopk (a INT, b VARCHAR(20))",
+		"CREATE TABLE cr.uk (id INT PRIMARY KEY, u INT NOT NULL, UNIQUE KEY (u))",
+	)
+}
+
 func (w *writer) finish(t *testing.T) int64 {
 	w.stop.Store(true)
 	w.wg.Wait()
@@ -127,12 +138,7 @@ func killTarget(t *testing.T, db *sql.DB) int {
 // the same data, without duplicates in the keyless table.
 func TestCrashRestartExact(t *testing.T) {
 	e := newEnv(t)
-	execAll(t, e.srcDB,
-		"CREATE DATABASE cr",
-		"CREATE TABLE cr.pk (id INT PRIMARY KEY, v INT, s VARCHAR(20))",
-		"CREATE TABLE cr.nopk (a INT, b VARCHAR(20))",
-		"CREATE TABLE cr.uk (id INT PRIMARY KEY, u INT NOT NULL, UNIQUE KEY (u))",
-	)
+	createWriterTables(t, e)
 	cfg := e.config(t, 8, 16)
 	w := startWriter(t, e.srcDB, 3)
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
@@ -171,12 +177,7 @@ func TestCrashRestartExact(t *testing.T) {
 // from the lowest complete point in safe mode and converges (keyed tables).
 func TestWorkerCountChange(t *testing.T) {
 	e := newEnv(t)
-	execAll(t, e.srcDB,
-		"CREATE DATABASE cr",
-		"CREATE TABLE cr.pk (id INT PRIMARY KEY, v INT, s VARCHAR(20))",
-		"CREATE TABLE cr.nopk (a INT, b VARCHAR(20))",
-		"CREATE TABLE cr.uk (id INT PRIMARY KEY, u INT NOT NULL, UNIQUE KEY (u))",
-	)
+	createWriterTables(t, e)
 	w := startWriter(t, e.srcDB, 2)
 	for i, workers := range []int{4, 7, 2} {
 		cfg := e.config(t, workers, 8)

@@ -15,12 +15,7 @@ import (
 // source: the keyless table's checksum shows any transaction applied twice.
 func TestTwoRunsNeverApplyTogether(t *testing.T) {
 	e := newEnv(t)
-	execAll(t, e.srcDB,
-		"CREATE DATABASE cr",
-		"CREATE TABLE cr.pk (id INT PRIMARY KEY, v INT, s VARCHAR(20))",
-		"CREATE TABLE cr.nopk (a INT, b VARCHAR(20))",
-		"CREATE TABLE cr.uk (id INT PRIMARY KEY, u INT NOT NULL, UNIQUE KEY (u))",
-	)
+	createWriterTables(t, e)
 	w := startWriter(t, e.srcDB, 3)
 
 	runWith := func(epoch uint64) (*Syncer, *running) {
