@@ -325,12 +325,34 @@ func (l *Loader) attempt(ctx context.Context) error {
 		return fmt.Errorf("load: %w", err)
 	}
 
-	// At most tableWriters chunks of one target table load at a time (no
-	// limit on TiDB); the chunks of different tables are interleaved so
-	// that the workers find other tables' chunks meanwhile.
+	jobs, doneBytes := l.chunkJobs(ctx, ctl, cps)
+	l.finished.Store(doneBytes)
+	cfg.Logger.Info("load started", "task", cfg.Task, "source", cfg.Source, "dump", l.meta.ID,
+		"chunks", len(jobs), "skipped_bytes", doneBytes, "total_bytes", l.meta.TotalBytes())
+	if err := runPool(ctx, db, l.fence, cfg.Threads, jobs); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+
+	if err := l.fence.InTxn(ctx, ctl, fence.Control, func() error {
+		_, err := ctl.ExecContext(ctx, "UPDATE "+checkpointTable(cfg.MetaSchema, cfg.Task)+
+			" SET cp_done = 1 WHERE cp_source = ? AND cp_file = ? AND cp_dump_id = ?", cfg.Source, summaryFile, l.meta.ID)
+		return err
+	}); err != nil {
+		return fmt.Errorf("load: write checkpoint: %w", err)
+	}
+	cfg.Logger.Info("load finished", "task", cfg.Task, "source", cfg.Source, "rows", l.meta.TotalRows(),
+		"bytes", l.meta.TotalBytes(), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// chunkJobs is a job per chunk the checkpoints do not show loaded from this dump, and the bytes
+// of those they do. At most tableWriters chunks of one target table load at a time (no limit on
+// TiDB); the chunks of different tables are interleaved so that the workers find other tables'
+// chunks meanwhile.
+func (l *Loader) chunkJobs(ctx context.Context, ctl *sql.Conn, cps map[string]cpRow) ([]func(context.Context, poolConn) error, int64) {
 	writers := tableWriters
 	if isTiDB(ctx, ctl) {
-		writers = cfg.Threads
+		writers = l.cfg.Threads
 	}
 	sems := map[rules.TableRef]chan struct{}{}
 	var perTable [][]func(context.Context, poolConn) error
@@ -367,24 +389,7 @@ func (l *Loader) attempt(ctx context.Context) error {
 		}
 		perTable = append(perTable, tjobs)
 	}
-	jobs := interleave(perTable)
-	l.finished.Store(doneBytes)
-	cfg.Logger.Info("load started", "task", cfg.Task, "source", cfg.Source, "dump", l.meta.ID,
-		"chunks", len(jobs), "skipped_bytes", doneBytes, "total_bytes", l.meta.TotalBytes())
-	if err := runPool(ctx, db, l.fence, cfg.Threads, jobs); err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
-
-	if err := l.fence.InTxn(ctx, ctl, fence.Control, func() error {
-		_, err := ctl.ExecContext(ctx, "UPDATE "+checkpointTable(cfg.MetaSchema, cfg.Task)+
-			" SET cp_done = 1 WHERE cp_source = ? AND cp_file = ? AND cp_dump_id = ?", cfg.Source, summaryFile, l.meta.ID)
-		return err
-	}); err != nil {
-		return fmt.Errorf("load: write checkpoint: %w", err)
-	}
-	cfg.Logger.Info("load finished", "task", cfg.Task, "source", cfg.Source, "rows", l.meta.TotalRows(),
-		"bytes", l.meta.TotalBytes(), "took", time.Since(start).Round(time.Millisecond))
-	return nil
+	return interleave(perTable), doneBytes
 }
 
 // tableWriters bounds the chunks of one target table that load at once on
