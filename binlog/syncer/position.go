@@ -35,7 +35,13 @@ func (p *position) follow(ev *replication.BinlogEvent) (start uint32, kind event
 		return 0, eventHeartbeat
 	}
 	if e, ok := ev.Event.(*replication.RotateEvent); ok {
-		p.file, p.pos = string(e.NextLogName), uint32(e.Position)
+		name, pos := string(e.NextLogName), uint32(e.Position)
+		// A reader opened by GTID set (remote, or the relay's) starts the file at its head and
+		// skips to the set: the head is not where the stream stands. Within one file the
+		// position never goes back.
+		if name != p.file || pos >= p.pos {
+			p.file, p.pos = name, pos
+		}
 		return 0, eventRotate
 	}
 	if h.LogPos > 0 && h.Flags&replication.LOG_EVENT_ARTIFICIAL_F == 0 && h.LogPos > p.pos {
