@@ -139,14 +139,24 @@ func (c *Client) WatchDesired(ctx context.Context, worker string, index uint64, 
 	q.Set("index", strconv.FormatUint(index, 10))
 	q.Set("wait", wait.String())
 	path := PathDesiredPrefix + url.PathEscape(worker) + "/desired?" + q.Encode()
-	err := c.do(ctx, http.MethodGet, path, nil, &resp)
+	// A master that hangs (frozen, cut off) must not hold the feed, and with it the worker's
+	// lease: each master gets the long-poll's wait and a little more.
+	err := c.doEach(ctx, wait+desiredSlack, http.MethodGet, path, nil, &resp)
 	return resp, err
 }
+
+// desiredSlack is what a desired-state answer may take beyond its long-poll's wait.
+const desiredSlack = 2 * time.Second
 
 // do sends one request, trying each master once starting from the last one that worked.
 // An answer with the error template is returned as *apierr.Error without trying others:
 // the cluster has spoken. Transport failures and 503s move on to the next master.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	return c.doEach(ctx, 0, method, path, body, out)
+}
+
+// doEach is do with a time limit on each master's answer (0: none but ctx's).
+func (c *Client) doEach(ctx context.Context, perMaster time.Duration, method, path string, body, out any) error {
 	payload, err := jsonBody(path, body)
 	if err != nil {
 		return err
@@ -158,7 +168,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	var lastErr error
 	for i := range addrs {
 		idx := (start + i) % len(addrs)
-		err := c.once(ctx, method, c.scheme+"://"+addrs[idx]+path, payload, out)
+		err := c.onceWithin(ctx, perMaster, method, c.scheme+"://"+addrs[idx]+path, payload, out)
 		if err == nil {
 			c.mu.Lock()
 			c.next = idx
@@ -175,6 +185,16 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		lastErr = err
 	}
 	return fmt.Errorf("no master answered %s %s: %w", method, path, lastErr)
+}
+
+// onceWithin is once with a time limit (0: none but ctx's).
+func (c *Client) onceWithin(ctx context.Context, limit time.Duration, method, target string, payload []byte, out any) error {
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
+	return c.once(ctx, method, target, payload, out)
 }
 
 func (c *Client) once(ctx context.Context, method, target string, payload []byte, out any) error {
