@@ -27,8 +27,10 @@ package fence
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -64,6 +66,9 @@ func CreateSQL(table string) string {
 type Fence struct {
 	table, task, source string
 	epoch               uint64
+	// where selects the (task, source)'s rows, its values written as literals: the per-batch
+	// statements are sent as text, one round trip each, not prepared (three).
+	where string
 }
 
 // New returns the fence of a run with epoch in the owner table (quoted and qualified); nil for
@@ -72,8 +77,13 @@ func New(table, task, source string, epoch uint64) *Fence {
 	if epoch == 0 {
 		return nil
 	}
-	return &Fence{table: table, task: task, source: source, epoch: epoch}
+	return &Fence{table: table, task: task, source: source, epoch: epoch,
+		where: " WHERE task_name = " + literal(task) + " AND source_name = " + literal(source)}
 }
+
+// literal is s as a utf8mb4 string literal that MySQL, MariaDB and TiDB read alike, whatever
+// the session's sql_mode (no quote or backslash to escape).
+func literal(s string) string { return "_utf8mb4 X'" + hex.EncodeToString([]byte(s)) + "'" }
 
 // Querier is a connection or a transaction.
 type Querier interface {
@@ -173,8 +183,7 @@ func (f *Fence) Check(ctx context.Context, q Querier, slot int) error {
 	}
 	var epoch uint64
 	var by string
-	err := q.QueryRowContext(ctx, "SELECT epoch, owner FROM "+f.table+" WHERE task_name = ? AND source_name = ? AND slot = ? FOR UPDATE",
-		f.task, f.source, slot).Scan(&epoch, &by)
+	err := q.QueryRowContext(ctx, "SELECT epoch, owner FROM "+f.table+f.where+" AND slot = "+strconv.Itoa(slot)+" FOR UPDATE").Scan(&epoch, &by)
 	if errors.Is(err, sql.ErrNoRows) {
 		// The claim made every slot's row; only the task's creation or deletion removes them.
 		return fmt.Errorf("%w: the owner row of slot %d is gone", ErrSuperseded, slot)
@@ -194,8 +203,8 @@ func (f *Fence) Register(ctx context.Context, conn *sql.Conn, slot int) error {
 	if f == nil {
 		return nil
 	}
-	if _, err := conn.ExecContext(ctx, "UPDATE "+f.table+" SET conn_id = CONNECTION_ID() WHERE task_name = ? AND source_name = ? AND slot = ? AND epoch = ?",
-		f.task, f.source, slot, f.epoch); err != nil {
+	if _, err := conn.ExecContext(ctx, "UPDATE "+f.table+" SET conn_id = CONNECTION_ID()"+f.where+" AND slot = "+strconv.Itoa(slot)+
+		" AND epoch = "+strconv.FormatUint(f.epoch, 10)); err != nil {
 		return fmt.Errorf("register the connection with the owner fence: %w", err)
 	}
 	return nil
