@@ -1,0 +1,179 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// chaosFault is one kind of fault: inject breaks something and heals it, returning once it is
+// healed (recovery is measured from then). It runs on the test's goroutine while traffic runs.
+type chaosFault struct {
+	name   string
+	inject func(e *chaosEnv, cfg chaosConfig) string
+}
+
+// chaosFaults lists every fault kind. Not here yet (see the issue): faults during Dump and
+// Load, a pending pessimistic shard lock, network namespaces, a full disk, an upstream failover;
+// the frozen worker stands in for the worker cut off from the masters.
+func chaosFaults() []chaosFault {
+	return []chaosFault{
+		{"leader-kill", faultLeaderKill},
+		{"leader-and-worker-kill", faultLeaderAndWorkerKill},
+		{"kill-all", faultKillAll},
+		{"target-restart", faultTargetRestart},
+		{"target-unreachable", faultTargetUnreachable},
+		{"binlog-dump-kill", faultBinlogDumpKill},
+		{"upstream-restart", faultUpstreamRestart},
+		{"worker-freeze", faultWorkerFreeze},
+	}
+}
+
+// faultLeaderKill: kill -9 of the Raft leader while the task syncs; it comes back once the
+// others have elected a new one.
+func faultLeaderKill(e *chaosEnv, _ chaosConfig) string {
+	leader := e.leader()
+	leader.Kill()
+	next := e.leader()
+	leader.Start()
+	leader.WaitListening(30 * time.Second)
+	return fmt.Sprintf("killed %s, %s elected", leader.Name, next.Name)
+}
+
+// faultLeaderAndWorkerKill: kill -9 of the leader and of the worker bound to a random source at
+// the same moment; both start again once a leader is elected.
+func faultLeaderAndWorkerKill(e *chaosEnv, _ chaosConfig) string {
+	leader := e.leader()
+	s := e.randomSource()
+	worker := e.proc(e.boundWorker(s.name))
+	killTogether(leader, worker)
+	e.leader()
+	leader.Start()
+	worker.Start()
+	leader.WaitListening(30 * time.Second)
+	worker.WaitListening(30 * time.Second)
+	return fmt.Sprintf("killed %s and %s (bound to %s)", leader.Name, worker.Name, s.name)
+}
+
+// faultKillAll: kill -9 of every master and worker at once, then all start again.
+func faultKillAll(e *chaosEnv, _ chaosConfig) string {
+	all := append(append([]*Proc(nil), e.c.Masters...), e.c.Workers...)
+	killTogether(all...)
+	for _, p := range all {
+		p.Start()
+	}
+	for _, p := range all {
+		p.WaitListening(30 * time.Second)
+	}
+	e.leader()
+	return fmt.Sprintf("killed %d processes", len(all))
+}
+
+func killTogether(procs ...*Proc) {
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Go(p.Kill)
+	}
+	wg.Wait()
+}
+
+// faultTargetRestart: the target shuts down and starts again while the task syncs.
+func faultTargetRestart(e *chaosEnv, _ chaosConfig) string {
+	e.dst.Restart(e.t)
+	return "restarted the target"
+}
+
+// faultTargetUnreachable: the target is down for DM_CHAOS_OUTAGE (the issue asks for 60 s; CI
+// uses 10 s to stay within its budget, make chaos 60 s). The sleep is the fault's duration.
+func faultTargetUnreachable(e *chaosEnv, cfg chaosConfig) string {
+	e.dst.Stop(e.t)
+	time.Sleep(cfg.outage)
+	e.dst.Restart(e.t)
+	return fmt.Sprintf("target down for %s", cfg.outage)
+}
+
+// faultBinlogDumpKill: KILL of the binlog dump threads serving dm on a random upstream.
+func faultBinlogDumpKill(e *chaosEnv, _ chaosConfig) string {
+	s := e.randomSource()
+	var ids []int64
+	Eventually(e.t, 30*time.Second, func() error {
+		rows, err := s.pool.QueryContext(context.Background(), "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		ids = ids[:0]
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("no binlog dump thread on %s", s.name)
+		}
+		return rows.Err()
+	})
+	killed := 0
+	for _, id := range ids {
+		if _, err := s.pool.Exec(fmt.Sprintf("KILL %d", id)); err == nil {
+			killed++
+		}
+	}
+	return fmt.Sprintf("killed %d binlog dump threads on %s", killed, s.name)
+}
+
+// faultUpstreamRestart: a random upstream shuts down and starts again (its binlog rotates).
+func faultUpstreamRestart(e *chaosEnv, _ chaosConfig) string {
+	s := e.randomSource()
+	s.db.Restart(e.t)
+	return "restarted " + s.name
+}
+
+// faultWorkerFreeze: the worker bound to a random source is frozen (SIGSTOP) past its
+// keepalive-ttl, what a partition between it and everything looks like; the masters rebind the
+// source, then it is thawed and must not write (lease and owner fence).
+func faultWorkerFreeze(e *chaosEnv, _ chaosConfig) string {
+	s := e.randomSource()
+	name := e.boundWorker(s.name)
+	w := e.proc(name)
+	w.Freeze()
+	var next string
+	Eventually(e.t, 60*time.Second, func() error {
+		b, err := e.bindings()
+		if err != nil {
+			return err
+		}
+		if next = b[s.name]; next == "" || next == name {
+			return fmt.Errorf("%s not rebound yet (bound to %q)", s.name, next)
+		}
+		return nil
+	})
+	w.Thaw()
+	e.waitWorkersOnline(60 * time.Second)
+	return fmt.Sprintf("froze %s (bound to %s) until %s took it over", name, s.name, next)
+}
+
+func (e *chaosEnv) randomSource() *chaosSource {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.sources[e.rng.IntN(len(e.sources))]
+}
+
+func (e *chaosEnv) boundWorker(source string) string {
+	e.t.Helper()
+	var name string
+	Eventually(e.t, 60*time.Second, func() error {
+		b, err := e.bindings()
+		if err != nil {
+			return err
+		}
+		if name = b[source]; name == "" {
+			return fmt.Errorf("%s is not bound", source)
+		}
+		return nil
+	})
+	return name
+}
