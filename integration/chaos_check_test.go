@@ -12,9 +12,12 @@ import (
 
 // chaosMonitor polls the main task's status all along. The task "failed as a whole" when a
 // master answers that it does not exist, or when every subtask is Paused with an error at the
-// same moment: that is what an operator would see as the task having failed. A subtask that
-// shows a retrying error_msg, or one Paused with an error while the other runs, is transient
-// as long as the round's recovery check finds it Running again.
+// same moment, an error other than the worker lease's: that is what an operator would see as
+// the task having failed. The lease's pause ("no dm-master has answered ...") is the designed
+// reaction to losing every master and lifts with the next answer; it is counted with the
+// transient errors. A subtask that shows a retrying error_msg, or one Paused with an error while
+// the other runs, is transient as long as the round's recovery check finds it Running again
+// (a subtask that never recovers fails the round).
 type chaosMonitor struct {
 	mu       sync.Mutex
 	failures []string
@@ -58,15 +61,22 @@ func (m *chaosMonitor) observe(e *chaosEnv) {
 				first = first[:160]
 			}
 			m.errors[st.Stage+": "+first]++
-			if st.Stage == "Paused" {
+			if st.Stage == "Paused" && !strings.Contains(*st.ErrorMsg, chaosLeaseMessage) {
 				pausedWithError++
 			}
 		}
 	}
 	if pausedWithError == len(sts) {
-		m.failures = append(m.failures, fmt.Sprintf("%s: every subtask Paused with an error: %+v", time.Now().Format(time.TimeOnly), sts))
+		var what []string
+		for _, st := range sts {
+			what = append(what, fmt.Sprintf("%s on %s: %s", st.SourceName, st.WorkerName, deref(st.ErrorMsg)))
+		}
+		m.failures = append(m.failures, fmt.Sprintf("%s: every subtask Paused with an error: %s", time.Now().Format(time.TimeOnly), strings.Join(what, "; ")))
 	}
 }
+
+// chaosLeaseMessage starts the status of a subtask the worker lease stopped (worker/lease.go).
+const chaosLeaseMessage = "no dm-master has answered"
 
 func (m *chaosMonitor) stop() {
 	m.cancel()

@@ -35,7 +35,7 @@ func chaosFaults() []chaosFault {
 func faultLeaderKill(e *chaosEnv, _ chaosConfig) string {
 	leader := e.leader()
 	leader.Kill()
-	next := e.leader()
+	next := e.leaderOtherThan(leader)
 	leader.Start()
 	leader.WaitListening(30 * time.Second)
 	return fmt.Sprintf("killed %s, %s elected", leader.Name, next.Name)
@@ -48,7 +48,7 @@ func faultLeaderAndWorkerKill(e *chaosEnv, _ chaosConfig) string {
 	s := e.randomSource()
 	worker := e.proc(e.boundWorker(s.name))
 	killTogether(leader, worker)
-	e.leader()
+	e.leaderOtherThan(leader)
 	leader.Start()
 	worker.Start()
 	leader.WaitListening(30 * time.Second)
@@ -154,6 +154,21 @@ func faultWorkerFreeze(e *chaosEnv, _ chaosConfig) string {
 	w.Thaw()
 	e.waitWorkersOnline(60 * time.Second)
 	return fmt.Sprintf("froze %s (bound to %s) until %s took it over", name, s.name, next)
+}
+
+// leaderOtherThan waits until the running masters agree on a leader other than old (which is
+// down: the others may name it until they notice).
+func (e *chaosEnv) leaderOtherThan(old *Proc) *Proc {
+	e.t.Helper()
+	var next *Proc
+	Eventually(e.t, 60*time.Second, func() error {
+		next = waitLeader(e.t, e.c.Masters, 60*time.Second)
+		if next == old {
+			return fmt.Errorf("the masters still name %s", old.Name)
+		}
+		return nil
+	})
+	return next
 }
 
 func (e *chaosEnv) randomSource() *chaosSource {

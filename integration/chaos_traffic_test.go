@@ -29,7 +29,7 @@ type chaosTraffic struct {
 }
 
 func newChaosTraffic(e *chaosEnv, seed uint64) *chaosTraffic {
-	return &chaosTraffic{env: e, seed: seed, ddlGap: 25 * time.Second}
+	return &chaosTraffic{env: e, seed: seed, ddlGap: 10 * time.Second}
 }
 
 // start launches one writer per source.
