@@ -66,7 +66,8 @@ type chaosSource struct {
 }
 
 // chaosEnv: 3 masters, 3 workers (keepalive-ttl 3 s), two upstreams (one schema each), one
-// target, the main `all` task over both sources and a small side task whose pause/resume are
+// target (as root, every master and worker in a network namespace of its own and the
+// databases on an address of the root namespace every namespace reaches: NetLab), the main `all` task over both sources and a small side task whose pause/resume are
 // the API writes the suite checks.
 type chaosEnv struct {
 	t       *testing.T
@@ -75,6 +76,10 @@ type chaosEnv struct {
 	sources []*chaosSource
 	dst     *MariaDB
 	dstPool *sql.DB
+	// lab and spaces: each master and worker runs in a network namespace of its own when the
+	// suite runs as root (the partition faults need it), nil otherwise.
+	lab    *NetLab
+	spaces map[string]*NetNS
 
 	mu sync.Mutex
 }
@@ -88,17 +93,28 @@ const (
 
 func newChaosEnv(t *testing.T, rng *rand.Rand) *chaosEnv {
 	t.Helper()
-	dbs := StartMariaDBs(t, 2, MariaDBOptions{Binlog: true})
-	dst := StartMariaDB(t, MariaDBOptions{})
-	dst.CreateUser(t, "dmtarget", taskPassword, "ALL PRIVILEGES ON *.*")
 	c := NewCluster(t)
 	c.UseSecretKey()
+	var lab *NetLab
+	var bind string
+	spaces := map[string]*NetNS{}
+	if os.Geteuid() == 0 {
+		lab = NewNetLab(t)
+		bind = lab.LocalAddr()
+		for _, name := range []string{"master1", "master2", "master3", "worker1", "worker2", "worker3"} {
+			spaces[name] = lab.Namespace(name)
+		}
+		c.Place(func(name string) (string, []string) { return spaces[name].Addr, spaces[name].Exec() })
+	}
+	dbs := StartMariaDBs(t, 2, MariaDBOptions{Binlog: true, BindAddress: bind})
+	dst := StartMariaDB(t, MariaDBOptions{BindAddress: bind})
+	dst.CreateUser(t, "dmtarget", taskPassword, "ALL PRIVILEGES ON *.*")
 	masters := c.StartMasters(3, MasterOptions{})
 	for i := range 3 {
 		c.StartWorker(fmt.Sprintf("worker%d", i+1), chaosTTL)
 	}
 	waitLeader(t, masters, 30*time.Second)
-	e := &chaosEnv{t: t, c: c, rng: rng, dst: dst, dstPool: dst.DB(t)}
+	e := &chaosEnv{t: t, c: c, rng: rng, dst: dst, dstPool: dst.DB(t), lab: lab, spaces: spaces}
 	e.waitWorkersOnline(30 * time.Second)
 	for i, db := range dbs {
 		s := &chaosSource{name: fmt.Sprintf("mysql-0%d", i+1), schema: fmt.Sprintf("db%d", i+1), db: db, pool: db.DB(t)}
@@ -146,6 +162,11 @@ func (e *chaosEnv) createSource(s *chaosSource) {
 
 func (e *chaosEnv) startTask(name string, sources []string, schemas func(string) []string) {
 	e.t.Helper()
+	resp := e.mustCall(http.MethodPost, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": e.taskBody(name, sources, schemas)})
+	require.Equal(e.t, http.StatusCreated, resp.Status, "%s", resp.Body)
+}
+
+func (e *chaosEnv) taskBody(name string, sources []string, schemas func(string) []string) map[string]any {
 	var rules, conf []map[string]any
 	for _, s := range sources {
 		for _, schema := range schemas(s) {
@@ -163,8 +184,7 @@ func (e *chaosEnv) startTask(name string, sources []string, schemas func(string)
 			"source_conf":       conf,
 		},
 	}
-	resp := e.mustCall(http.MethodPost, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": task})
-	require.Equal(e.t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	return task
 }
 
 // call sends a request to the running masters in random order and returns the first answer;

@@ -15,8 +15,7 @@ type chaosFault struct {
 }
 
 // chaosFaults lists every fault kind. Not here yet (see the issue): faults during Dump and
-// Load, a pending pessimistic shard lock, network namespaces, a full disk, an upstream failover;
-// the frozen worker stands in for the worker cut off from the masters.
+// Load, a pending pessimistic shard lock, a full disk, an upstream failover.
 func chaosFaults() []chaosFault {
 	return []chaosFault{
 		{"leader-kill", faultLeaderKill},
@@ -27,6 +26,8 @@ func chaosFaults() []chaosFault {
 		{"binlog-dump-kill", faultBinlogDumpKill},
 		{"upstream-restart", faultUpstreamRestart},
 		{"worker-freeze", faultWorkerFreeze},
+		{"worker-partition", faultWorkerPartition},
+		{"leader-partition", faultLeaderPartition},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -71,6 +72,8 @@ type Proc struct {
 	t    testing.TB
 	bin  string
 	args []string
+	// prefix runs the binary through another command (Cluster.Placement).
+	prefix []string
 	// client and scheme reach its HTTP port with the harness's credentials.
 	client *http.Client
 	scheme string
@@ -81,7 +84,8 @@ type Proc struct {
 	exited chan struct{}
 }
 
-// Cluster is a set of dm processes on 127.0.0.1, stopped when the test ends.
+// Cluster is a set of dm processes (on 127.0.0.1 unless placed elsewhere: Place), stopped when
+// the test ends.
 type Cluster struct {
 	t   testing.TB
 	bin string
@@ -99,6 +103,28 @@ type Cluster struct {
 	// client and scheme are the harness's own way in: with a certificate in TLS mode.
 	client *http.Client
 	scheme string
+	// placement, when set, says where each process started afterwards runs (Place).
+	placement func(name string) (host string, prefix []string)
+}
+
+// Place makes every process started afterwards run where place says: the address its servers
+// bind and advertise instead of 127.0.0.1, and a command prefix to start it with (such as `ip
+// netns exec <ns>`, which runs it in a network namespace and execs, so signals still reach it).
+func (c *Cluster) Place(place func(name string) (host string, prefix []string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.placement = place
+}
+
+// where is the host and command prefix of the named process (127.0.0.1 and none by default).
+func (c *Cluster) where(name string) (string, []string) {
+	c.mu.Lock()
+	place := c.placement
+	c.mu.Unlock()
+	if place == nil {
+		return "127.0.0.1", nil
+	}
+	return place(name)
 }
 
 // UseSecretKey writes a fresh AES-256 key file and configures every master and worker started
@@ -248,10 +274,11 @@ func (c *Cluster) AddMaster(opts MasterOptions) *Proc {
 }
 
 func (c *Cluster) newMaster(name string, apiPort, peerPort int) *Proc {
+	host, prefix := c.where(name)
 	p := &Proc{
-		Name: name, Role: "master", t: c.t, bin: filepath.Join(c.bin, "dm-master"),
-		APIAddr: "127.0.0.1:" + strconv.Itoa(apiPort),
-		PeerURL: "http://127.0.0.1:" + strconv.Itoa(peerPort),
+		Name: name, Role: "master", t: c.t, bin: filepath.Join(c.bin, "dm-master"), prefix: prefix,
+		APIAddr: net.JoinHostPort(host, strconv.Itoa(apiPort)),
+		PeerURL: "http://" + net.JoinHostPort(host, strconv.Itoa(peerPort)),
 		DataDir: filepath.Join(c.dir, name, "data"),
 		Config:  filepath.Join(c.dir, name, "dm-master.toml"),
 		LogPath: filepath.Join(c.dir, name, "dm-master.log"),
@@ -297,9 +324,10 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		join = append(join, m.APIAddr)
 	}
 	c.mu.Unlock()
+	host, prefix := c.where(name)
 	p := &Proc{
-		Name: name, Role: "worker", t: c.t, bin: filepath.Join(c.bin, "dm-worker"),
-		APIAddr: "127.0.0.1:" + strconv.Itoa(port),
+		Name: name, Role: "worker", t: c.t, bin: filepath.Join(c.bin, "dm-worker"), prefix: prefix,
+		APIAddr: net.JoinHostPort(host, strconv.Itoa(port)),
 		DataDir: filepath.Join(c.dir, name, "data"),
 		Config:  filepath.Join(c.dir, name, "dm-worker.toml"),
 		LogPath: filepath.Join(c.dir, name, "dm-worker.log"),
@@ -364,6 +392,9 @@ func (p *Proc) start(args []string) {
 	}
 	fmt.Fprintf(logf, "==== harness: start %s %v at %s\n", p.bin, args, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(p.bin, args...)
+	if len(p.prefix) > 0 {
+		cmd = exec.Command(p.prefix[0], append(append(append([]string(nil), p.prefix[1:]...), p.bin), args...)...)
+	}
 	// Relative paths a process uses (dump data_dir, relay dir) land in its own directory.
 	cmd.Dir = filepath.Dir(p.LogPath)
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,9 @@ type MariaDBOptions struct {
 	// ExtraConfig lines are appended to the [mariadbd] section after the
 	// harness defaults, so they override them (e.g. "binlog_format=STATEMENT").
 	ExtraConfig []string
+	// BindAddress is the address the server listens on instead of 127.0.0.1 (such as one that
+	// processes in network namespaces reach); root may then log in from anywhere.
+	BindAddress string
 }
 
 // MariaDB is one mariadbd process owned by a test. Its files live in a
@@ -370,7 +374,7 @@ func (m *MariaDB) config() string {
 		"pid-file=" + filepath.Join(m.dir, mdbPIDFile),
 		"tmpdir=" + m.dir,
 		"port=" + strconv.Itoa(m.port),
-		"bind-address=127.0.0.1",
+		"bind-address=" + m.Host(),
 		"server_id=" + strconv.FormatUint(uint64(m.ServerID), 10),
 		"skip-name-resolve",
 		// The harness' own probes and tests that break connections on
@@ -520,11 +524,15 @@ func (m *MariaDB) setupAccounts() error {
 	defer conn.Close()
 	// install-db normally creates root@127.0.0.1 without a password, but
 	// do not depend on that.
+	from := "127.0.0.1"
+	if m.opts.BindAddress != "" {
+		from = "%"
+	}
 	for _, q := range []string{
 		"SET sql_log_bin=0",
-		"CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
-		"ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY ?",
-		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
+		"CREATE USER IF NOT EXISTS 'root'@'" + from + "'",
+		"ALTER USER 'root'@'" + from + "' IDENTIFIED BY ?",
+		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'" + from + "' WITH GRANT OPTION",
 	} {
 		var args []any
 		if strings.Contains(q, "?") {
@@ -594,14 +602,19 @@ func lastLines(b []byte, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// Host is where the server listens; it never binds other addresses.
-func (m *MariaDB) Host() string { return "127.0.0.1" }
+// Host is where the server listens (127.0.0.1 unless BindAddress); it binds no other address.
+func (m *MariaDB) Host() string {
+	if m.opts.BindAddress != "" {
+		return m.opts.BindAddress
+	}
+	return "127.0.0.1"
+}
 
 // Port is the server's TCP port, kept across restarts.
 func (m *MariaDB) Port() int { return m.port }
 
 // Addr is Host:Port.
-func (m *MariaDB) Addr() string { return fmt.Sprintf("127.0.0.1:%d", m.port) }
+func (m *MariaDB) Addr() string { return net.JoinHostPort(m.Host(), strconv.Itoa(m.port)) }
 
 // User is the administrative account the harness sets up for TCP clients.
 func (m *MariaDB) User() string { return "root" }
