@@ -13,21 +13,25 @@ import (
 )
 
 // NetLab puts processes in network namespaces of their own (Linux, root), so that a test can
-// cut one off from chosen addresses while the rest of the network goes on. Each namespace is
-// joined to the root namespace by a veth pair (a /30: .1 on the root side, .2 inside) with a
-// default route to the root side, so a process inside reaches every address of the root
-// namespace, and the root namespace (the test) reaches it at its .2. Servers every namespace
-// must reach (the databases) bind LocalAddr, an address on the root namespace's loopback.
-// Cut adds blackhole routes inside a namespace: packets to those addresses are dropped on the
-// way out, which breaks connections both ways (nothing comes back), and Heal removes them.
+// cut one off from chosen addresses while the rest of the network goes on. Every namespace has
+// a veth pair whose root end is enslaved to the lab's bridge: the namespaces share one /24
+// (10.x.0.<n>, the bridge 10.x.0.254), so they reach each other through the bridge without IP
+// forwarding (left as the host has it), and reach every address of the root namespace through
+// their default route to the bridge; the root namespace (the test) reaches each at its Addr.
+// Servers every namespace must reach (the databases) bind LocalAddr, an address on the root
+// namespace's loopback. Cut adds blackhole routes inside a namespace: packets to those
+// addresses are dropped on the way out, which breaks connections both ways (nothing comes
+// back), and Heal removes them.
 //
 // Names carry the test process's pid (namespaces "dmlab-<pid>-<name>", interfaces
-// "dl<pid>x<n>r"), and NewNetLab first removes what processes that no longer run left behind.
+// "dl<pid base 36>..."), and NewNetLab first removes what processes that no longer run left
+// behind.
 type NetLab struct {
 	t      testing.TB
 	tag    string // the pid in base 36
 	octet  int    // second octet of the 10.x.0.0/16 the lab uses
 	mu     sync.Mutex
+	bridge string
 	spaces []*NetNS
 	local  string
 }
@@ -35,10 +39,10 @@ type NetLab struct {
 // NetNS is one namespace of a NetLab.
 type NetNS struct {
 	Name string
-	// Addr is the namespace's own address; RootAddr the root side of its veth pair.
-	Addr, RootAddr string
-	lab            *NetLab
-	cut            map[string]bool
+	// Addr is the namespace's own address.
+	Addr string
+	lab  *NetLab
+	cut  map[string]bool
 }
 
 const netLabPrefix = "dmlab-"
@@ -93,29 +97,35 @@ func (l *NetLab) LocalAddr() string {
 func (l *NetLab) Namespace(name string) *NetNS {
 	l.t.Helper()
 	l.mu.Lock()
-	i := len(l.spaces) + 1
-	n := &NetNS{
-		Name:     fmt.Sprintf("%s%d-%s", netLabPrefix, os.Getpid(), name),
-		RootAddr: fmt.Sprintf("10.%d.%d.1", l.octet, i),
-		Addr:     fmt.Sprintf("10.%d.%d.2", l.octet, i),
-		lab:      l, cut: map[string]bool{},
+	defer l.mu.Unlock()
+	gateway := fmt.Sprintf("10.%d.0.254", l.octet)
+	if l.bridge == "" {
+		l.bridge = "dl" + l.tag + "br"
+		l.must("link", "add", l.bridge, "type", "bridge")
+		l.must("addr", "add", gateway+"/24", "dev", l.bridge)
+		l.must("link", "set", l.bridge, "up")
 	}
-	l.spaces = append(l.spaces, n)
-	l.mu.Unlock()
+	i := len(l.spaces) + 1
 	if i > 200 {
 		l.t.Fatalf("integration: a NetLab holds at most 200 namespaces")
 	}
+	n := &NetNS{
+		Name: fmt.Sprintf("%s%d-%s", netLabPrefix, os.Getpid(), name),
+		Addr: fmt.Sprintf("10.%d.0.%d", l.octet, i),
+		lab:  l, cut: map[string]bool{},
+	}
+	l.spaces = append(l.spaces, n)
 	root, inside := fmt.Sprintf("dl%sx%dr", l.tag, i), fmt.Sprintf("dl%sx%dn", l.tag, i)
 	l.must("netns", "add", n.Name)
 	l.must("link", "add", root, "type", "veth", "peer", "name", inside)
 	l.must("link", "set", inside, "netns", n.Name)
-	l.must("addr", "add", n.RootAddr+"/30", "dev", root)
+	l.must("link", "set", root, "master", l.bridge)
 	l.must("link", "set", root, "up")
 	for _, args := range [][]string{
-		{"addr", "add", n.Addr + "/30", "dev", inside},
+		{"addr", "add", n.Addr + "/24", "dev", inside},
 		{"link", "set", inside, "up"},
 		{"link", "set", "lo", "up"},
-		{"route", "add", "default", "via", n.RootAddr},
+		{"route", "add", "default", "via", gateway},
 	} {
 		l.must(append([]string{"netns", "exec", n.Name, "ip"}, args...)...)
 	}
@@ -145,13 +155,16 @@ func (n *NetNS) Heal() {
 	}
 }
 
-// remove deletes the lab's namespaces (their veth pairs go with them) and its address.
+// remove deletes the lab's namespaces (their veth pairs go with them), bridge and address.
 func (l *NetLab) remove() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var errs []error
 	for _, n := range l.spaces {
 		errs = append(errs, ipCmd("netns", "del", n.Name))
+	}
+	if l.bridge != "" {
+		errs = append(errs, ipCmd("link", "del", l.bridge))
 	}
 	if l.local != "" {
 		errs = append(errs, ipCmd("addr", "del", l.local+"/32", "dev", "lo"))
@@ -161,7 +174,8 @@ func (l *NetLab) remove() {
 	}
 }
 
-// sweepNetLabs removes the namespaces and loopback addresses of labs whose process is gone.
+// sweepNetLabs removes the namespaces, bridges and loopback addresses of labs whose process is
+// gone.
 func sweepNetLabs() {
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
@@ -173,6 +187,21 @@ func sweepNetLabs() {
 		pidText, _, _ := strings.Cut(rest, "-")
 		if pid, err := strconv.Atoi(pidText); err == nil && processGone(pid) {
 			_ = ipCmd("netns", "del", name)
+		}
+	}
+	out, _ = exec.Command("ip", "-o", "link", "show", "type", "bridge").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		// "12: dl<tag>br: <BROADCAST,...> ..."
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name := strings.TrimSuffix(f[1], ":")
+		tag, ok := strings.CutPrefix(name, "dl")
+		if tag, found := strings.CutSuffix(tag, "br"); ok && found && tag != "" {
+			if pid, err := strconv.ParseInt(tag, 36, 64); err == nil && processGone(int(pid)) {
+				_ = ipCmd("link", "del", name)
+			}
 		}
 	}
 	out, _ = exec.Command("ip", "-o", "-4", "addr", "show", "dev", "lo").Output()
