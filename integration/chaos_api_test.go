@@ -15,13 +15,16 @@ import (
 type chaosAPIWrites struct {
 	e *chaosEnv
 
-	mu        sync.Mutex
-	acked     int
-	unanswerd int
-	lastOp    string
-	lastAcked bool
-	cancel    context.CancelFunc
-	done      chan struct{}
+	mu         sync.Mutex
+	acked      int
+	unanswered int
+	lastOp     string
+	lastAcked  bool
+	// refused is the first 4xx answer: the suite sent something wrong, or a master refused
+	// a valid request.
+	refused string
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 func startChaosAPIWrites(e *chaosEnv) *chaosAPIWrites {
@@ -32,13 +35,16 @@ func startChaosAPIWrites(e *chaosEnv) *chaosAPIWrites {
 		ops := []string{"pause", "resume"}
 		for i := 0; ctx.Err() == nil; i++ {
 			op := ops[i%2]
-			resp, err := e.call(http.MethodPost, "/api/v1/tasks/"+chaosSideTask+"/"+op, map[string]any{})
+			resp, err := e.call(http.MethodPost, "/api/v1/tasks/"+chaosSideTask+"/"+op, nil)
 			w.mu.Lock()
 			w.lastOp, w.lastAcked = op, err == nil && resp.Status/100 == 2
+			if err == nil && resp.Status/100 == 4 && w.refused == "" {
+				w.refused = fmt.Sprintf("%s answered %d: %s", op, resp.Status, resp.Body)
+			}
 			if w.lastAcked {
 				w.acked++
 			} else {
-				w.unanswerd++
+				w.unanswered++
 			}
 			w.mu.Unlock()
 			select {
@@ -57,8 +63,11 @@ func (w *chaosAPIWrites) stopAndCheck(timeout time.Duration) (acked int, checked
 	<-w.done
 	w.mu.Lock()
 	op, ok := w.lastOp, w.lastAcked
-	acked = w.acked
+	acked, refused := w.acked, w.refused
 	w.mu.Unlock()
+	if refused != "" {
+		return acked, false, fmt.Errorf("a pause or resume of the side task was refused: %s", refused)
+	}
 	if !ok {
 		return acked, false, nil
 	}

@@ -80,6 +80,8 @@ type chaosEnv struct {
 	// suite runs as root (the partition faults need it), nil otherwise.
 	lab    *NetLab
 	spaces map[string]*NetNS
+	// traffic is the writers, which some faults pause.
+	traffic *chaosTraffic
 
 	mu sync.Mutex
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -15,7 +16,7 @@ type chaosFault struct {
 }
 
 // chaosFaults lists every fault kind. Not here yet (see the issue): faults during Dump and
-// Load, a pending pessimistic shard lock, a full disk, an upstream failover.
+// Load, a pending pessimistic shard lock.
 func chaosFaults() []chaosFault {
 	return []chaosFault{
 		{"leader-kill", faultLeaderKill},
@@ -26,6 +27,7 @@ func chaosFaults() []chaosFault {
 		{"binlog-dump-kill", faultBinlogDumpKill},
 		{"upstream-restart", faultUpstreamRestart},
 		{"worker-freeze", faultWorkerFreeze},
+		{"upstream-failover", faultUpstreamFailover},
 		{"worker-partition", faultWorkerPartition},
 		{"leader-partition", faultLeaderPartition},
 	}
@@ -131,6 +133,29 @@ func faultUpstreamRestart(e *chaosEnv, _ chaosConfig) string {
 	s := e.randomSource()
 	s.db.Restart(e.t)
 	return "restarted " + s.name
+}
+
+// faultUpstreamFailover: a random upstream fails over to a GTID replica, as a DBA does it: the
+// replica (started now, logging what it applies) catches up while the writes pause, is
+// promoted, the writes move to it, the source is updated to it (PUT) and the old primary
+// stops. The task must continue from its GTID on the new primary.
+func faultUpstreamFailover(e *chaosEnv, _ chaosConfig) string {
+	s := e.randomSource()
+	replica := StartReplica(e.t, s.db)
+	e.traffic.stop()
+	defer e.traffic.start()
+	replica.WaitCaughtUp(e.t, s.db, 60*time.Second)
+	replica.Promote(e.t)
+	old := s.db
+	s.db, s.pool = replica, replica.DB(e.t)
+	resp := e.mustCall(http.MethodPut, "/api/v1/sources/"+s.name, map[string]any{"source": map[string]any{
+		"source_name": s.name, "host": replica.Host(), "port": replica.Port(), "user": replica.User(), "password": replica.Password(), "enable_gtid": true,
+	}})
+	if resp.Status != http.StatusOK {
+		e.t.Fatalf("chaos: PUT source %s to its replica: %d %s", s.name, resp.Status, resp.Body)
+	}
+	old.Stop(e.t)
+	return fmt.Sprintf("%s failed over from %s to %s", s.name, old.Addr(), replica.Addr())
 }
 
 // faultWorkerFreeze: the worker bound to a random source is frozen (SIGSTOP) past its

@@ -28,6 +28,7 @@ func TestChaos(t *testing.T) {
 
 	e := newChaosEnv(t, rand.New(rand.NewPCG(cfg.seed, 1)))
 	traffic := newChaosTraffic(e, cfg.seed)
+	e.traffic = traffic
 	traffic.start()
 	monitor := startChaosMonitor(e)
 	var rounds []chaosRound

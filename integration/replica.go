@@ -14,10 +14,11 @@ import (
 
 // StartReplica starts a server that replicates primary by GTID and writes what it applies to
 // its own binlog, so that it can be promoted with the primary's transactions under their GTIDs.
-// The primary needs Binlog. The cleanup kills it like any other server.
+// The primary needs Binlog. The replica listens where the primary does (BindAddress). The
+// cleanup kills it like any other server.
 func StartReplica(t testing.TB, primary *MariaDB) *MariaDB {
 	t.Helper()
-	r := StartMariaDB(t, MariaDBOptions{Binlog: true, ExtraConfig: []string{"log_slave_updates=ON"}})
+	r := StartMariaDB(t, MariaDBOptions{Binlog: true, BindAddress: primary.opts.BindAddress, ExtraConfig: []string{"log_slave_updates=ON"}})
 	r.Exec(t, fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='%s', MASTER_PORT=%d, MASTER_USER='%s', MASTER_PASSWORD='%s', MASTER_USE_GTID=slave_pos",
 		primary.Host(), primary.Port(), primary.User(), primary.Password()))
 	r.Exec(t, "START SLAVE")
