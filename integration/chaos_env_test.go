@@ -82,6 +82,9 @@ type chaosEnv struct {
 	spaces map[string]*NetNS
 	// traffic is the writers, which some faults pause.
 	traffic *chaosTraffic
+	// dumpDir is a tmpfs the disk-full fault shrinks (as root), diskRounds counts its rounds.
+	dumpDir    string
+	diskRounds int
 
 	mu sync.Mutex
 }
@@ -111,12 +114,16 @@ func newChaosEnv(t *testing.T, rng *rand.Rand) *chaosEnv {
 	dbs := StartMariaDBs(t, 2, MariaDBOptions{Binlog: true, BindAddress: bind})
 	dst := StartMariaDB(t, MariaDBOptions{BindAddress: bind})
 	dst.CreateUser(t, "dmtarget", taskPassword, "ALL PRIVILEGES ON *.*")
+	e := &chaosEnv{t: t, c: c, rng: rng, dst: dst, lab: lab, spaces: spaces}
+	if lab != nil {
+		e.dumpDir = mountChaosDumpFS(e)
+	}
 	masters := c.StartMasters(3, MasterOptions{})
 	for i := range 3 {
 		c.StartWorker(fmt.Sprintf("worker%d", i+1), chaosTTL)
 	}
 	waitLeader(t, masters, 30*time.Second)
-	e := &chaosEnv{t: t, c: c, rng: rng, dst: dst, dstPool: dst.DB(t), lab: lab, spaces: spaces}
+	e.dstPool = dst.DB(t)
 	e.waitWorkersOnline(30 * time.Second)
 	for i, db := range dbs {
 		s := &chaosSource{name: fmt.Sprintf("mysql-0%d", i+1), schema: fmt.Sprintf("db%d", i+1), db: db, pool: db.DB(t)}

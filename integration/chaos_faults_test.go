@@ -28,6 +28,7 @@ func chaosFaults() []chaosFault {
 		{"upstream-restart", faultUpstreamRestart},
 		{"worker-freeze", faultWorkerFreeze},
 		{"upstream-failover", faultUpstreamFailover},
+		{"dump-disk-full", faultDumpDiskFull},
 		{"worker-partition", faultWorkerPartition},
 		{"leader-partition", faultLeaderPartition},
 	}

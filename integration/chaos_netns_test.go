@@ -16,8 +16,8 @@ import (
 // both ways. What it keeps: the databases (on the lab's root-namespace address), the harness,
 // and for the leader the workers.
 
-// chaosNetnsFaults are run only when the environment has namespaces.
-var chaosNetnsFaults = map[string]bool{"worker-partition": true, "leader-partition": true}
+// chaosRootFaults are run only as root: network namespaces, a tmpfs.
+var chaosRootFaults = map[string]bool{"worker-partition": true, "leader-partition": true, "dump-disk-full": true}
 
 // faultWorkerPartition: the worker bound to a random source is cut off from every master but
 // not from the databases. It must stop writing (its lease lapses after keepalive-ttl less a

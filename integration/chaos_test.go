@@ -63,14 +63,14 @@ func TestChaos(t *testing.T) {
 }
 
 // chaosPlan is every selected fault kind cfg.rounds times, shuffled by the seed.
-func chaosPlan(t *testing.T, cfg chaosConfig, rng *rand.Rand, netns bool) []chaosFault {
+func chaosPlan(t *testing.T, cfg chaosConfig, rng *rand.Rand, root bool) []chaosFault {
 	t.Helper()
 	var plan []chaosFault
 	known := map[string]bool{}
 	for _, f := range chaosFaults() {
 		known[f.name] = true
-		if chaosNetnsFaults[f.name] && !netns {
-			t.Logf("chaos: %s needs network namespaces (root): not run", f.name)
+		if chaosRootFaults[f.name] && !root {
+			t.Logf("chaos: %s needs root (network namespaces, mount): not run", f.name)
 			continue
 		}
 		if len(cfg.kinds) == 0 || slices.Contains(cfg.kinds, f.name) {
@@ -109,7 +109,8 @@ func runChaosRound(e *chaosEnv, cfg chaosConfig, f chaosFault, traffic *chaosTra
 		writes.stopAndCheck(0)
 		return r
 	}
-	if _, _, err := writes.stopAndCheck(30 * time.Second); err != nil {
+	var err error
+	if r.acked, _, err = writes.stopAndCheck(30 * time.Second); err != nil {
 		r.err = err
 		return r
 	}
