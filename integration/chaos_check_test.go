@@ -170,7 +170,7 @@ func (e *chaosEnv) allSynced() error {
 			return fmt.Errorf("%s on %s: %s %s, error %v", st.SourceName, st.WorkerName, st.Stage, st.Unit, deref(st.ErrorMsg))
 		}
 		if !ss.Synced || ss.SyncerBinlogGtid != pos {
-			return fmt.Errorf("%s on %s: synced %v, syncer at %q, source at %q", st.SourceName, st.WorkerName, ss.Synced, ss.SyncerBinlogGtid, pos)
+			return fmt.Errorf("%s on %s: synced %v, syncer at %q %s, master at %q %s, source at %q", st.SourceName, st.WorkerName, ss.Synced, ss.SyncerBinlogGtid, ss.SyncerBinlog, ss.MasterBinlogGtid, ss.MasterBinlog, pos)
 		}
 	}
 	return nil

@@ -118,7 +118,11 @@ func newChaosEnv(t *testing.T, rng *rand.Rand) *chaosEnv {
 	if lab != nil {
 		e.dumpDir = mountChaosDumpFS(e)
 	}
-	masters := c.StartMasters(3, MasterOptions{})
+	var extra []string
+	if e.dumpDir != "" {
+		extra = append(extra, fmt.Sprintf("dump-dir-allowed = [%q]", e.dumpDir))
+	}
+	masters := c.StartMasters(3, MasterOptions{Extra: extra})
 	for i := range 3 {
 		c.StartWorker(fmt.Sprintf("worker%d", i+1), chaosTTL)
 	}
