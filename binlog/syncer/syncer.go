@@ -451,12 +451,15 @@ func (s *Syncer) observeLag(now time.Time) {
 	}
 }
 
-// locEqual compares positions, or GTID sets when both have one and the files differ in form.
+// locEqual compares GTID sets when both have one, else positions. The same GTID set at two
+// positions means nothing but header events lie between them: the checkpoint of a run resumed
+// by GTID on another server (a failover) stands at the new binlog's header events, and a
+// master whose binlog rotated stands past a new file's; both are synced.
 func locEqual(a, b binlog.Location) bool {
-	if a.File != "" && b.File != "" {
-		return a.File == b.File && a.Pos == b.Pos
+	if a.GTIDSet != "" && b.GTIDSet != "" {
+		return a.GTIDSet == b.GTIDSet
 	}
-	return a.GTIDSet != "" && a.GTIDSet == b.GTIDSet
+	return a.File != "" && a.File == b.File && a.Pos == b.Pos
 }
 
 func (s *Syncer) recordSample(now time.Time) {
