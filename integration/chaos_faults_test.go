@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,6 +30,8 @@ func chaosFaults() []chaosFault {
 		{"worker-freeze", faultWorkerFreeze},
 		{"upstream-failover", faultUpstreamFailover},
 		{"dump-disk-full", faultDumpDiskFull},
+		{"failover-then-worker-kill", faultFailoverThenWorkerKill},
+		{"failover-idle", faultFailoverIdle},
 		{"worker-partition", faultWorkerPartition},
 		{"leader-partition", faultLeaderPartition},
 	}
@@ -141,10 +144,43 @@ func faultUpstreamRestart(e *chaosEnv, _ chaosConfig) string {
 // promoted, the writes move to it, the source is updated to it (PUT) and the old primary
 // stops. The task must continue from its GTID on the new primary.
 func faultUpstreamFailover(e *chaosEnv, _ chaosConfig) string {
-	s := e.randomSource()
+	what := failOver(e, e.randomSource())
+	// The fault is healed once the new primary has written: recovery then means the task
+	// replays past its first transactions. (An idle new primary is failover-idle.)
+	before := e.sourcePositions(30 * time.Second)
+	Eventually(e.t, 30*time.Second, func() error {
+		now := e.sourcePositions(30 * time.Second)
+		for _, s := range e.sources {
+			if now[s.name] <= before[s.name] {
+				return fmt.Errorf("%s has not written since the failover", s.name)
+			}
+		}
+		return nil
+	})
+	return what
+}
+
+// faultFailoverIdle: the failover, then nothing written until the task is synced on the new
+// primary. It found that the status said synced false until the next transaction: the
+// checkpoint, resumed by GTID there, stood at the new binlog's header events
+// ((mysql-bin.000001, 328)) and the new primary at the end of its binlog, with the same GTID
+// set, and synced compared positions first (binlog/syncer locEqual now compares GTID sets).
+func faultFailoverIdle(e *chaosEnv, _ chaosConfig) string {
+	e.traffic.pause()
+	defer e.traffic.resume()
+	what := failOver(e, e.randomSource())
+	if err := e.waitAllSynced(60 * time.Second); err != nil {
+		e.t.Fatalf("chaos: after %s, with nothing written since: %v", what, err)
+	}
+	return what + "; synced with nothing written since"
+}
+
+// failOver moves source s to a GTID replica of its upstream; traffic runs again afterwards.
+func failOver(e *chaosEnv, s *chaosSource) string {
+	e.t.Helper()
 	replica := StartReplica(e.t, s.db)
-	e.traffic.stop()
-	defer e.traffic.start()
+	e.traffic.pause()
+	defer e.traffic.resume()
 	replica.WaitCaughtUp(e.t, s.db, 60*time.Second)
 	replica.Promote(e.t)
 	old := s.db
@@ -157,6 +193,29 @@ func faultUpstreamFailover(e *chaosEnv, _ chaosConfig) string {
 	}
 	old.Stop(e.t)
 	return fmt.Sprintf("%s failed over from %s to %s", s.name, old.Addr(), replica.Addr())
+}
+
+// faultFailoverThenWorkerKill: the failover above, then, before the new primary writes
+// anything, the subtask resumes on it and its worker is killed -9 and started again: the
+// checkpoint it left must still say where on the new primary it stands.
+func faultFailoverThenWorkerKill(e *chaosEnv, _ chaosConfig) string {
+	e.traffic.pause()
+	defer e.traffic.resume()
+	what := failOver(e, e.randomSource())
+	pos := e.sourcePositions(30 * time.Second)
+	if _, err := e.waitRecovered(pos, 60*time.Second); err != nil {
+		e.t.Fatalf("chaos: after the failover: %v", err)
+	}
+	time.Sleep(2 * time.Second) // let the subtask write a checkpoint or two on the new primary
+	var names []string
+	for _, s := range e.sources {
+		w := e.proc(e.boundWorker(s.name))
+		w.Kill()
+		w.Start()
+		w.WaitListening(30 * time.Second)
+		names = append(names, w.Name)
+	}
+	return what + "; then killed " + strings.Join(names, ", ")
 }
 
 // faultWorkerFreeze: the worker bound to a random source is frozen (SIGSTOP) past its

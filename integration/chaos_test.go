@@ -29,11 +29,11 @@ func TestChaos(t *testing.T) {
 	e := newChaosEnv(t, rand.New(rand.NewPCG(cfg.seed, 1)))
 	traffic := newChaosTraffic(e, cfg.seed)
 	e.traffic = traffic
-	traffic.start()
+	traffic.resume()
 	monitor := startChaosMonitor(e)
 	var rounds []chaosRound
 	t.Cleanup(func() {
-		traffic.stop()
+		traffic.pause()
 		monitor.stop()
 		t.Logf("chaos: DM_CHAOS_SEED=%d, %d statements (%d failed, %d DDL) in %s\n%s", cfg.seed,
 			traffic.statements.Load(), traffic.failed.Load(), traffic.ddls.Load(), time.Since(started).Round(time.Second), chaosReport(rounds))
@@ -114,8 +114,8 @@ func runChaosRound(e *chaosEnv, cfg chaosConfig, f chaosFault, traffic *chaosTra
 		r.err = err
 		return r
 	}
-	traffic.stop()
-	defer traffic.start()
+	traffic.pause()
+	defer traffic.resume()
 	if err := e.waitAllSynced(120 * time.Second); err != nil {
 		r.err = err
 		return r

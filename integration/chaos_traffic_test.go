@@ -26,14 +26,20 @@ type chaosTraffic struct {
 	ddls       atomic.Int64
 	columns    atomic.Int64
 	starts     uint64
+	// paused counts the pauses not resumed yet; only the test's goroutine pauses and resumes.
+	paused int
 }
 
 func newChaosTraffic(e *chaosEnv, seed uint64) *chaosTraffic {
-	return &chaosTraffic{env: e, seed: seed, ddlGap: 10 * time.Second}
+	return &chaosTraffic{env: e, seed: seed, ddlGap: 10 * time.Second, paused: 1}
 }
 
-// start launches one writer per source.
-func (tr *chaosTraffic) start() {
+// resume undoes one pause, and launches one writer per source once none is left (the
+// traffic starts paused once).
+func (tr *chaosTraffic) resume() {
+	if tr.paused--; tr.paused > 0 {
+		return
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr.cancel = cancel
 	tr.starts++
@@ -47,12 +53,12 @@ func (tr *chaosTraffic) start() {
 	}
 }
 
-// stop ends the writers and waits for them.
-func (tr *chaosTraffic) stop() {
-	if tr.cancel != nil {
+// pause stops the writers and waits for them; pauses nest (a fault that pauses the traffic may
+// run inside another).
+func (tr *chaosTraffic) pause() {
+	if tr.paused++; tr.paused == 1 {
 		tr.cancel()
 		tr.running.Wait()
-		tr.cancel = nil
 	}
 }
 
