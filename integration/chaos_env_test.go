@@ -85,6 +85,8 @@ type chaosEnv struct {
 	// dumpDir is a tmpfs the disk-full fault shrinks (as root), diskRounds counts its rounds.
 	dumpDir    string
 	diskRounds int
+	// loadRounds counts the rounds that run a task of their own to hit its dump or load.
+	loadRounds int
 
 	mu sync.Mutex
 }
