@@ -87,6 +87,8 @@ type chaosEnv struct {
 	diskRounds int
 	// loadRounds counts the rounds that run a task of their own to hit its dump or load.
 	loadRounds int
+	// shardRounds counts the rounds that run a shard-merge task of their own.
+	shardRounds int
 
 	mu sync.Mutex
 }

@@ -16,13 +16,13 @@ type chaosFault struct {
 	inject func(e *chaosEnv, cfg chaosConfig) string
 }
 
-// chaosFaults lists every fault kind. Not here yet (see the issue): a pending pessimistic shard
-// lock.
+// chaosFaults lists every fault kind.
 func chaosFaults() []chaosFault {
 	return []chaosFault{
 		{"leader-kill", faultLeaderKill},
 		{"leader-kill-during-dump", faultLeaderKillDuringDump},
 		{"leader-kill-during-load", faultLeaderKillDuringLoad},
+		{"leader-kill-shard-lock", faultLeaderKillShardLock},
 		{"leader-and-worker-kill", faultLeaderAndWorkerKill},
 		{"kill-all", faultKillAll},
 		{"target-restart", faultTargetRestart},
