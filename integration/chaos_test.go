@@ -38,7 +38,7 @@ func TestChaos(t *testing.T) {
 		t.Logf("chaos: DM_CHAOS_SEED=%d, %d statements (%d failed, %d DDL) in %s\n%s", cfg.seed,
 			traffic.statements.Load(), traffic.failed.Load(), traffic.ddls.Load(), time.Since(started).Round(time.Second), chaosReport(rounds))
 	})
-	e.waitInitialSync(traffic)
+	e.waitInitialSync()
 
 	for i, f := range plan {
 		if time.Since(started) > cfg.budget {
@@ -89,7 +89,7 @@ func chaosPlan(t *testing.T, cfg chaosConfig, rng *rand.Rand, root bool) []chaos
 }
 
 // waitInitialSync waits for the dump and load of both sources and the first catch-up.
-func (e *chaosEnv) waitInitialSync(traffic *chaosTraffic) {
+func (e *chaosEnv) waitInitialSync() {
 	e.t.Helper()
 	if _, err := e.waitRecovered(e.sourcePositions(30*time.Second), 180*time.Second); err != nil {
 		e.t.Fatalf("chaos: the task never got to Sync: %v", err)
