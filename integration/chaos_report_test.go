@@ -18,9 +18,11 @@ type chaosRound struct {
 	err   error
 }
 
-// chaosReport prints one line per fault kind: rounds, recovery time (min/median/max), rows
-// compared, lost and duplicated, API writes answered 2xx (summed over its rounds), and rounds
-// that failed.
+// chaosReport prints one line per fault kind: rounds, recovery time (min/median/max: from the
+// fault healed until every subtask of the main task is Running in Sync past what the sources
+// had written then; the faults that wait for something themselves, such as a task of their own
+// loading, count that wait in the fault, not here), rows compared, lost and duplicated, API
+// writes answered 2xx (summed over its rounds), and rounds that failed.
 func chaosReport(rounds []chaosRound) string {
 	byKind := map[string][]chaosRound{}
 	var kinds []string
@@ -32,7 +34,7 @@ func chaosReport(rounds []chaosRound) string {
 	}
 	slices.Sort(kinds)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-24s %6s %8s %8s %8s %10s %6s %6s %7s %6s\n", "fault", "rounds", "rec.min", "rec.med", "rec.max", "rows", "lost", "dup", "api.2xx", "failed")
+	fmt.Fprintf(&b, "%-30s %6s %8s %8s %8s %10s %6s %6s %7s %6s\n", "fault", "rounds", "rec.min", "rec.med", "rec.max", "rows", "lost", "dup", "api.2xx", "failed")
 	for _, k := range kinds {
 		rs := byKind[k]
 		var recs []time.Duration
@@ -49,7 +51,7 @@ func chaosReport(rounds []chaosRound) string {
 			}
 		}
 		slices.Sort(recs)
-		fmt.Fprintf(&b, "%-24s %6d %8s %8s %8s %10d %6d %6d %7d %6d\n", k, len(rs),
+		fmt.Fprintf(&b, "%-30s %6d %8s %8s %8s %10d %6d %6d %7d %6d\n", k, len(rs),
 			secs(recs[0]), secs(recs[len(recs)/2]), secs(recs[len(recs)-1]), rows, lost, dup, acked, failed)
 	}
 	return b.String()
