@@ -29,7 +29,7 @@ func faultWorkerPartition(e *chaosEnv, _ chaosConfig) string {
 }
 
 // faultWorkerPartitionMastersOnly is the partition above with the other workers still in
-// reach. It found that the masters then may take long to rebind the source (6 s to 51 s with a
+// reach. It found that the masters then may take long to rebind the source (6 s to 79 s with a
 // keepalive-ttl of 3 s), while the cut-off worker's lease has stopped it within 2 s: the
 // masters' liveness is gossip (memberlist), and the other workers' indirect probes and the
 // worker's refutations keep it alive for them. Nothing is written twice; the source stalls.
