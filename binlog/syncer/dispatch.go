@@ -14,7 +14,7 @@ import (
 
 // curLoc is the position of the last event read.
 func (r *run) curLoc() binlog.Location {
-	if r.file == "" {
+	if r.file == "" || r.gtidHead {
 		return r.g
 	}
 	return binlog.Location{File: r.file, Pos: r.pos, GTIDSet: r.gtidStr}

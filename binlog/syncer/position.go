@@ -16,6 +16,10 @@ type position struct {
 	pos     uint32
 	gtid    gmysql.GTIDSet
 	gtidStr string
+	// gtidHead: the stream was opened at a GTID set alone and has not reached a transaction
+	// yet. The reader then stands at the head of a file (its ROTATE, FORMAT_DESCRIPTION and
+	// GTID_LIST events), not where the set is in it: no position of the file is the set's.
+	gtidHead bool
 }
 
 // eventKind is what follow makes of an event.
@@ -56,6 +60,7 @@ func (p *position) follow(ev *replication.BinlogEvent) (start uint32, kind event
 // addGTID adds the GTID of a transaction's GTID event (MariaDB's or MySQL's) to the set.
 // It is called after the transaction's start was taken: a start's set excludes its own GTID.
 func (p *position) addGTID(ev replication.Event) error {
+	p.gtidHead = false
 	switch e := ev.(type) {
 	case *replication.MariadbGTIDEvent:
 		if p.gtid == nil {
@@ -92,6 +97,7 @@ func (p *position) at(pos uint32) binlog.Location {
 // startAt starts following at loc (the reader's start).
 func (p *position) startAt(loc binlog.Location) error {
 	p.file, p.pos = loc.File, loc.Pos
+	p.gtidHead = loc.File == "" && loc.GTIDSet != ""
 	if loc.GTIDSet == "" {
 		return nil
 	}
