@@ -159,7 +159,7 @@ func (e *migrationEnv) waitRetryOver(task string) {
 	})
 }
 
-var retryMessageRE = regexp.MustCompile(`^retrying a target error since (\S+) \(the subtask pauses if it lasts 1m0s\): (.+)$`)
+var retryMessageRE = regexp.MustCompile(`^retrying a target error since (\S+) \(the subtask pauses if it lasts 5m0s\): (.+)$`)
 
 // requireRetryMessage checks an error_msg of a retrying subtask: since when (not before the
 // target stopped, and at least a second ago), and the target's error.

@@ -38,7 +38,7 @@ const (
 	DefaultThreads     = 16 // DM's import_threads
 	DefaultMetaSchema  = "dm_meta"
 	DefaultOnDuplicate = OnDuplicateReplace
-	DefaultRetryFor    = time.Minute
+	DefaultRetryFor    = 5 * time.Minute
 	// purgeBatch is the rows one statement deletes when a table without key
 	// is emptied.
 	purgeBatch = 10_000
@@ -83,7 +83,7 @@ type Config struct {
 	Redumped bool
 	// RetryFor is how long a transient target error (the target is down or restarting, a
 	// lost connection, a deadlock) is retried without progress before Run gives up; default
-	// one minute.
+	// five minutes.
 	RetryFor time.Duration
 	// Worker names the process for the worker label of the dm_loader_* series.
 	Worker string

@@ -29,7 +29,7 @@ const (
 	DefaultWorkers    = 16
 	DefaultBatch      = 100
 	DefaultMetaSchema = "dm_meta"
-	DefaultRetryFor   = time.Minute
+	DefaultRetryFor   = 5 * time.Minute
 	// flushInterval: the global checkpoint is written at least this often while events flow
 	// (and as soon as the stream goes idle).
 	flushInterval = time.Second
@@ -96,7 +96,7 @@ type Config struct {
 	// ddl.CollationLoose (replayed as written).
 	Collation string
 	// RetryFor is how long a transient target error (lost connection, deadlock, restart) is
-	// retried before Run gives up; default one minute.
+	// retried before Run gives up; default five minutes.
 	RetryFor time.Duration
 	// EventOps (optional) are an operator's operations on single binlog events: skip one, or
 	// run other statements instead (DM's `binlog skip|replace`; see eventops.go).
