@@ -228,3 +228,36 @@ func (e *chaosEnv) duplicates(s *chaosSource, table string) (src, dst int64, err
 	}
 	return src, dst, nil
 }
+
+// waitSyncedEqual waits until task's single subtask is Running in Sync without an error and
+// table is equal on the source and the target.
+func (e *chaosEnv) waitSyncedEqual(task string, s *chaosSource, table string, timeout time.Duration) {
+	e.t.Helper()
+	Eventually(e.t, timeout, func() error {
+		sts, _, err := e.status(task)
+		if err != nil || len(sts) != 1 {
+			return fmt.Errorf("status of %s: %v", task, err)
+		}
+		if st := sts[0]; st.Stage != "Running" || st.Unit != "Sync" || st.ErrorMsg != nil {
+			return fmt.Errorf("%s is %s in %s, error %q", task, st.Stage, st.Unit, deref(st.ErrorMsg))
+		}
+		return CompareTable(e.t.Context(), s.pool, table, e.dstPool, table)
+	})
+}
+
+// waitRebound waits until s is bound to a worker other than from, and returns that worker.
+func (e *chaosEnv) waitRebound(s *chaosSource, from string, timeout time.Duration) string {
+	e.t.Helper()
+	var next string
+	Eventually(e.t, timeout, func() error {
+		b, err := e.bindings()
+		if err != nil {
+			return err
+		}
+		if next = b[s.name]; next == "" || next == from {
+			return fmt.Errorf("%s not rebound yet (bound to %q)", s.name, next)
+		}
+		return nil
+	})
+	return next
+}

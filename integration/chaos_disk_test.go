@@ -78,16 +78,7 @@ func faultDumpDiskFull(e *chaosEnv, _ chaosConfig) string {
 	if resp.Status != http.StatusOK {
 		e.t.Fatalf("chaos: resume %s: %d %s", task, resp.Status, resp.Body)
 	}
-	Eventually(e.t, 120*time.Second, func() error {
-		sts, _, err := e.status(task)
-		if err != nil || len(sts) != 1 {
-			return fmt.Errorf("status of %s: %v", task, err)
-		}
-		if st := sts[0]; st.Stage != "Running" || st.Unit != "Sync" || st.ErrorMsg != nil {
-			return fmt.Errorf("%s is %s in %s, error %q", task, st.Stage, st.Unit, deref(st.ErrorMsg))
-		}
-		return CompareTable(e.t.Context(), s.pool, schema+".t", e.dstPool, schema+".t")
-	})
+	e.waitSyncedEqual(task, s, schema+".t", 120*time.Second)
 	e.mustCall(http.MethodDelete, "/api/v1/tasks/"+task, nil)
 	first, _, _ := strings.Cut(*full.ErrorMsg, "\n")
 	return fmt.Sprintf("%s dumped %s of %s into %s: paused in %s with %q; resumed with the space back, every row there", task, schema, s.name, chaosDumpFSSmall, full.Unit, first)

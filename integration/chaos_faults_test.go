@@ -244,17 +244,7 @@ func faultWorkerFreeze(e *chaosEnv, _ chaosConfig) string {
 	name := e.boundWorker(s.name)
 	w := e.proc(name)
 	w.Freeze()
-	var next string
-	Eventually(e.t, 60*time.Second, func() error {
-		b, err := e.bindings()
-		if err != nil {
-			return err
-		}
-		if next = b[s.name]; next == "" || next == name {
-			return fmt.Errorf("%s not rebound yet (bound to %q)", s.name, next)
-		}
-		return nil
-	})
+	next := e.waitRebound(s, name, 60*time.Second)
 	w.Thaw()
 	e.waitWorkersOnline(60 * time.Second)
 	return fmt.Sprintf("froze %s (bound to %s) until %s took it over", name, s.name, next)

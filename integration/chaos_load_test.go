@@ -61,16 +61,7 @@ func duringLoad(e *chaosEnv, unit string, fault func() string) string {
 		return fmt.Errorf("%s is in %q", task, seen)
 	})
 	what := fault()
-	Eventually(e.t, 180*time.Second, func() error {
-		sts, _, err := e.status(task)
-		if err != nil || len(sts) != 1 {
-			return fmt.Errorf("status of %s: %v", task, err)
-		}
-		if st := sts[0]; st.Stage != "Running" || st.Unit != "Sync" || st.ErrorMsg != nil {
-			return fmt.Errorf("%s is %s in %s, error %q", task, st.Stage, st.Unit, deref(st.ErrorMsg))
-		}
-		return CompareTable(e.t.Context(), s.pool, schema+".t", e.dstPool, schema+".t")
-	})
+	e.waitSyncedEqual(task, s, schema+".t", 180*time.Second)
 	e.mustCall(http.MethodDelete, "/api/v1/tasks/"+task, nil)
 	return fmt.Sprintf("%s (%d rows of %s) in %s: %s; every row loaded", task, chaosLoadRows, s.name, seen, what)
 }

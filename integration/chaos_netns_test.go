@@ -53,17 +53,7 @@ func partitionWorker(e *chaosEnv, fromWorkers bool) string {
 	}
 	e.spaces[name].Cut(cut...)
 	cutAt := time.Now()
-	var next string
-	Eventually(e.t, 150*time.Second, func() error {
-		b, err := e.bindings()
-		if err != nil {
-			return err
-		}
-		if next = b[s.name]; next == "" || next == name {
-			return fmt.Errorf("%s not rebound yet (bound to %q)", s.name, next)
-		}
-		return nil
-	})
+	next := e.waitRebound(s, name, 150*time.Second)
 	rebound := time.Since(cutAt)
 	// The rebinding was seen after it happened, so the lease must already have lapsed.
 	if log := logSince(w.LogPath, logStart); !strings.Contains(log, "lease lapsed") {
