@@ -34,10 +34,15 @@ type schemaTarget struct {
 	subtasks            []restapi.SubTaskStatus
 }
 
-func (a *app) schemaTargetOf(ctx context.Context, c *client, args []string) (schemaTarget, error) {
+// schemaTargetOf connects to the masters and reads the subtasks the verb's arguments name.
+func (a *app) schemaTargetOf(ctx context.Context, args []string) (*client, schemaTarget, error) {
+	c, err := a.api()
+	if err != nil {
+		return nil, schemaTarget{}, err
+	}
 	task, err := taskNameArg(args[0])
 	if err != nil {
-		return schemaTarget{}, err
+		return nil, schemaTarget{}, err
 	}
 	t := schemaTarget{task: task}
 	if len(args) > 1 {
@@ -47,7 +52,7 @@ func (a *app) schemaTargetOf(ctx context.Context, c *client, args []string) (sch
 		t.table = args[2]
 	}
 	t.subtasks, err = taskStatus(ctx, c, task, a.opts.sources)
-	return t, err
+	return c, t, err
 }
 
 // path is the route of the target under the subtask of source.
@@ -82,11 +87,7 @@ func (a *app) schemaListCmd() *cobra.Command {
 		Short: "Show a tracked table's CREATE TABLE (or list the tracked databases, or a database's tables)",
 		Args:  args(1, 3, "the task, then optionally a database and a table"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
-			c, err := a.api()
-			if err != nil {
-				return err
-			}
-			t, err := a.schemaTargetOf(cmd.Context(), c, args)
+			c, t, err := a.schemaTargetOf(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -127,11 +128,7 @@ func (a *app) schemaUpdateCmd() *cobra.Command {
 				return err
 			}
 			body.Flush, body.Sync = &flush, &sync
-			c, err := a.api()
-			if err != nil {
-				return err
-			}
-			t, err := a.schemaTargetOf(cmd.Context(), c, args[:3])
+			c, t, err := a.schemaTargetOf(cmd.Context(), args[:3])
 			if err != nil {
 				return err
 			}
@@ -184,11 +181,7 @@ func (a *app) schemaDeleteCmd() *cobra.Command {
 		Short: "Forget a tracked table (it is read from the target when next needed; the task must be paused)",
 		Args:  args(3, 3, "the task, the database and the table"),
 		RunE: verb(func(cmd *cobra.Command, args []string) error {
-			c, err := a.api()
-			if err != nil {
-				return err
-			}
-			t, err := a.schemaTargetOf(cmd.Context(), c, args)
+			c, t, err := a.schemaTargetOf(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
