@@ -235,7 +235,7 @@ func (l *Loader) Run(ctx context.Context) error {
 	committed := int64(-1)
 	for {
 		err := l.attempt(ctx)
-		if err == nil || ctx.Err() != nil || !retry.IsTransient(err) {
+		if err == nil || ctx.Err() != nil || !binlog.IsTransient(err) {
 			return err
 		}
 		now := time.Now()

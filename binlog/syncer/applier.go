@@ -65,7 +65,7 @@ func (b Batch) CheckFence(ctx context.Context, q interface {
 // INSERTs, DELETEs by key and UPDATEs, in one transaction with the checkpoint statement. A
 // tool may wrap it (to filter or transform changes) or write its own, as long as it keeps the
 // one promise exact resume rests on: the changes and the checkpoint commit together, or
-// neither does. Errors that IsTransient accepts are retried; others stop the sync unit.
+// neither does. Errors that binlog.IsTransient accepts are retried; others stop the sync unit.
 type Applier interface {
 	Apply(ctx context.Context, b Batch) error
 	// Close releases what the Applier holds; Run calls it when it ends.

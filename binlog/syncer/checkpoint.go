@@ -225,7 +225,7 @@ func SaveStart(ctx context.Context, target *sql.DB, metaSchema, task, source str
 	// can deadlock on InnoDB's gap locks. The loser rolls back; run it again.
 	for attempt := 1; ; attempt++ {
 		err := saveStartOnce(ctx, target, metaSchema, task, source, loc)
-		if err == nil || !isTransient(err) || attempt == 5 || ctx.Err() != nil {
+		if err == nil || !binlog.IsTransient(err) || attempt == 5 || ctx.Err() != nil {
 			return err
 		}
 		if err := backoff.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond); err != nil {

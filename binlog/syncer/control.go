@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/binlog/internal/fence"
 
 	"github.com/dm-oss/dm/internal/backoff"
@@ -63,7 +64,7 @@ func (c *control) do(ctx context.Context, what string, f func(conn *sql.Conn) er
 		if err == nil {
 			err = f(c.conn)
 		}
-		if err == nil || !isTransient(err) || ctx.Err() != nil {
+		if err == nil || !binlog.IsTransient(err) || ctx.Err() != nil {
 			return err
 		}
 		if time.Now().After(deadline) {

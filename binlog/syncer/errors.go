@@ -4,13 +4,7 @@ import (
 	"errors"
 
 	"github.com/go-sql-driver/mysql"
-
-	"github.com/dm-oss/dm/binlog/internal/retry"
 )
-
-// isTransient reports whether err is worth a retry after reconnecting (the rule the load
-// shares: retry.IsTransient).
-func isTransient(err error) bool { return retry.IsTransient(err) }
 
 // ddlExistsCodes are the errors a DDL gives when it had already been applied: tolerated for
 // the one DDL that may have run before an unclean stop, and for a retry after a lost

@@ -105,7 +105,7 @@ func (r *run) opAt(txn *txnInfo, pos uint32) (EventOp, bool) {
 // event error already (a replay worker's).
 func (r *run) eventError(txn *txnInfo, pos uint32, query string, err error) error {
 	var ee *EventError
-	if err == nil || errors.Is(err, errStopped) || errors.Is(err, context.Canceled) || isTransient(err) || errors.As(err, &ee) {
+	if err == nil || errors.Is(err, errStopped) || errors.Is(err, context.Canceled) || binlog.IsTransient(err) || errors.As(err, &ee) {
 		return err
 	}
 	stmt := query

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dm-oss/dm/binlog"
 	"github.com/dm-oss/dm/internal/backoff"
 
 	"github.com/dm-oss/dm/binlog/internal/session"
@@ -141,7 +142,7 @@ func (w *replayWorker) apply(batch []job) (rejected bool, err error) {
 		if errors.Is(err, ErrSuperseded) {
 			return false, err // not the batch's fault: this run must stop
 		}
-		if !isTransient(err) {
+		if !binlog.IsTransient(err) {
 			return true, err
 		}
 		if time.Now().After(deadline) {

@@ -1,66 +1,14 @@
-// Package retry is what the units that write to the target share about retrying: which errors
-// are worth a retry, and a board of the retries in progress that their status reports.
+// Package retry is what the units that write to the target share about retrying: a board of
+// the retries in progress that their status reports (which errors are worth a retry is
+// binlog.IsTransient).
 package retry
 
 import (
-	"context"
-	"database/sql/driver"
-	"errors"
-	"io"
-	"net"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/dm-oss/dm/binlog"
 )
-
-// transientCodes are server errors worth retrying: the statement may succeed later.
-var transientCodes = map[uint16]bool{
-	1040: true, // too many connections
-	1053: true, // server shutdown in progress
-	1205: true, // lock wait timeout
-	1213: true, // deadlock
-	1317: true, // query interrupted
-	1927: true, // connection killed (MariaDB)
-	2006: true, // server has gone away
-	2013: true, // lost connection
-	1159: true, // net read timeout
-	1161: true, // net write timeout
-	3024: true, // max execution time exceeded
-	// TiDB
-	8002: true, 8022: true, 8027: true, 8028: true, 8176: true, 8177: true,
-	9001: true, 9002: true, 9003: true, 9004: true, 9005: true, 9006: true, 9007: true,
-}
-
-// IsTransient reports whether err is worth a retry after reconnecting: a lost connection, a
-// server restart, a deadlock.
-func IsTransient(err error) bool {
-	if err == nil {
-		return false
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return transientCodes[me.Number]
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	if errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, mysql.ErrPktSync) ||
-		errors.Is(err, mysql.ErrPktSyncMul) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
-}
 
 // minVisible: a retry shows in Current once it has lasted this long, so that a deadlock that
 // the first retry resolves does not flicker through the status.

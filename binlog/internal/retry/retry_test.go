@@ -2,12 +2,9 @@ package retry
 
 import (
 	"errors"
-	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,16 +37,4 @@ func TestBoard(t *testing.T) {
 	b.Clear()
 	require.False(t, b.Busy())
 	require.Nil(t, b.Current(time.Now().Add(time.Hour), time.Minute))
-}
-
-func TestIsTransient(t *testing.T) {
-	for _, err := range []error{
-		&mysql.MySQLError{Number: 1213}, &mysql.MySQLError{Number: 1053}, mysql.ErrInvalidConn,
-		fmt.Errorf("connect: %w", syscall.ECONNREFUSED),
-	} {
-		require.True(t, IsTransient(err), "%v", err)
-	}
-	for _, err := range []error{nil, &mysql.MySQLError{Number: 1062}, errors.New("syntax")} {
-		require.False(t, IsTransient(err), "%v", err)
-	}
 }
