@@ -21,7 +21,6 @@ type chaosFault struct {
 // DM_CHAOS_KINDS.
 var chaosNotInCI = map[string]string{
 	"worker-partition-masters-only": "the masters may take over a minute to rebind the source of a worker cut off from them alone",
-	"target-restart":                "a subtask (re)starting while the target restarts pauses at once: the pipeline's first target connection is not retried yet (seed 1796187223895689308, round 12)",
 }
 
 // chaosFaults lists every fault kind.

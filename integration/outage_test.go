@@ -142,6 +142,65 @@ func TestTargetDownDuringLoad(t *testing.T) {
 	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
+// TestTargetDownWhileResuming: a subtask resumed while the target is down (or restarting)
+// cannot even start (its first connection, its checkpoint); it stays Running and says it
+// retries its start, never Paused, and syncs what was written meanwhile once the target is back.
+func TestTargetDownWhileResuming(t *testing.T) {
+	e := newMigrationEnv(t, 1)
+	e.src.Exec(t, "CREATE DATABASE shop")
+	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
+	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
+	e.createSource("mysql-01", e.src)
+	resp := e.startTask(e.task("resume", "all", []string{"mysql-01"}, "shop"))
+	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	e.waitSynced("resume", 60*time.Second)
+	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/resume/pause", nil).Status)
+	e.waitStage("resume", "Paused", 30*time.Second)
+
+	stopped := time.Now()
+	e.dst.Stop(t)
+	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, 'while the target is down' FROM shop.seq_1001_to_1100")
+	e.src.Exec(t, "DELETE FROM shop.t WHERE id <= 100")
+	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/resume/resume", nil).Status)
+
+	// Several attempts (a second, two, four, five apart) while the target stays down.
+	retrying := 0
+	Eventually(t, 30*time.Second, func() error {
+		st := e.status("resume")[0]
+		if st.Stage != "Running" {
+			t.Fatalf("the subtask must keep retrying its start: %s %s, error %v", st.Stage, st.Unit, st.ErrorMsg)
+		}
+		if st.ErrorMsg == nil {
+			return fmt.Errorf("no retry in the status yet")
+		}
+		requireStartRetryMessage(t, *st.ErrorMsg, stopped)
+		if retrying++; time.Since(stopped) < 12*time.Second {
+			return fmt.Errorf("still retrying after %v (%d polls), as it should", time.Since(stopped), retrying)
+		}
+		return nil
+	})
+
+	e.dst.Restart(t)
+	e.waitRetryOver("resume")
+	e.waitSynced("resume", 60*time.Second)
+	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
+}
+
+var startRetryMessageRE = regexp.MustCompile(`^retrying the start of the subtask since (\S+) \(it pauses if this lasts 5m0s\): (.+)$`)
+
+// requireStartRetryMessage checks the error_msg of a subtask retrying its start: since when
+// (not before the target stopped) and the target's error.
+func requireStartRetryMessage(t *testing.T, msg string, stopped time.Time) {
+	t.Helper()
+	m := startRetryMessageRE.FindStringSubmatch(msg)
+	require.NotNil(t, m, "error_msg %q", msg)
+	since, err := time.Parse(time.RFC3339, m[1])
+	require.NoError(t, err, "error_msg %q", msg)
+	require.False(t, since.Before(stopped.Truncate(time.Second)), "retrying since %v, but the target stopped at %v", since, stopped)
+	require.Contains(t, m[2], "target", "error_msg %q", msg)
+	require.Contains(t, m[2], "connection refused", "error_msg %q", msg)
+}
+
 // waitRetryOver waits until the subtasks no longer report a retry once the target is back
 // (their next attempt is at most a backoff of 5 s away), running all along.
 func (e *migrationEnv) waitRetryOver(task string) {

@@ -62,6 +62,8 @@ type runner struct {
 	epoch uint64
 	// lapsed says why the subtask was stopped by the worker's lease (status), "" otherwise.
 	lapsed string
+	// startRetry is the retry of the pipeline's start in progress, nil when none is.
+	startRetry *binlog.Retrying
 	// base is the context runs are started under (the worker's), for a restart after a newer
 	// run superseded this one.
 	base    context.Context
@@ -178,7 +180,7 @@ func (r *runner) stop(stage string) {
 
 func (r *runner) run(ctx context.Context, done chan struct{}) {
 	defer close(done)
-	err := r.pipeline(ctx)
+	err := r.pipelineRetrying(ctx)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cancel = nil
@@ -303,9 +305,10 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st fsm
 		redumped = true
 		cfg := settings.Dump(r.spec, st)
 		cfg.Upstream, cfg.Dir, cfg.Rules, cfg.Counters, cfg.Logger = srcCfg, dir, rl, counters, r.s.logger
+		r.unitTakesOver()
 		meta, err = dump.Run(ctx, cfg)
 		if err != nil {
-			return binlog.Location{}, fmt.Errorf("dump: %w", err)
+			return binlog.Location{}, unitGaveUp(fmt.Errorf("dump: %w", err))
 		}
 	}
 	r.mu.Lock()
@@ -326,8 +329,9 @@ func (r *runner) dumpAndLoad(ctx context.Context, srcCfg upstream.Config, st fsm
 	r.loader = ld
 	r.mu.Unlock()
 	r.reportLoad(ctx, true)
+	r.unitTakesOver()
 	if err := ld.Run(ctx); err != nil {
-		return binlog.Location{}, fmt.Errorf("load: %w", err)
+		return binlog.Location{}, unitGaveUp(fmt.Errorf("load: %w", err))
 	}
 	r.reportLoad(ctx, false)
 	return meta.Location, nil
@@ -432,8 +436,9 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		return fmt.Errorf("open binlog reader at %s: %w", resume, err)
 	}
 	defer rd.Close()
+	r.unitTakesOver()
 	if err := sy.Run(ctx, rd, resume); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("sync: %w", err)
+		return unitGaveUp(fmt.Errorf("sync: %w", err))
 	}
 	return nil
 }
@@ -529,8 +534,12 @@ func (r *runner) status() peer.SubtaskStatus {
 		}
 		out.UnresolvedDDLLockID = ss.UnresolvedDDLLockID
 	}
-	if retrying != nil && out.ErrorMsg == "" && r.stage == stageRunning {
-		out.ErrorMsg = retryMessage(retrying)
+	if out.ErrorMsg == "" && r.stage == stageRunning {
+		if r.startRetry != nil {
+			out.ErrorMsg = startRetryMessage(r.startRetry)
+		} else if retrying != nil {
+			out.ErrorMsg = retryMessage(retrying)
+		}
 	}
 	return out
 }
