@@ -19,9 +19,7 @@ type chaosFault struct {
 // chaosNotInCI are fault kinds that find a product problem not fixed yet and would make the
 // suite slow or flaky in make test: they run in make chaos (DM_CHAOS_FULL=1) or when named in
 // DM_CHAOS_KINDS.
-var chaosNotInCI = map[string]string{
-	"worker-partition-masters-only": "the masters may take over a minute to rebind the source of a worker cut off from them alone",
-}
+var chaosNotInCI = map[string]string{}
 
 // chaosFaults lists every fault kind.
 func chaosFaults() []chaosFault {

@@ -29,13 +29,17 @@ func faultWorkerPartition(e *chaosEnv, _ chaosConfig) string {
 }
 
 // faultWorkerPartitionMastersOnly is the partition above with the other workers still in
-// reach. It found that the masters then may take long to rebind the source (6 s to 79 s with a
-// keepalive-ttl of 3 s), while the cut-off worker's lease has stopped it within 2 s: the
-// masters' liveness is gossip (memberlist), and the other workers' indirect probes and the
-// worker's refutations keep it alive for them. Nothing is written twice; the source stalls.
+// reach. It found that the masters took long to rebind the source (6 s to 79 s with a
+// keepalive-ttl of 3 s) while the cut-off worker's lease had stopped it within 2 s: the
+// other workers' indirect probes kept it alive in gossip. The masters now also want the
+// worker's own polls within its TTL, so the rebind must come within partitionRebindWithin.
 func faultWorkerPartitionMastersOnly(e *chaosEnv, _ chaosConfig) string {
 	return partitionWorker(e, false)
 }
+
+// partitionRebindWithin bounds the rebind of a cut-off worker's source: its keepalive-ttl (3 s
+// here) without a poll, a scheduling round, and the harness's polling.
+const partitionRebindWithin = 15 * time.Second
 
 func partitionWorker(e *chaosEnv, fromWorkers bool) string {
 	s := e.randomSource()
@@ -53,7 +57,7 @@ func partitionWorker(e *chaosEnv, fromWorkers bool) string {
 	}
 	e.spaces[name].Cut(cut...)
 	cutAt := time.Now()
-	next := e.waitRebound(s, name, 150*time.Second)
+	next := e.waitRebound(s, name, partitionRebindWithin)
 	rebound := time.Since(cutAt)
 	// The rebinding was seen after it happened, so the lease must already have lapsed.
 	if log := logSince(w.LogPath, logStart); !strings.Contains(log, "lease lapsed") {

@@ -8,9 +8,13 @@ import (
 	"github.com/dm-oss/dm/membership"
 )
 
-// liveness decides whether a registered worker is online. Gossip says who is alive now; DM's
-// rule is that a worker only goes offline once it has been gone for its keepalive-ttl (a lease),
-// except when it left on purpose, which counts at once.
+// liveness decides whether a registered worker is online. DM's rule is that a worker goes
+// offline once it has been gone for its keepalive-ttl (a lease), or at once when it left on
+// purpose. Gone means either of two things here: gossip lost it, or it has not reached the
+// leader itself (a desired-state poll, its registration) for its keepalive-ttl. Gossip alone
+// is not enough: a worker cut off from the masters but not from the other workers stays alive
+// in gossip through their indirect probes, while its own lease stops its subtasks; its source
+// would have no writer until gossip gave up on it.
 type liveness struct {
 	pool *membership.Pool
 	now  func() time.Time
@@ -20,6 +24,8 @@ type liveness struct {
 	// then, as a new leader in DM waits for leases it cannot see.
 	since time.Time
 	lost  map[string]lostWorker
+	// contact is when each worker last reached this master itself.
+	contact map[string]time.Time
 }
 
 type lostWorker struct {
@@ -28,7 +34,7 @@ type lostWorker struct {
 }
 
 func newLiveness(pool *membership.Pool, now func() time.Time) *liveness {
-	return &liveness{pool: pool, now: now, since: now(), lost: map[string]lostWorker{}}
+	return &liveness{pool: pool, now: now, since: now(), lost: map[string]lostWorker{}, contact: map[string]time.Time{}}
 }
 
 // resetClock restarts the grace period for workers not seen yet; called on winning leadership.
@@ -52,8 +58,20 @@ func (l *liveness) observe(ev membership.Event) {
 	}
 }
 
+// heardFrom records that the worker reached this master itself, an authenticated request of
+// its own.
+func (l *liveness) heardFrom(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.contact[name] = l.now()
+}
+
 // online reports whether the worker counts as alive.
 func (l *liveness) online(w fsm.Worker) bool {
+	ttl := time.Duration(w.KeepaliveTTL) * time.Second
+	if !l.inContact(w.Name, ttl) {
+		return false
+	}
 	if m, ok := l.pool.Alive(membership.RoleWorker, w.Name); ok && !m.Leaving {
 		return true
 	}
@@ -66,6 +84,18 @@ func (l *liveness) online(w fsm.Worker) bool {
 	if lw.graceful {
 		return false
 	}
-	ttl := time.Duration(w.KeepaliveTTL) * time.Second
 	return l.now().Sub(lw.at) < ttl
+}
+
+// inContact reports whether the worker reached this master within ttl; a worker not heard
+// from since this master started watching (or won leadership) has its ttl from then, as a
+// new leader in DM waits for leases it cannot see.
+func (l *liveness) inContact(name string, ttl time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	last := l.contact[name]
+	if last.Before(l.since) {
+		last = l.since
+	}
+	return l.now().Sub(last) < ttl
 }

@@ -112,6 +112,7 @@ func (s *Server) handleRegisterWorker(w http.ResponseWriter, r *http.Request) {
 		restapi.WriteError(w, restapi.Errorf(http.StatusBadRequest, fsm.CodeRequestInvalid, "keepalive-ttl must be positive, got %d", req.KeepaliveTTL))
 		return
 	}
+	s.live.heardFrom(req.Name)
 	// A name belongs to one worker at a time: another process still alive under it keeps it.
 	if cur, ok := s.state.Worker(req.Name); ok && cur.Addr != req.Addr {
 		if m, alive := s.pool.Alive(membership.RoleWorker, req.Name); alive && m.APIAddr == cur.Addr {
@@ -142,6 +143,7 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 		restapi.WriteError(w, err)
 		return
 	}
+	s.live.heardFrom(name)
 	q := r.URL.Query()
 	var index uint64
 	if v := q.Get("index"); v != "" {
@@ -159,6 +161,10 @@ func (s *Server) handleDesired(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		wait = min(d, maxDesiredWait)
+	}
+	if wk, ok := s.state.Worker(name); ok && wk.KeepaliveTTL > 0 {
+		// The poll is the worker's contact (liveness): it must come back well within its TTL.
+		wait = min(wait, time.Duration(wk.KeepaliveTTL)*time.Second/2)
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
