@@ -67,7 +67,7 @@ func faultRelayDiskFull(e *chaosEnv, _ chaosConfig) string {
 	if err := os.RemoveAll(dir); err != nil {
 		e.t.Fatalf("chaos: remove the stopped relay log %s: %v", dir, err)
 	}
-	first, _, _ := strings.Cut(full, "\n")
+	first, _, _ := strings.Cut(strings.ReplaceAll(full, e.relayDir, "<relayfs>"), "\n")
 	return fmt.Sprintf("relayed %s on %s, its disk shrunk to %d bytes: %q, subtask not synced (lag %s); went on by itself with the space back, relay stopped", s.name, worker, size, first, lag)
 }
 
