@@ -16,12 +16,17 @@ import (
 const chaosDumpFSSmall, chaosDumpFSLarge = "256k", "64m"
 
 func mountChaosDumpFS(e *chaosEnv) string {
+	return mountChaosFS(e, "dumpfs", chaosDumpFSLarge)
+}
+
+// mountChaosFS mounts a tmpfs of the given size on a new directory named name.
+func mountChaosFS(e *chaosEnv, name, size string) string {
 	e.t.Helper()
-	dir := filepath.Join(e.t.TempDir(), "dumpfs")
+	dir := filepath.Join(e.t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		e.t.Fatalf("chaos: %v", err)
 	}
-	mountCmd(e, "-t", "tmpfs", "-o", "size="+chaosDumpFSLarge, "tmpfs", dir)
+	mountCmd(e, "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir)
 	e.t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
 	return dir
 }

@@ -89,6 +89,9 @@ type chaosEnv struct {
 	// dumpDir is a tmpfs the disk-full fault shrinks (as root), diskRounds counts its rounds.
 	dumpDir    string
 	diskRounds int
+	// relayDir is a tmpfs holding every worker's relay-dir (<relayDir>/<worker>, as root),
+	// which the relay-disk-full fault shrinks.
+	relayDir string
 	// loadRounds counts the rounds that run a task of their own to hit its dump or load.
 	loadRounds int
 	// shardRounds counts the rounds that run a shard-merge task of their own.
@@ -125,6 +128,8 @@ func newChaosEnv(t *testing.T, rng *rand.Rand) *chaosEnv {
 	e := &chaosEnv{t: t, c: c, rng: rng, dst: dst, lab: lab, spaces: spaces}
 	if lab != nil {
 		e.dumpDir = mountChaosDumpFS(e)
+		e.relayDir = mountChaosFS(e, "relayfs", chaosRelayFSLarge)
+		c.UseRelayRoot(e.relayDir)
 	}
 	var extra []string
 	if e.dumpDir != "" {

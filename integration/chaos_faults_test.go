@@ -38,6 +38,7 @@ func chaosFaults() []chaosFault {
 		{"worker-freeze", faultWorkerFreeze},
 		{"upstream-failover", faultUpstreamFailover},
 		{"dump-disk-full", faultDumpDiskFull},
+		{"relay-disk-full", faultRelayDiskFull},
 		{"failover-then-worker-kill", faultFailoverThenWorkerKill},
 		{"failover-idle", faultFailoverIdle},
 		{"worker-partition", faultWorkerPartition},

@@ -17,7 +17,7 @@ import (
 // and for the leader the workers.
 
 // chaosRootFaults are run only as root: network namespaces, a tmpfs.
-var chaosRootFaults = map[string]bool{"worker-partition": true, "worker-partition-masters-only": true, "leader-partition": true, "dump-disk-full": true}
+var chaosRootFaults = map[string]bool{"worker-partition": true, "worker-partition-masters-only": true, "leader-partition": true, "dump-disk-full": true, "relay-disk-full": true}
 
 // faultWorkerPartition: the worker bound to a random source is cut off from every master and
 // every other worker, but not from the databases. It must stop writing (its lease lapses after keepalive-ttl less a

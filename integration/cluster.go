@@ -105,6 +105,17 @@ type Cluster struct {
 	scheme string
 	// placement, when set, says where each process started afterwards runs (Place).
 	placement func(name string) (host string, prefix []string)
+	// relayRoot, when set, holds the relay-dir of every worker started afterwards
+	// (<relayRoot>/<worker name>) instead of its data-dir (UseRelayRoot).
+	relayRoot string
+}
+
+// UseRelayRoot puts the relay-dir of every worker started afterwards under root, one
+// directory per worker: a file system of their own for the relay logs (a small tmpfs, say).
+func (c *Cluster) UseRelayRoot(root string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.relayRoot = root
 }
 
 // Place makes every process started afterwards run where place says: the address its servers
@@ -323,6 +334,10 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 	for _, m := range c.Masters {
 		join = append(join, m.APIAddr)
 	}
+	relayDir := filepath.Join(c.relayRoot, name)
+	if c.relayRoot == "" {
+		relayDir = filepath.Join(c.dir, name, "data", "relay")
+	}
 	c.mu.Unlock()
 	host, prefix := c.where(name)
 	p := &Proc{
@@ -339,7 +354,7 @@ func (c *Cluster) StartWorker(name string, keepaliveTTL int) *Proc {
 		fmt.Sprintf("advertise-addr = %q", p.APIAddr),
 		fmt.Sprintf("join = %q", strings.Join(join, ",")),
 		fmt.Sprintf("keepalive-ttl = %d", keepaliveTTL),
-		fmt.Sprintf("relay-dir = %q", filepath.Join(p.DataDir, "relay")),
+		fmt.Sprintf("relay-dir = %q", relayDir),
 		fmt.Sprintf("data-dir = %q", p.DataDir),
 	}, c.commonLines(name)...)
 	c.writeFile(p.Config, strings.Join(lines, "\n")+"\n")

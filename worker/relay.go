@@ -45,9 +45,17 @@ func (s *Server) relayDir(src *fsm.Source) string {
 
 // relayDirFor reports whether this worker pulls relay for source (running or paused) and where.
 func (s *Server) relayDirFor(source string) (string, bool) {
+	return s.relayDirNoted(source, func(bool) {})
+}
+
+// relayDirNoted is relayDirFor, with note called under the relay's lock: reconcileRelay
+// cannot start or stop the relay between the answer and what note records of it.
+func (s *Server) relayDirNoted(source string, note func(relayed bool)) (string, bool) {
 	s.relayR.mu.Lock()
 	defer s.relayR.mu.Unlock()
-	if s.relayR.source != source || s.relayR.relay == nil {
+	relayed := s.relayR.source == source && s.relayR.relay != nil
+	note(relayed)
+	if !relayed {
 		return "", false
 	}
 	return s.relayR.dir, true
@@ -120,15 +128,13 @@ func (s *Server) runRelay(ctx context.Context, rl *relay.Relay, done chan struct
 	defer close(done)
 	wait := newBackoff()
 	for ctx.Err() == nil {
+		// The relay reports the error that stopped it in its Status until it makes progress
+		// again (a disk that was full has room again, say): keeping a copy here would show
+		// it for ever.
 		err := rl.Run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		s.relayR.mu.Lock()
-		if err != nil {
-			s.relayR.lastErr = err.Error()
-		}
-		s.relayR.mu.Unlock()
 		s.logger.Warn("relay stopped; retrying", "err", err)
 		wait.Wait(ctx)
 	}

@@ -62,6 +62,9 @@ type runner struct {
 	epoch uint64
 	// lapsed says why the subtask was stopped by the worker's lease (status), "" otherwise.
 	lapsed string
+	// readsRelay says whether the current run's sync unit reads this worker's relay log
+	// (binlog_type local) or the upstream; nil before the sync unit started.
+	readsRelay *bool
 	// startRetry is the retry of the pipeline's start in progress, nil when none is.
 	startRetry *binlog.Retrying
 	// base is the context runs are started under (the worker's), for a restart after a newer
@@ -87,14 +90,18 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 			want[sv.Task] = sv
 		}
 	}
+	_, relayed := s.relayDirFor(bound)
 	s.runnersMu.Lock()
 	defer s.runnersMu.Unlock()
 	for name, r := range s.runners {
 		sv, ok := want[name]
 		sourceChanged := r.source == bound && !reflect.DeepEqual(boundSpec, r.sourceSpec)
-		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) || sourceChanged {
+		readerChanged := r.source == bound && r.readsOtherBinlog(relayed)
+		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) || sourceChanged || readerChanged {
 			if ok && (sourceChanged || !reflect.DeepEqual(sv.Spec, r.spec)) {
 				s.logger.Info("the spec of the subtask or its source changed: restarting it with the new one", "task", name, "source", r.source)
+			} else if ok && readerChanged {
+				s.logger.Info("the relay log of the source started or stopped on this worker: restarting the subtask to read the binlog from where it now is", "task", name, "source", r.source, "relay", relayed)
 			}
 			r.stop(stageStopped)
 			delete(s.runners, name)
@@ -121,6 +128,15 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 			r.stop(stageStopped)
 		}
 	}
+}
+
+// readsOtherBinlog reports whether the running sync unit reads the relay log while this
+// worker no longer pulls it, or the upstream while it now does (DM resets the subtasks when
+// a relay is enabled or disabled): a reader of a stopped relay would wait for ever.
+func (r *runner) readsOtherBinlog(relayed bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancel != nil && r.readsRelay != nil && *r.readsRelay != relayed
 }
 
 // stopAllRunners stops every subtask (worker shutdown).
@@ -155,7 +171,7 @@ func (r *runner) ensureRunning(ctx context.Context, resumes, index uint64) {
 	if r.errMsg != "" && resumes == r.resumes {
 		return
 	}
-	r.lapsed = ""
+	r.lapsed, r.readsRelay = "", nil
 	rctx, cancel := context.WithCancel(ctx)
 	r.cancel, r.done, r.resumes, r.epoch, r.base = cancel, make(chan struct{}), resumes, index, ctx
 	r.stage, r.errMsg, r.failed = stageRunning, "", nil
@@ -357,7 +373,11 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		return fmt.Errorf("upstream: %w", err)
 	}
 	defer up.Close()
-	relayDir, relayed := r.s.relayDirFor(r.source)
+	relayDir, relayed := r.s.relayDirNoted(r.source, func(relayed bool) {
+		r.mu.Lock()
+		r.readsRelay = &relayed
+		r.mu.Unlock()
+	})
 	binlogType := "remote"
 	if relayed {
 		binlogType = "local"
