@@ -45,6 +45,9 @@ type relayReader struct {
 	buf      []byte
 	bufOff   int64
 	checksum bool
+	// rereadAt is off+1 when the bytes at off were not an event and were dropped to be read
+	// again from the file (reread), 0 otherwise.
+	rereadAt int64
 	// rotatedTo is the file a real ROTATE in the current file announced.
 	rotatedTo string
 
@@ -436,7 +439,7 @@ func (r *relayReader) readEvent() (*replication.BinlogEvent, error) {
 	at := r.off - r.bufOff
 	size := binary.LittleEndian.Uint32(r.buf[at+9:])
 	if size < headerSize || size > 1<<30 {
-		return nil, fmt.Errorf("relay binlog reader: %s:%d: corrupt event header (size %d)", r.file, r.off, size)
+		return r.reread(fmt.Errorf("relay binlog reader: %s:%d: corrupt event header (size %d)", r.file, r.off, size))
 	}
 	if ok, err := r.ensure(int(size)); err != nil || !ok {
 		return nil, err
@@ -445,15 +448,31 @@ func (r *relayReader) readEvent() (*replication.BinlogEvent, error) {
 	raw := bytes.Clone(r.buf[at : at+int64(size)])
 	ev, err := r.parser.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("relay binlog reader: %s:%d: %w", r.file, r.off, err)
+		return r.reread(fmt.Errorf("relay binlog reader: %s:%d: %w", r.file, r.off, err))
 	}
 	r.off += int64(size)
+	r.rereadAt = 0
 	if ev.Header.EventType == replication.ROTATE_EVENT {
 		if rot, ok := ev.Event.(*replication.RotateEvent); ok {
 			r.rotatedTo = string(rot.NextLogName)
 		}
 	}
 	return ev, nil
+}
+
+// reread answers bytes at off that are not an event. A relay recovering from a crash
+// truncates its file back to its last commit and pulls the same bytes again; a read racing
+// with the truncation may get zeros for the part being cut (Linux zeroes the page tail before
+// the new size is seen). So the buffered bytes from off on are dropped and read again from
+// the file (readEvent then says there is no event yet); only bytes read afresh that are still
+// not an event are reported as corrupt, with err.
+func (r *relayReader) reread(err error) (*replication.BinlogEvent, error) {
+	if r.rereadAt == r.off+1 {
+		return nil, err
+	}
+	r.rereadAt = r.off + 1
+	r.buf = r.buf[:r.off-r.bufOff]
+	return nil, nil
 }
 
 // keep decides whether an event read from the file is returned.
