@@ -427,23 +427,10 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		return fmt.Errorf("sync checkpoint: %w", err)
 	}
 	if resume.IsZero() {
-		if start.IsZero() {
-			return errors.New("sync has neither a checkpoint nor a start position")
+		if resume, err = r.firstSyncStart(ctx, up, st.Flavor, start); err != nil {
+			return err
 		}
-		if r.spec.Mode != fsm.TaskModeIncremental {
-			// The dump's position, which another server's when the source failed over meanwhile.
-			here, err := startHere(ctx, up, st.Flavor, start)
-			if err != nil {
-				return err
-			}
-			if here != start {
-				r.s.logger.Info("the dump's position is not in the binlog of the server the source reaches now (it failed over): sync starts at the dump's GTID set",
-					"task", r.task, "source", r.source, "dump_position", start.String(), "gtid", start.GTIDSet)
-			}
-			start = here
-		}
-		resume = start
-		if err := r.startSync(ctx, up, target, rl, tr, start); err != nil {
+		if err := r.startSync(ctx, up, target, rl, tr, resume); err != nil {
 			return err
 		}
 	}
@@ -461,6 +448,26 @@ func (r *runner) sync(ctx context.Context, srcCfg upstream.Config, st fsm.Source
 		return unitGaveUp(fmt.Errorf("sync: %w", err))
 	}
 	return nil
+}
+
+// firstSyncStart is where sync starts without a checkpoint: start (the task's, or the dump's
+// position), or the dump's GTID set alone when the source failed over since the dump.
+func (r *runner) firstSyncStart(ctx context.Context, up *sql.DB, flavor string, start binlog.Location) (binlog.Location, error) {
+	if start.IsZero() {
+		return binlog.Location{}, errors.New("sync has neither a checkpoint nor a start position")
+	}
+	if r.spec.Mode == fsm.TaskModeIncremental {
+		return start, nil
+	}
+	here, err := startHere(ctx, up, flavor, start)
+	if err != nil {
+		return binlog.Location{}, err
+	}
+	if here != start {
+		r.s.logger.Info("the dump's position is not in the binlog of the server the source reaches now (it failed over): sync starts at the dump's GTID set",
+			"task", r.task, "source", r.source, "dump_position", start.String(), "gtid", start.GTIDSet)
+	}
+	return here, nil
 }
 
 // startSync runs once per subtask, when sync first starts: it records the start position as
