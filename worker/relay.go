@@ -131,11 +131,15 @@ func (s *Server) runRelay(ctx context.Context, rl *relay.Relay, done chan struct
 		// The relay reports the error that stopped it in its Status until it makes progress
 		// again (a disk that was full has room again, say): keeping a copy here would show
 		// it for ever.
+		began := time.Now()
 		err := rl.Run(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		s.logger.Warn("relay stopped; retrying", "err", err)
+		if time.Since(began) > time.Minute {
+			wait.Reset() // it ran a good while: a new failure, not the same one again
+		}
+		s.logger.Warn("relay stopped; retrying", "err", err, "retry_in", wait.Next())
 		wait.Wait(ctx)
 	}
 }
