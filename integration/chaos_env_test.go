@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,15 +157,17 @@ func newChaosEnv(t *testing.T, rng *rand.Rand) *chaosEnv {
 	return e
 }
 
-// seedChaosSchema creates the tables: two sysbench-like keyed tables, a keyless table and a
-// table whose only key is a unique nullable one.
+// seedChaosSchema creates the tables: two sysbench tables (`sysbench oltp_insert prepare`,
+// make deps installs it), a keyless table and a table whose only key is a unique nullable one.
 func seedChaosSchema(t *testing.T, s *chaosSource) {
 	t.Helper()
 	sc := s.schema
 	s.db.Exec(t, "CREATE DATABASE "+sc)
-	for _, tbl := range []string{"sbtest1", "sbtest2"} {
-		s.db.Exec(t, "CREATE TABLE "+sc+"."+tbl+" (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0, c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k (k))")
-		s.db.Exec(t, fmt.Sprintf("INSERT INTO %s.%s (k, c, pad) SELECT seq %% 1000, MD5(seq), SHA1(seq) FROM %s.seq_1_to_%d", sc, tbl, sc, chaosSeedRows))
+	prep := exec.Command("sysbench", "oltp_insert", "--mysql-host="+s.db.Host(), "--mysql-port="+strconv.Itoa(s.db.Port()),
+		"--mysql-user="+s.db.User(), "--mysql-password="+s.db.Password(), "--mysql-db="+sc,
+		"--tables=2", "--table-size="+strconv.Itoa(chaosSeedRows), "prepare")
+	if out, err := prep.CombinedOutput(); err != nil {
+		t.Fatalf("chaos: sysbench prepare of %s: %v\n%s", sc, err, out)
 	}
 	s.db.Exec(t, "CREATE TABLE "+sc+".nokey (a INT, b VARCHAR(40))")
 	s.db.Exec(t, "INSERT INTO "+sc+".nokey SELECT seq % 50, 'seed' FROM "+sc+".seq_1_to_500")
