@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -115,23 +114,11 @@ func faultBinlogDumpKill(e *chaosEnv, _ chaosConfig) string {
 	s := e.randomSource()
 	var ids []int64
 	Eventually(e.t, 30*time.Second, func() error {
-		rows, err := s.pool.QueryContext(context.Background(), "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
-		if err != nil {
-			return err
+		var err error
+		if ids, err = binlogDumpIDs(s.pool); err == nil && len(ids) == 0 {
+			err = fmt.Errorf("no binlog dump thread on %s", s.name)
 		}
-		defer rows.Close()
-		ids = ids[:0]
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if len(ids) == 0 {
-			return fmt.Errorf("no binlog dump thread on %s", s.name)
-		}
-		return rows.Err()
+		return err
 	})
 	killed := 0
 	for _, id := range ids {

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -90,18 +91,28 @@ func TestRelayErrorClearsOnceItGoesOn(t *testing.T) {
 // killBinlogDumps kills the binlog dump threads of m (the replication connections).
 func killBinlogDumps(t *testing.T, m *MariaDB) {
 	t.Helper()
-	rows, err := m.DB(t).Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+	ids, err := binlogDumpIDs(m.DB(t))
 	require.NoError(t, err)
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		require.NoError(t, rows.Scan(&id))
-		ids = append(ids, id)
-	}
-	require.NoError(t, rows.Err())
-	rows.Close()
 	require.NotEmpty(t, ids, "no binlog dump thread")
 	for _, id := range ids {
 		m.Exec(t, fmt.Sprintf("KILL %d", id))
 	}
+}
+
+// binlogDumpIDs lists the connection ids of a server's binlog dump threads.
+func binlogDumpIDs(db *sql.DB) ([]int64, error) {
+	rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
