@@ -167,8 +167,11 @@ func TestTargetDownWhileResuming(t *testing.T) {
 	retrying := 0
 	Eventually(t, 30*time.Second, func() error {
 		st := e.status("resume")[0]
+		if st.Stage == "Paused" && st.ErrorMsg == nil {
+			return fmt.Errorf("the worker has not taken the resume yet")
+		}
 		if st.Stage != "Running" {
-			t.Fatalf("the subtask must keep retrying its start: %s %s, error %v", st.Stage, st.Unit, st.ErrorMsg)
+			t.Fatalf("the subtask must keep retrying its start: %s %s, error %v", st.Stage, st.Unit, deref(st.ErrorMsg))
 		}
 		if st.ErrorMsg == nil {
 			return fmt.Errorf("no retry in the status yet")
