@@ -142,19 +142,46 @@ func (e *migrationEnv) status(task string) []subtaskStatus {
 	return l.Data
 }
 
+// stoppedOnError tells a subtask stopped on an error from one that is on its way again: a
+// resume (or a binlog operation) acknowledged by the API reaches the worker a moment later, so
+// a Paused subtask may still show the error it is being resumed from, and a Running subtask
+// with an error_msg is retrying (the target restarting, a transient error) and not stopped. A
+// wait fails once a subtask has stayed Paused with an error for stoppedErrorGrace.
+type stoppedOnError map[string]time.Time
+
+const stoppedErrorGrace = 3 * time.Second
+
+func (s stoppedOnError) failed(st subtaskStatus) bool {
+	key := st.Name + "/" + st.SourceName
+	if st.Stage != "Paused" || st.ErrorMsg == nil {
+		delete(s, key)
+		return false
+	}
+	first, ok := s[key]
+	if !ok {
+		s[key] = time.Now()
+		return false
+	}
+	return time.Since(first) >= stoppedErrorGrace
+}
+
 // waitStage polls until every subtask reaches stage (failing early on an error_msg unless
 // the stage wanted is Paused).
 func (e *migrationEnv) waitStage(task, stage string, timeout time.Duration) []subtaskStatus {
 	e.t.Helper()
 	var last []subtaskStatus
+	stopped := stoppedOnError{}
 	Eventually(e.t, timeout, func() error {
 		last = e.status(task)
 		if len(last) == 0 {
 			return fmt.Errorf("no subtasks")
 		}
 		for _, st := range last {
-			if st.ErrorMsg != nil && stage != "Paused" {
-				e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+			if stage != "Paused" && st.ErrorMsg != nil {
+				if stopped.failed(st) {
+					e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+				}
+				return fmt.Errorf("%s/%s is %s with %q", st.Name, st.SourceName, st.Stage, *st.ErrorMsg)
 			}
 			if st.Stage != stage {
 				return fmt.Errorf("%s/%s is %s (%s), want %s", st.Name, st.SourceName, st.Stage, st.Unit, stage)
@@ -169,6 +196,7 @@ func (e *migrationEnv) waitStage(task, stage string, timeout time.Duration) []su
 // the source's current GTID position (so "synced" is checked against the truth).
 func (e *migrationEnv) waitSynced(task string, timeout time.Duration) {
 	e.t.Helper()
+	stopped := stoppedOnError{}
 	Eventually(e.t, timeout, func() error {
 		var gtid string
 		if err := e.srcDB.QueryRow("SELECT @@gtid_binlog_pos").Scan(&gtid); err != nil {
@@ -176,7 +204,10 @@ func (e *migrationEnv) waitSynced(task string, timeout time.Duration) {
 		}
 		for _, st := range e.status(task) {
 			if st.ErrorMsg != nil {
-				e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+				if stopped.failed(st) {
+					e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+				}
+				return fmt.Errorf("%s/%s is %s with %q", st.Name, st.SourceName, st.Stage, *st.ErrorMsg)
 			}
 			if st.Unit != "Sync" || st.SyncStatus == nil {
 				return fmt.Errorf("%s/%s not syncing yet: %s on %s", st.Name, st.SourceName, st.Unit, st.WorkerName)
