@@ -95,20 +95,18 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 	defer s.runnersMu.Unlock()
 	for name, r := range s.runners {
 		sv, ok := want[name]
-		sourceChanged := r.source == bound && !reflect.DeepEqual(boundSpec, r.sourceSpec)
-		readerChanged := r.source == bound && r.readsOtherBinlog(relayed)
-		if !ok || r.source != bound || !reflect.DeepEqual(sv.Spec, r.spec) || sourceChanged || readerChanged {
-			if ok && (sourceChanged || !reflect.DeepEqual(sv.Spec, r.spec)) {
-				s.logger.Info("the spec of the subtask or its source changed: restarting it with the new one", "task", name, "source", r.source)
-			} else if ok && readerChanged {
-				s.logger.Info("the relay log of the source started or stopped on this worker: restarting the subtask to read the binlog from where it now is", "task", name, "source", r.source, "relay", relayed)
+		if ok && r.source == bound {
+			why := r.restartReason(sv.Spec, boundSpec, relayed)
+			if why == "" {
+				continue
 			}
-			r.stop(stageStopped)
-			delete(s.runners, name)
-			// Gone from the bound source's subtasks: the task, or this source of it, was
-			// deleted. (A source moved to another worker keeps its dump here: it may come back.)
-			s.forgetSubtask(r, !ok && r.source == bound)
+			s.logger.Info(why, "task", name, "source", r.source, "relay", relayed)
 		}
+		r.stop(stageStopped)
+		delete(s.runners, name)
+		// Gone from the bound source's subtasks: the task, or this source of it, was
+		// deleted. (A source moved to another worker keeps its dump here: it may come back.)
+		s.forgetSubtask(r, !ok && r.source == bound)
 	}
 	for name, sv := range want {
 		r, ok := s.runners[name]
@@ -128,6 +126,19 @@ func (s *Server) reconcileSubtasks(ctx context.Context, view fsm.WorkerView) {
 			r.stop(stageStopped)
 		}
 	}
+}
+
+// restartReason says why the runner of a subtask still bound here must start over with the
+// desired spec and source ("" when it need not): the spec of the subtask or of its source
+// changed, or its sync unit reads the other binlog (readsOtherBinlog).
+func (r *runner) restartReason(spec fsm.TaskSpec, sourceSpec fsm.SourceSpec, relayed bool) string {
+	switch {
+	case !reflect.DeepEqual(spec, r.spec) || !reflect.DeepEqual(sourceSpec, r.sourceSpec):
+		return "the spec of the subtask or its source changed: restarting it with the new one"
+	case r.readsOtherBinlog(relayed):
+		return "the relay log of the source started or stopped on this worker: restarting the subtask to read the binlog from where it now is"
+	}
+	return ""
 }
 
 // readsOtherBinlog reports whether the running sync unit reads the relay log while this
