@@ -20,16 +20,13 @@ import (
 // chaosConfig is what the environment tunes: DM_CHAOS_SEED (default: the clock),
 // DM_CHAOS_ROUNDS (rounds per fault kind, default 1), DM_CHAOS_KINDS (a comma list of fault
 // kinds, default all), DM_CHAOS_OUTAGE (seconds the target stays unreachable, default 10; make
-// chaos uses 60), DM_CHAOS_BUDGET (no round starts after it, default 6m) and DM_CHAOS_FULL=1
-// (make chaos: the kinds left out of make test too, chaosNotInCI).
+// chaos uses 60) and DM_CHAOS_BUDGET (no round starts after it, default 6m).
 type chaosConfig struct {
 	seed   uint64
 	rounds int
 	kinds  []string
 	outage time.Duration
 	budget time.Duration
-	// full adds the kinds left out of make test (chaosNotInCI).
-	full bool
 }
 
 func chaosConfigFromEnv(t *testing.T) chaosConfig {
@@ -55,7 +52,6 @@ func chaosConfigFromEnv(t *testing.T) chaosConfig {
 		require.NoError(t, err, "DM_CHAOS_BUDGET")
 		cfg.budget = v
 	}
-	cfg.full = os.Getenv("DM_CHAOS_FULL") == "1"
 	if s := os.Getenv("DM_CHAOS_KINDS"); s != "" {
 		cfg.kinds = strings.Split(s, ",")
 	}

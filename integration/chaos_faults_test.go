@@ -15,11 +15,6 @@ type chaosFault struct {
 	inject func(e *chaosEnv, cfg chaosConfig) string
 }
 
-// chaosNotInCI are fault kinds that find a product problem not fixed yet and would make the
-// suite slow or flaky in make test: they run in make chaos (DM_CHAOS_FULL=1) or when named in
-// DM_CHAOS_KINDS.
-var chaosNotInCI = map[string]string{}
-
 // chaosFaults lists every fault kind.
 func chaosFaults() []chaosFault {
 	return []chaosFault{

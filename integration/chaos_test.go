@@ -73,10 +73,6 @@ func chaosPlan(t *testing.T, cfg chaosConfig, rng *rand.Rand, root bool) []chaos
 			t.Logf("chaos: %s needs root (network namespaces, mount): not run", f.name)
 			continue
 		}
-		if why, out := chaosNotInCI[f.name]; out && len(cfg.kinds) == 0 && !cfg.full {
-			t.Logf("chaos: %s runs in make chaos only (DM_CHAOS_FULL=1): %s", f.name, why)
-			continue
-		}
 		if len(cfg.kinds) == 0 || slices.Contains(cfg.kinds, f.name) {
 			for range cfg.rounds {
 				plan = append(plan, f)
