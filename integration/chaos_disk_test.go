@@ -44,11 +44,7 @@ func mountCmd(e *chaosEnv, args ...string) {
 // and replicate every row. The main task runs on meanwhile.
 func faultDumpDiskFull(e *chaosEnv, _ chaosConfig) string {
 	s := e.randomSource()
-	e.mu.Lock()
-	e.diskRounds++
-	n := e.diskRounds
-	e.mu.Unlock()
-	schema, task := fmt.Sprintf("disk%d", n), fmt.Sprintf("chaos-disk-%d", n)
+	_, schema, task := e.ownTask("disk")
 	s.db.Exec(e.t, "CREATE DATABASE "+schema)
 	s.db.Exec(e.t, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, v VARCHAR(200))")
 	s.db.Exec(e.t, "INSERT INTO "+schema+".t SELECT seq, REPEAT(MD5(seq), 4) FROM "+schema+".seq_1_to_20000")

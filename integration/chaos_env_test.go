@@ -83,18 +83,29 @@ type chaosEnv struct {
 	spaces map[string]*NetNS
 	// traffic is the writers, which some faults pause.
 	traffic *chaosTraffic
-	// dumpDir is a tmpfs the disk-full fault shrinks (as root), diskRounds counts its rounds.
-	dumpDir    string
-	diskRounds int
+	// dumpDir is a tmpfs the disk-full fault shrinks (as root).
+	dumpDir string
 	// relayDir is a tmpfs holding every worker's relay-dir (<relayDir>/<worker>, as root),
 	// which the relay-disk-full fault shrinks.
 	relayDir string
-	// loadRounds counts the rounds that run a task of their own to hit its dump or load.
-	loadRounds int
-	// shardRounds counts the rounds that run a shard-merge task of their own.
-	shardRounds int
+	// ownTasks counts, per kind ("disk", "bulk", "shard"), the rounds that run a task of their
+	// own, on a fresh schema: ownTask.
+	ownTasks map[string]int
 
 	mu sync.Mutex
+}
+
+// ownTask numbers the next round of kind that runs a task of its own: the schema and the task
+// it uses are <kind><n> and chaos-<kind>-<n>.
+func (e *chaosEnv) ownTask(kind string) (n int, schema, task string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ownTasks == nil {
+		e.ownTasks = map[string]int{}
+	}
+	e.ownTasks[kind]++
+	n = e.ownTasks[kind]
+	return n, fmt.Sprintf("%s%d", kind, n), fmt.Sprintf("chaos-%s-%d", kind, n)
 }
 
 const (
@@ -191,24 +202,14 @@ func (e *chaosEnv) startTask(name string, sources []string, schemas func(string)
 	require.Equal(e.t, http.StatusCreated, resp.Status, "%s", resp.Body)
 }
 
+// taskBody is an `all` task with fewer threads than the other tests' (taskBody): six
+// processes and three servers share two cores here.
 func (e *chaosEnv) taskBody(name string, sources []string, schemas func(string) []string) map[string]any {
-	var rules, conf []map[string]any
-	for _, s := range sources {
-		for _, schema := range schemas(s) {
-			rules = append(rules, map[string]any{"source": map[string]any{"source_name": s, "schema": schema, "table": "*"}})
-		}
-		conf = append(conf, map[string]any{"source_name": s})
-	}
-	task := map[string]any{
-		"name": name, "task_mode": "all", "on_duplicate": "error",
-		"target_config":      map[string]any{"host": e.dst.Host(), "port": e.dst.Port(), "user": "dmtarget", "password": taskPassword},
-		"table_migrate_rule": rules,
-		"source_config": map[string]any{
-			"full_migrate_conf": map[string]any{"export_threads": 2, "import_threads": 2, "data_dir": "./dumped_data"},
-			"incr_migrate_conf": map[string]any{"repl_threads": 4, "repl_batch": 100},
-			"source_conf":       conf,
-		},
-	}
+	task := taskBody(name, "all", e.dst, sources, schemas)
+	delete(task, "enhance_online_schema_change")
+	conf := task["source_config"].(map[string]any)
+	conf["full_migrate_conf"] = map[string]any{"export_threads": 2, "import_threads": 2, "data_dir": "./dumped_data"}
+	conf["incr_migrate_conf"] = map[string]any{"repl_threads": 4, "repl_batch": 100}
 	return task
 }
 

@@ -32,11 +32,7 @@ func faultTargetRestartDuringLoad(e *chaosEnv, cfg chaosConfig) string {
 func duringLoad(e *chaosEnv, unit string, fault func() string) string {
 	e.t.Helper()
 	s := e.randomSource()
-	e.mu.Lock()
-	e.loadRounds++
-	n := e.loadRounds
-	e.mu.Unlock()
-	schema, task := fmt.Sprintf("bulk%d", n), fmt.Sprintf("chaos-bulk-%d", n)
+	_, schema, task := e.ownTask("bulk")
 	s.db.Exec(e.t, "CREATE DATABASE "+schema)
 	s.db.Exec(e.t, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, k INT, v VARCHAR(100))")
 	s.db.Exec(e.t, fmt.Sprintf("INSERT INTO %s.t SELECT seq, seq %% 1000, MD5(seq) FROM %s.seq_1_to_%d", schema, schema, chaosLoadRows))

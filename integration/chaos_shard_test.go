@@ -12,11 +12,8 @@ import (
 // shard DDL lock pending on the second; kill -9 of the leader then. The lock must survive the
 // new leader, resolve once the second source has the DDL, and every row of both shards land.
 func faultLeaderKillShardLock(e *chaosEnv, cfg chaosConfig) string {
-	e.mu.Lock()
-	e.shardRounds++
-	n := e.shardRounds
-	e.mu.Unlock()
-	schema, merged, task := fmt.Sprintf("shard%d", n), fmt.Sprintf("merged%d", n), fmt.Sprintf("chaos-shard-%d", n)
+	n, schema, task := e.ownTask("shard")
+	merged := fmt.Sprintf("merged%d", n)
 	for i, s := range e.sources {
 		s.db.Exec(e.t, "CREATE DATABASE "+schema)
 		s.db.Exec(e.t, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, v VARCHAR(20))")

@@ -18,14 +18,7 @@ import (
 // seconds_behind_master and the worker's lag gauge keep growing; when the target is back
 // everything clears and the rows arrive.
 func TestTargetDownWhileSyncing(t *testing.T) {
-	e := newMigrationEnv(t, 1)
-	e.src.Exec(t, "CREATE DATABASE shop")
-	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
-	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
-	e.createSource("mysql-01", e.src)
-	resp := e.startTask(e.task("down", "all", []string{"mysql-01"}, "shop"))
-	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
-	e.waitSynced("down", 60*time.Second)
+	e := syncedShopTask(t, "down")
 
 	stopped := time.Now()
 	e.dst.Stop(t)
@@ -78,6 +71,20 @@ func TestTargetDownWhileSyncing(t *testing.T) {
 		return nil
 	})
 	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
+}
+
+// syncedShopTask starts an `all` task of shop.t (1000 rows) from one source and waits until
+// it is synced.
+func syncedShopTask(t *testing.T, task string) *migrationEnv {
+	e := newMigrationEnv(t, 1)
+	e.src.Exec(t, "CREATE DATABASE shop")
+	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
+	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
+	e.createSource("mysql-01", e.src)
+	resp := e.startTask(e.task(task, "all", []string{"mysql-01"}, "shop"))
+	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	e.waitSynced(task, 60*time.Second)
+	return e
 }
 
 // TestTargetDownDuringLoad: the target stops in the middle of the full load; the subtask stays
@@ -146,14 +153,7 @@ func TestTargetDownDuringLoad(t *testing.T) {
 // cannot even start (its first connection, its checkpoint); it stays Running and says it
 // retries its start, never Paused, and syncs what was written meanwhile once the target is back.
 func TestTargetDownWhileResuming(t *testing.T) {
-	e := newMigrationEnv(t, 1)
-	e.src.Exec(t, "CREATE DATABASE shop")
-	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
-	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
-	e.createSource("mysql-01", e.src)
-	resp := e.startTask(e.task("resume", "all", []string{"mysql-01"}, "shop"))
-	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
-	e.waitSynced("resume", 60*time.Second)
+	e := syncedShopTask(t, "resume")
 	require.Equal(t, http.StatusOK, e.api.call(http.MethodPost, e.addr, "/api/v1/tasks/resume/pause", nil).Status)
 	e.waitStage("resume", "Paused", 30*time.Second)
 
@@ -195,13 +195,21 @@ var startRetryMessageRE = regexp.MustCompile(`^retrying the start of the subtask
 // (not before the target stopped) and the target's error.
 func requireStartRetryMessage(t *testing.T, msg string, stopped time.Time) {
 	t.Helper()
-	m := startRetryMessageRE.FindStringSubmatch(msg)
+	cause, _ := retryingSince(t, startRetryMessageRE, msg, stopped)
+	require.Contains(t, cause, "target", "error_msg %q", msg)
+	require.Contains(t, cause, "connection refused", "error_msg %q", msg)
+}
+
+// retryingSince parses a retry's error_msg with re (since, then the error) and checks that
+// the retry began no earlier than the target stopped; it returns the error and since.
+func retryingSince(t *testing.T, re *regexp.Regexp, msg string, stopped time.Time) (string, time.Time) {
+	t.Helper()
+	m := re.FindStringSubmatch(msg)
 	require.NotNil(t, m, "error_msg %q", msg)
 	since, err := time.Parse(time.RFC3339, m[1])
 	require.NoError(t, err, "error_msg %q", msg)
 	require.False(t, since.Before(stopped.Truncate(time.Second)), "retrying since %v, but the target stopped at %v", since, stopped)
-	require.Contains(t, m[2], "target", "error_msg %q", msg)
-	require.Contains(t, m[2], "connection refused", "error_msg %q", msg)
+	return m[2], since
 }
 
 // waitRetryOver waits until the subtasks no longer report a retry once the target is back
@@ -227,13 +235,8 @@ var retryMessageRE = regexp.MustCompile(`^retrying a target error since (\S+) \(
 // target stopped, and at least a second ago), and the target's error.
 func requireRetryMessage(t *testing.T, msg string, stopped time.Time) {
 	t.Helper()
-	m := retryMessageRE.FindStringSubmatch(msg)
-	require.NotNil(t, m, "error_msg %q", msg)
-	since, err := time.Parse(time.RFC3339, m[1])
-	require.NoError(t, err, "error_msg %q", msg)
-	require.False(t, since.Before(stopped.Truncate(time.Second)), "retrying since %v, but the target stopped at %v", since, stopped)
+	cause, since := retryingSince(t, retryMessageRE, msg, stopped)
 	require.True(t, since.Before(time.Now()), "retrying since %v", since)
-	cause := m[2]
 	require.True(t, strings.Contains(cause, "connection refused") || strings.Contains(cause, "shutdown") ||
 		strings.Contains(cause, "bad connection") || strings.Contains(cause, "invalid connection"), "the target error: %s", cause)
 }

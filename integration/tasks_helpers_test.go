@@ -83,17 +83,23 @@ func (e *migrationEnv) createSource(name string, db *MariaDB) {
 
 // task builds a task body migrating the given schemas of the given sources.
 func (e *migrationEnv) task(name, mode string, sources []string, schemas ...string) map[string]any {
+	return taskBody(name, mode, e.dst, sources, func(string) []string { return schemas })
+}
+
+// taskBody is a task migrating the schemas(source) of each source to dst, as the dmtarget
+// user, with 4 dump and load threads and 8 replay workers.
+func taskBody(name, mode string, dst *MariaDB, sources []string, schemas func(source string) []string) map[string]any {
 	var rules []map[string]any
 	var conf []map[string]any
 	for _, s := range sources {
-		for _, schema := range schemas {
+		for _, schema := range schemas(s) {
 			rules = append(rules, map[string]any{"source": map[string]any{"source_name": s, "schema": schema, "table": "*"}})
 		}
 		conf = append(conf, map[string]any{"source_name": s})
 	}
 	return map[string]any{
 		"name": name, "task_mode": mode, "on_duplicate": "error", "enhance_online_schema_change": true,
-		"target_config":      map[string]any{"host": e.dst.Host(), "port": e.dst.Port(), "user": "dmtarget", "password": taskPassword},
+		"target_config":      map[string]any{"host": dst.Host(), "port": dst.Port(), "user": "dmtarget", "password": taskPassword},
 		"table_migrate_rule": rules,
 		"source_config": map[string]any{
 			"full_migrate_conf": map[string]any{"export_threads": 4, "import_threads": 4, "data_dir": "./dumped_data"},
