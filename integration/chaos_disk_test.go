@@ -55,10 +55,7 @@ func faultDumpDiskFull(e *chaosEnv, _ chaosConfig) string {
 	mountCmd(e, "-o", "remount,size="+chaosDumpFSSmall, e.dumpDir)
 	body := e.taskBody(task, []string{s.name}, func(string) []string { return []string{schema} })
 	body["source_config"].(map[string]any)["full_migrate_conf"].(map[string]any)["data_dir"] = e.dumpDir
-	resp := e.mustCall(http.MethodPost, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": body})
-	if resp.Status != http.StatusCreated {
-		e.t.Fatalf("chaos: create %s: %d %s", task, resp.Status, resp.Body)
-	}
+	e.createTask(body)
 	var full subtaskStatus
 	Eventually(e.t, 90*time.Second, func() error {
 		sts, _, err := e.status(task)
@@ -75,7 +72,7 @@ func faultDumpDiskFull(e *chaosEnv, _ chaosConfig) string {
 		e.t.Fatalf("chaos: %s paused with an error that does not say the disk is full: %s", task, *full.ErrorMsg)
 	}
 	mountCmd(e, "-o", "remount,size="+chaosDumpFSLarge, e.dumpDir)
-	resp = e.mustCall(http.MethodPost, "/api/v1/tasks/"+task+"/resume", nil)
+	resp := e.mustCall(http.MethodPost, "/api/v1/tasks/"+task+"/resume", nil)
 	if resp.Status != http.StatusOK {
 		e.t.Fatalf("chaos: resume %s: %d %s", task, resp.Status, resp.Body)
 	}

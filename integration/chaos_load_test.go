@@ -37,10 +37,7 @@ func duringLoad(e *chaosEnv, unit string, fault func() string) string {
 	s.db.Exec(e.t, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, k INT, v VARCHAR(100))")
 	s.db.Exec(e.t, fmt.Sprintf("INSERT INTO %s.t SELECT seq, seq %% 1000, MD5(seq) FROM %s.seq_1_to_%d", schema, schema, chaosLoadRows))
 	body := e.taskBody(task, []string{s.name}, func(string) []string { return []string{schema} })
-	resp := e.mustCall(http.MethodPost, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": body})
-	if resp.Status != http.StatusCreated {
-		e.t.Fatalf("chaos: create %s: %d %s", task, resp.Status, resp.Body)
-	}
+	e.createTask(body)
 	var seen string
 	Eventually(e.t, 60*time.Second, func() error {
 		sts, _, err := e.status(task)

@@ -28,10 +28,7 @@ func faultLeaderKillShardLock(e *chaosEnv, cfg chaosConfig) string {
 		})
 	}
 	body["table_migrate_rule"], body["shard_mode"] = rules, "pessimistic"
-	resp := e.mustCall(http.MethodPost, "/api/v1/tasks", map[string]any{"remove_meta": false, "task": body})
-	if resp.Status != http.StatusCreated {
-		e.t.Fatalf("chaos: create %s: %d %s", task, resp.Status, resp.Body)
-	}
+	e.createTask(body)
 	e.waitTaskSyncing(task, 120*time.Second)
 	const alter = "ALTER TABLE %s.t ADD COLUMN c VARCHAR(20) NOT NULL DEFAULT 'none'"
 	first, second := e.sources[0], e.sources[1]
