@@ -45,8 +45,13 @@
 //   - Filters: a filter is named on the entries whose tables it covers; where it covers only
 //     part of an entry, that part is added just before it as an entry of its own. An Ignore
 //     filter keeps its events and sql-pattern; a Do filter (keep only these events) becomes the
-//     ignore list of the other events (Do [all dml] = ignore [all ddl]).
-//   - Entries another one makes useless (matched first, same filters) are dropped.
+//     ignore list of the other events (Do [all dml] = ignore [all ddl]). Filters that ignore
+//     the same events and statements are one binlog_filter_rule, named after the first one
+//     read (a DM filter has one pattern, so TaskYAML may write one API filter as several); a
+//     listed filter that matches no migrated table is left out, with a warning.
+//   - Entries another one makes useless (matched first, same filters) are dropped. Routed
+//     entries naming a single table come before the routed wildcard ones (they win wherever
+//     they stand), the order TaskYAML writes routes in.
 //
 // DM replicates CREATE DATABASE of any schema when a list has do-tables but no do-dbs; here a
 // schema is created when a table of it moves. The per-instance mydumpers/loaders/syncers

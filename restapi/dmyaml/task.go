@@ -241,7 +241,7 @@ func readInstances(root *mapping, t *restapi.Task, sets *ruleSets, units *unitSe
 	var confs []unitConf
 	var lines []int
 	seen := map[string]int{}
-	filters := map[string]restapi.TaskBinLogFilterRule{}
+	filters := &filterNames{used: map[string]restapi.TaskBinLogFilterRule{}}
 	t.TableMigrateRule = []restapi.TaskTableMigrateRule{}
 	for i, c := range v.Content {
 		m := root.r.mapping(c, fmt.Sprintf("mysql-instances[%d]", i))
@@ -263,14 +263,14 @@ func readInstances(root *mapping, t *restapi.Task, sets *ruleSets, units *unitSe
 		t.TableMigrateRule = append(t.TableMigrateRule, rules...)
 	}
 	taskWide(root.r, confs, lines, t)
-	if len(filters) > 0 {
-		t.BinlogFilterRule = &filters
+	if len(filters.used) > 0 {
+		t.BinlogFilterRule = &filters.used
 	}
 }
 
 // readInstance reads one mysql-instances entry: its source and start point, and the
 // table_migrate_rules its block-allow list, routes and filters make.
-func readInstance(m *mapping, t *restapi.Task, sets *ruleSets, filters map[string]restapi.TaskBinLogFilterRule) (restapi.TaskSourceConf, []restapi.TaskTableMigrateRule) {
+func readInstance(m *mapping, t *restapi.Task, sets *ruleSets, filters *filterNames) (restapi.TaskSourceConf, []restapi.TaskTableMigrateRule) {
 	var sc restapi.TaskSourceConf
 	sc.SourceName, _ = m.str("source-id")
 	if sc.SourceName == "" {
@@ -296,10 +296,7 @@ func readInstance(m *mapping, t *restapi.Task, sets *ruleSets, filters map[strin
 	}
 	ba := instanceBAList(m, sets)
 	routes := pickRules(m, "route-rules", "routes", sets.routes, sets.used)
-	fs := pickRules(m, "filter-rules", "filters", sets.filters, sets.used)
-	for _, f := range fs {
-		filters[f.name] = f.api
-	}
+	fs := filters.name(pickRules(m, "filter-rules", "filters", sets.filters, sets.used))
 	if sc.SourceName == "" || len(m.r.problems) > 0 {
 		return sc, nil
 	}
@@ -321,6 +318,9 @@ func readInstance(m *mapping, t *restapi.Task, sets *ruleSets, filters map[strin
 	}
 	if len(gen) == 0 {
 		m.r.fail(m.node, m.path, "its block-allow list selects no table")
+	}
+	for _, name := range filters.use(fs, gen) {
+		m.r.warn(m.keyNode("filter-rules"), m.sub("filter-rules"), "%q matches none of the tables this entry migrates", name)
 	}
 	return sc, apiRules(sc.SourceName, gen)
 }

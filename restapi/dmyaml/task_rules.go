@@ -2,6 +2,7 @@ package dmyaml
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -226,14 +227,15 @@ func readRoute(nm namedMapping) *route {
 
 // filterRule is one rule of filters, as the API's Ignore-only rule with the tables it covers.
 type filterRule struct {
-	name  string
+	name  string // the API filter's: see filterNames
+	file  string // the name in the file
 	scope tablePair
 	api   restapi.TaskBinLogFilterRule
 }
 
 func readFilter(nm namedMapping) *filterRule {
 	m := nm.m
-	f := &filterRule{name: nm.name}
+	f := &filterRule{name: nm.name, file: nm.name}
 	sp, _ := m.str("schema-pattern")
 	tp, _ := m.str("table-pattern")
 	events, _ := m.list("events")
@@ -350,6 +352,47 @@ func complementEvents(kinds []rules.EventKind) ([]string, bool) {
 	return out, true
 }
 
+// filterNames names the task's binlog_filter_rule entries. DM filters that ignore the same
+// events and statements are one API filter, under the name of the first one read: a DM filter
+// has one pattern, so TaskYAML writes an API filter naming tables no one pattern covers as
+// several DM filters, and those read back as the one filter they were written from.
+type filterNames struct {
+	seen []*filterRule // the first filter read with each definition
+	used map[string]restapi.TaskBinLogFilterRule
+}
+
+// name gives each filter the name of the first one read that does the same.
+func (n *filterNames) name(fs []*filterRule) []*filterRule {
+	out := make([]*filterRule, 0, len(fs))
+	for _, f := range fs {
+		i := slices.IndexFunc(n.seen, func(s *filterRule) bool { return reflect.DeepEqual(s.api, f.api) })
+		if i < 0 {
+			n.seen = append(n.seen, f)
+			out = append(out, f)
+			continue
+		}
+		named := *f
+		named.name = n.seen[i].name
+		out = append(out, &named)
+	}
+	return out
+}
+
+// use adds the filters the rules name to the task's, and returns the names of the filters of
+// fs no rule names: they match no table the entry migrates.
+func (n *filterNames) use(fs []*filterRule, gen []genRule) []string {
+	var unused []string
+	for _, f := range fs {
+		named := slices.ContainsFunc(gen, func(g genRule) bool { return slices.Contains(g.filters, f.name) })
+		if !named {
+			unused = append(unused, f.file)
+			continue
+		}
+		n.used[f.name] = f.api
+	}
+	return unused
+}
+
 // genRule is a table_migrate_rule being built for one source.
 type genRule struct {
 	pair    tablePair
@@ -380,13 +423,14 @@ func migrateRules(units []tablePair, routes []*route, filters []*filterRule) ([]
 			}
 		}
 	}
+	out = singleTablesFirst(out)
 	for _, u := range units {
 		out = append(out, genRule{pair: u})
 	}
 	for _, f := range filters {
 		var err error
 		if out, err = attachFilter(out, f); err != nil {
-			return nil, fmt.Errorf("filter %q: %w", f.name, err)
+			return nil, fmt.Errorf("filter %q: %w", f.file, err)
 		}
 	}
 	for i := range out {
@@ -398,21 +442,24 @@ func migrateRules(units []tablePair, routes []*route, filters []*filterRule) ([]
 }
 
 // dropShadowed drops a rule that an earlier one makes useless: the earlier one matches all its
-// tables first (it is not a single table, which would win anyway) with all its filters.
+// tables first with all its filters. A single-table rule wins over any wildcard one wherever it
+// stands, so only an earlier rule for the same single table makes it useless.
 func dropShadowed(in []genRule) ([]genRule, error) {
 	var out []genRule
 	for _, g := range in {
 		useless := false
-		if _, _, exact := g.pair.exact(); !exact {
-			for _, o := range out {
-				in, err := o.pair.contains(g.pair)
-				if err != nil {
-					return nil, err
-				}
-				if in && subset(g.filters, o.filters) {
-					useless = true
-					break
-				}
+		_, _, exact := g.pair.exact()
+		for _, o := range out {
+			if _, _, oExact := o.pair.exact(); exact && !oExact {
+				continue
+			}
+			in, err := o.pair.contains(g.pair)
+			if err != nil {
+				return nil, err
+			}
+			if in && subset(g.filters, o.filters) {
+				useless = true
+				break
 			}
 		}
 		if !useless {
@@ -420,6 +467,22 @@ func dropShadowed(in []genRule) ([]genRule, error) {
 		}
 	}
 	return out, nil
+}
+
+// singleTablesFirst moves the routed single-table rules ahead of the routed wildcard ones,
+// keeping the order within each. That changes nothing (a single-table rule wins wherever it
+// stands) and is the order TaskYAML writes routes in, so a task read from a file it wrote is
+// the same task, rule for rule.
+func singleTablesFirst(in []genRule) []genRule {
+	out := make([]genRule, 0, len(in))
+	for _, exactFirst := range []bool{true, false} {
+		for _, g := range in {
+			if _, _, exact := g.pair.exact(); exact == exactFirst {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 func subset(a, b []string) bool {
@@ -436,6 +499,10 @@ func subset(a, b []string) bool {
 func attachFilter(in []genRule, f *filterRule) ([]genRule, error) {
 	var out []genRule
 	for _, g := range in {
+		if slices.Contains(g.filters, f.name) {
+			out = append(out, g) // a filter doing the same already applies
+			continue
+		}
 		inside, err := f.scope.contains(g.pair)
 		if err != nil {
 			return nil, err

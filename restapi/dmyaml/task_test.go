@@ -177,6 +177,72 @@ func TestTaskRoundTrip(t *testing.T) {
 	}
 }
 
+// Three routes give the table r.n the same target: it gets one rule, ahead of the wildcard
+// *.$ routed before it (as does r.$, which the list's do-dbs r and do-tables *.$ select) (a single table wins wherever it stands), which is the order TaskYAML
+// writes routes in; the file written back reads as the same rules (found by FuzzTaskFile).
+func TestTaskRoutedSingleTableComesFirstOnce(t *testing.T) {
+	task, _, err := ParseTask([]byte(`name: p
+task-mode: all
+target-database: {host: h, port: 4, user: t, password: ""}
+routes:
+  r0: {schema-pattern: "*", table-pattern: "$", target-schema: p, target-table: s}
+  r1: {schema-pattern: "r", table-pattern: "*", target-schema: p, target-table: s}
+  r2: {schema-pattern: "r*", table-pattern: "n", target-schema: p, target-table: s}
+block-allow-list:
+  b: {do-dbs: ["*", "r"], do-tables: [{db-name: "*", tbl-name: "$"}, {db-name: r, tbl-name: n}]}
+mysql-instances:
+- source-id: s1
+  block-allow-list: b
+  route-rules: [r0, r1, r2]
+`), Options{})
+	require.NoError(t, err)
+	var got []string
+	for _, r := range task.TableMigrateRule {
+		got = append(got, r.Source.Schema+"."+r.Source.Table+"->"+r.Target.Schema+"."+r.Target.Table)
+	}
+	require.Equal(t, []string{"r.$->p.s", "r.n->p.s", "*.$->p.s"}, got)
+	out, err := TaskYAML(task)
+	require.NoError(t, err)
+	again, _, err := ParseTask(out, Options{})
+	require.NoError(t, err)
+	require.Equal(t, task, again, "%s", out)
+}
+
+// Two DM filters ignoring the same events on different tables are one API filter, under the
+// first one's name; written back, a filter no one pattern covers becomes one DM filter per
+// table, which read as the same one filter. A listed filter matching no migrated table is
+// left out with a warning naming it (found by FuzzTaskFile).
+func TestTaskFiltersDoingTheSameAreOne(t *testing.T) {
+	task, warnings, err := ParseTask([]byte(`name: p
+task-mode: all
+target-database: {host: h, port: 4, user: t, password: ""}
+filters:
+  no-truncate-a: {schema-pattern: a, table-pattern: x, events: [truncate table], action: Ignore}
+  no-truncate-b: {schema-pattern: b, table-pattern: y, events: [truncate table], action: Ignore}
+  elsewhere: {schema-pattern: z, events: [delete], action: Ignore}
+block-allow-list:
+  l: {do-tables: [{db-name: a, tbl-name: x}, {db-name: b, tbl-name: y}]}
+mysql-instances:
+- source-id: s1
+  block-allow-list: l
+  filter-rules: [no-truncate-a, no-truncate-b, elsewhere]
+`), Options{})
+	require.NoError(t, err)
+	require.Len(t, warnings, 1)
+	require.Contains(t, warnings[0].String(), `"elsewhere" matches none of the tables`)
+	require.Equal(t, map[string]restapi.TaskBinLogFilterRule{"no-truncate-a": {IgnoreEvent: &[]string{"truncate table"}}}, *task.BinlogFilterRule)
+	for _, r := range task.TableMigrateRule {
+		require.Equal(t, []string{"no-truncate-a"}, *r.BinlogFilterRule, "%s.%s", r.Source.Schema, r.Source.Table)
+	}
+	out, err := TaskYAML(task)
+	require.NoError(t, err)
+	require.Contains(t, string(out), "no-truncate-a-s1-1:")
+	again, warnings, err := ParseTask(out, Options{})
+	require.NoError(t, err)
+	require.Empty(t, warnings)
+	require.Equal(t, task, again, "%s", out)
+}
+
 // problems parses data and returns the problems of its error.
 func problems(t *testing.T, data string) []Problem {
 	t.Helper()
