@@ -11,22 +11,27 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// transientCodes are server errors worth retrying: the statement may succeed later.
-var transientCodes = map[uint16]bool{
-	1040: true, // too many connections
-	1053: true, // server shutdown in progress
-	1205: true, // lock wait timeout
-	1213: true, // deadlock
-	1317: true, // query interrupted
-	1927: true, // connection killed (MariaDB)
-	2006: true, // server has gone away
-	2013: true, // lost connection
-	1159: true, // net read timeout
-	1161: true, // net write timeout
-	3024: true, // max execution time exceeded
-	// TiDB
-	8002: true, 8022: true, 8027: true, 8028: true, 8176: true, 8177: true,
-	9001: true, 9002: true, 9003: true, 9004: true, 9005: true, 9006: true, 9007: true,
+// transientCode reports whether a server error is worth retrying: the statement may succeed
+// later.
+func transientCode(code uint16) bool {
+	switch code {
+	case 1040, // too many connections
+		1053, // server shutdown in progress
+		1205, // lock wait timeout
+		1213, // deadlock
+		1317, // query interrupted
+		1927, // connection killed (MariaDB)
+		2006, // server has gone away
+		2013, // lost connection
+		1159, // net read timeout
+		1161, // net write timeout
+		3024, // max execution time exceeded
+		// TiDB
+		8002, 8022, 8027, 8028, 8176, 8177,
+		9001, 9002, 9003, 9004, 9005, 9006, 9007:
+		return true
+	}
+	return false
 }
 
 // IsTransient reports whether an error from a MySQL-compatible server (upstream or target)
@@ -40,7 +45,7 @@ func IsTransient(err error) bool {
 	}
 	var me *mysql.MySQLError
 	if errors.As(err, &me) {
-		return transientCodes[me.Number]
+		return transientCode(me.Number)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
@@ -51,10 +56,6 @@ func IsTransient(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	var oe *net.OpError
-	return errors.As(err, &oe)
+	var ne net.Error // a timeout, or any failed network operation (*net.OpError)
+	return errors.As(err, &ne)
 }

@@ -73,20 +73,6 @@ func TestTargetDownWhileSyncing(t *testing.T) {
 	RequireSameTables(t, e.srcDB, e.dstDB, "shop")
 }
 
-// syncedShopTask starts an `all` task of shop.t (1000 rows) from one source and waits until
-// it is synced.
-func syncedShopTask(t *testing.T, task string) *migrationEnv {
-	e := newMigrationEnv(t, 1)
-	e.src.Exec(t, "CREATE DATABASE shop")
-	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
-	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
-	e.createSource("mysql-01", e.src)
-	resp := e.startTask(e.task(task, "all", []string{"mysql-01"}, "shop"))
-	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
-	e.waitSynced(task, 60*time.Second)
-	return e
-}
-
 // TestTargetDownDuringLoad: the target stops in the middle of the full load; the subtask stays
 // Running in Load and says it retries, then loads the rest once the target is back.
 func TestTargetDownDuringLoad(t *testing.T) {

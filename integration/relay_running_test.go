@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/http"
@@ -16,20 +17,13 @@ import (
 // upstream when it stops (a reader of a stopped relay would wait for ever), as DM resets its
 // subtasks then; no row is lost or repeated on the way.
 func TestRelayStartedAndStoppedUnderARunningTask(t *testing.T) {
-	e := newMigrationEnv(t, 1)
-	e.src.Exec(t, "CREATE DATABASE shop")
-	e.src.Exec(t, "CREATE TABLE shop.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
-	e.src.Exec(t, "INSERT INTO shop.t (v) VALUES ('a')")
-	e.createSource("mysql-01", e.src)
-	resp := e.startTask(e.task("running", "all", []string{"mysql-01"}, "shop"))
-	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
-	e.waitSynced("running", 60*time.Second)
+	e := syncedShopTask(t, "running")
 	require.Equal(t, "remote", e.status("running")[0].SyncStatus.BinlogType)
 
 	for i, step := range []struct{ op, binlogType string }{{"start-relay", "local"}, {"stop-relay", "remote"}} {
 		resp := e.api.call(http.MethodPost, e.addr, "/api/v1/sources/mysql-01/"+step.op, map[string]any{"worker_name_list": []string{"worker1"}})
 		require.Equal(t, http.StatusOK, resp.Status, "%s", resp.Body)
-		e.src.Exec(t, fmt.Sprintf("INSERT INTO shop.t (v) VALUES ('after %s'), ('%d')", step.op, i))
+		e.src.Exec(t, fmt.Sprintf("INSERT INTO shop.t VALUES (%d, 'after %s'), (%d, '%d')", 2001+2*i, step.op, 2002+2*i, i))
 		Eventually(t, 30*time.Second, func() error {
 			st := e.status("running")[0]
 			if st.SyncStatus == nil || st.SyncStatus.BinlogType != step.binlogType {
@@ -101,18 +95,5 @@ func killBinlogDumps(t *testing.T, m *MariaDB) {
 
 // binlogDumpIDs lists the connection ids of a server's binlog dump threads.
 func binlogDumpIDs(db *sql.DB) ([]int64, error) {
-	rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryColumn[int64](context.Background(), db, "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
 }

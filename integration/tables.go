@@ -145,24 +145,30 @@ func EventuallySame(t testing.TB, src, dst Queryer, schema string, timeout time.
 
 // baseTables lists the base tables (not views) of schema, sorted.
 func baseTables(ctx context.Context, db Queryer, schema string) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
+	tables, err := queryColumn[string](ctx, db, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
 	if err != nil {
-		return nil, fmt.Errorf("list the tables of %s: %w", schema, err)
-	}
-	defer rows.Close()
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		tables = append(tables, n)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list the tables of %s: %w", schema, err)
 	}
 	sort.Strings(tables)
 	return tables, nil
+}
+
+// queryColumn runs a query answering one column and returns its values.
+func queryColumn[T any](ctx context.Context, db Queryer, query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // quoteName quotes an identifier with backticks.

@@ -148,6 +148,20 @@ func (e *migrationEnv) status(task string) []subtaskStatus {
 	return l.Data
 }
 
+// syncedShopTask starts an `all` task of shop.t (1000 rows) from one source and waits until
+// it is synced.
+func syncedShopTask(t *testing.T, task string) *migrationEnv {
+	e := newMigrationEnv(t, 1)
+	e.src.Exec(t, "CREATE DATABASE shop")
+	e.src.Exec(t, "CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(40))")
+	e.src.Exec(t, "INSERT INTO shop.t SELECT seq, MD5(seq) FROM shop.seq_1_to_1000")
+	e.createSource("mysql-01", e.src)
+	resp := e.startTask(e.task(task, "all", []string{"mysql-01"}, "shop"))
+	require.Equal(t, http.StatusCreated, resp.Status, "%s", resp.Body)
+	e.waitSynced(task, 60*time.Second)
+	return e
+}
+
 // stoppedOnError tells a subtask stopped on an error from one that is on its way again: a
 // resume (or a binlog operation) acknowledged by the API reaches the worker a moment later, so
 // a Paused subtask may still show the error it is being resumed from, and a Running subtask
@@ -171,6 +185,16 @@ func (s stoppedOnError) failed(st subtaskStatus) bool {
 	return time.Since(first) >= stoppedErrorGrace
 }
 
+// check is the poll's answer for a subtask with an error_msg: t fails once it has stopped on
+// it (failed), else the poll goes on.
+func (s stoppedOnError) check(t testing.TB, st subtaskStatus) error {
+	t.Helper()
+	if s.failed(st) {
+		t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
+	}
+	return fmt.Errorf("%s/%s is %s with %q", st.Name, st.SourceName, st.Stage, *st.ErrorMsg)
+}
+
 // waitStage polls until every subtask reaches stage (failing early on an error_msg unless
 // the stage wanted is Paused).
 func (e *migrationEnv) waitStage(task, stage string, timeout time.Duration) []subtaskStatus {
@@ -184,10 +208,7 @@ func (e *migrationEnv) waitStage(task, stage string, timeout time.Duration) []su
 		}
 		for _, st := range last {
 			if stage != "Paused" && st.ErrorMsg != nil {
-				if stopped.failed(st) {
-					e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
-				}
-				return fmt.Errorf("%s/%s is %s with %q", st.Name, st.SourceName, st.Stage, *st.ErrorMsg)
+				return stopped.check(e.t, st)
 			}
 			if st.Stage != stage {
 				return fmt.Errorf("%s/%s is %s (%s), want %s", st.Name, st.SourceName, st.Stage, st.Unit, stage)
@@ -210,10 +231,7 @@ func (e *migrationEnv) waitSynced(task string, timeout time.Duration) {
 		}
 		for _, st := range e.status(task) {
 			if st.ErrorMsg != nil {
-				if stopped.failed(st) {
-					e.t.Fatalf("subtask %s/%s failed: %s", st.Name, st.SourceName, *st.ErrorMsg)
-				}
-				return fmt.Errorf("%s/%s is %s with %q", st.Name, st.SourceName, st.Stage, *st.ErrorMsg)
+				return stopped.check(e.t, st)
 			}
 			if st.Unit != "Sync" || st.SyncStatus == nil {
 				return fmt.Errorf("%s/%s not syncing yet: %s on %s", st.Name, st.SourceName, st.Unit, st.WorkerName)
