@@ -2,6 +2,7 @@ package dmyaml
 
 import (
 	"encoding/base64"
+	"unicode/utf8"
 
 	"github.com/dm-oss/dm/restapi"
 )
@@ -65,7 +66,7 @@ func (o Options) tlsContent(m *mapping, key string, it tlsItem) string {
 			m.r.fail(m.keyNode(key+"-base64"), m.sub(key+"-base64"), "is not base64: %v", err)
 			return ""
 		}
-		return string(b)
+		return pemText(m, key+"-base64", b)
 	case it.path != "":
 		if o.ReadFile == nil {
 			m.r.fail(m.keyNode(key), m.sub(key), "names a file, which is not read here: give the PEM text in %s-bytes", key)
@@ -76,7 +77,17 @@ func (o Options) tlsContent(m *mapping, key string, it tlsItem) string {
 			m.r.fail(m.keyNode(key), m.sub(key), "cannot read %q: %v", it.path, err)
 			return ""
 		}
-		return string(b)
+		return pemText(m, key, b)
 	}
 	return ""
+}
+
+// pemText refuses material that is not text: the API carries PEM in JSON strings, where
+// bytes that are not UTF-8 would not survive (a DER file, a key base64-encoded twice wrong).
+func pemText(m *mapping, key string, b []byte) string {
+	if !utf8.Valid(b) {
+		m.r.fail(m.keyNode(key), m.sub(key), "is not PEM text (it holds bytes that are not UTF-8): give the certificate or key in PEM form")
+		return ""
+	}
+	return string(b)
 }

@@ -158,3 +158,32 @@ func TestDMDecrypterRefusesWhatItCannotOpen(t *testing.T) {
 		require.Error(t, err, "%q", s)
 	}
 }
+
+// TLS material reaches the API as JSON text, so bytes that are not UTF-8 (a DER file, a base64
+// of something else) are refused naming the key, and PEM given as base64 is taken.
+func TestTLSMaterialMustBeText(t *testing.T) {
+	file := func(sec string) []byte {
+		return []byte("source-id: s\nfrom: {host: h, port: 3306, user: u, password: p, security: {" + sec + "}}\n")
+	}
+	notText := base64.StdEncoding.EncodeToString([]byte("-----BEGIN PRIVATE KEY-----\nMIIB\xa3\n-----END PRIVATE KEY-----\n"))
+	der := func(string) ([]byte, error) { return []byte{0x30, 0x82, 0xff, 0xfe}, nil }
+	for _, c := range []struct {
+		sec  string
+		opts Options
+		key  string
+	}{
+		{"ssl-key-base64: " + notText, Options{}, "from.security.ssl-key-base64"},
+		{"ssl-ca: ca.der", Options{ReadFile: der}, "from.security.ssl-ca"},
+	} {
+		_, _, err := ParseSource(file(c.sec), c.opts)
+		var e *Error
+		require.ErrorAs(t, err, &e, c.sec)
+		require.Equal(t, c.key, e.Problems[0].Key)
+		require.Contains(t, e.Problems[0].Message, "not PEM text")
+	}
+
+	pem := "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+	f, _, err := ParseSource(file("ssl-key-base64: "+base64.StdEncoding.EncodeToString([]byte(pem))), Options{})
+	require.NoError(t, err)
+	require.Equal(t, pem, f.Source.Security.SslKeyContent)
+}
