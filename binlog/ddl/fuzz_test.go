@@ -15,7 +15,10 @@ import (
 // FuzzParseRender reads random and mutated DDL text as a binlog QUERY event would bring it.
 // Whatever the text, Parse and Render must not panic; a statement that parses and renders
 // must render to text that parses again as the same kind of statement about the same tables,
-// and renders to itself: what the target runs is what the upstream ran, once routed.
+// and renders to itself: what the target runs is what the upstream ran, once routed. That
+// holds for the statements dm replicates (a Kind); the others (users, grants, views ...) are
+// never run on the target, and the TiDB parser's restore of some of them is not stable (a
+// CREATE USER naming the host "@" comes back with the host "": corpus 27f52d46b42f7a33).
 func FuzzParseRender(f *testing.F) {
 	for i, c := range corpus {
 		f.Add(c.sql, uint8(i))
@@ -26,7 +29,7 @@ func FuzzParseRender(f *testing.F) {
 		st := Parse(sql, schema)
 		for _, flavor := range []string{FlavorMariaDB, FlavorMySQL, FlavorTiDB} {
 			out, err := st.Render(context.Background(), Render{Flavor: flavor, IfExists: true})
-			if err != nil || !st.Parsed() || len(out) != 1 || !utf8.ValidString(sql) {
+			if err != nil || !st.Parsed() || st.Kind == "" || len(out) != 1 || !utf8.ValidString(sql) {
 				continue // text that is not UTF-8 only has to not panic: the restore writes '?'
 			}
 			again := Parse(out[0], schema)

@@ -96,7 +96,9 @@ type Render struct {
 // Render returns the statements the target runs for s: usually one; two for CREATE OR
 // REPLACE TABLE on a target other than MariaDB (DROP TABLE IF EXISTS, then CREATE TABLE).
 // Names are always schema-qualified when the event had a default schema. It returns
-// ErrNothingLeft when Keep kept no table.
+// ErrNothingLeft when Keep kept no table. For a statement with a Kind, the text parses again
+// as the same statement and renders to itself; a statement without one (which dm does not
+// replicate) is restored as the TiDB parser does, with no such promise.
 func (s *Statement) Render(ctx context.Context, r Render) ([]string, error) {
 	if r.Flavor == "" {
 		r.Flavor = FlavorMariaDB
