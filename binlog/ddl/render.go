@@ -130,6 +130,7 @@ func (s *Statement) Render(ctx context.Context, r Render) ([]string, error) {
 		dropUnenforcedChecks(node)
 	}
 	enumCollations(node)
+	quoteBareOptions(node)
 	s.route(node, r)
 	orReplace := s.Rewrite != nil && s.Rewrite.OrReplace
 	if r.IfExists {
