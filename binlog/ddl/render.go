@@ -130,7 +130,6 @@ func (s *Statement) Render(ctx context.Context, r Render) ([]string, error) {
 		dropUnenforcedChecks(node)
 	}
 	enumCollations(node)
-	quoteBareOptions(node)
 	s.route(node, r)
 	orReplace := s.Rewrite != nil && s.Rewrite.OrReplace
 	if r.IfExists {
@@ -161,12 +160,12 @@ func (s *Statement) freshNode() (ast.StmtNode, error) {
 
 // Restore writes a statement back as text that MariaDB, MySQL and TiDB read the same way:
 // strings single-quoted with backslashes escaped and without the default charset
-// introducer, names back-quoted, and CHECK constraints without the ENFORCED keyword
-// MariaDB rejects (it is the default).
+// introducer, names back-quoted (an ENGINE that is not a known engine's too), and CHECK
+// constraints without the ENFORCED keyword MariaDB rejects (it is the default).
 func Restore(n ast.Node) (string, error) {
 	var b strings.Builder
 	flags := format.DefaultRestoreFlags | format.RestoreStringEscapeBackslash | format.RestoreStringWithoutDefaultCharset
-	if err := n.Restore(format.NewRestoreCtx(flags, &b)); err != nil {
+	if err := withQuotedOptions(n).Restore(format.NewRestoreCtx(flags, &b)); err != nil {
 		return "", err
 	}
 	return stripEnforced(b.String()), nil

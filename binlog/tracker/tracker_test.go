@@ -411,6 +411,24 @@ func TestAddColumnIfNotExistsTwice(t *testing.T) {
 	}
 }
 
+// A table created with an ENGINE given as a string the parser's restore would write bare
+// (ENGINE = My Engine) is still followed through an ALTER, and its statement parses: the
+// tracker copies a table through its text.
+func TestEngineNamedByAStringIsFollowed(t *testing.T) {
+	tr := New(nil)
+	mustExec(t, tr, "db", "CREATE TABLE t (a int) ENGINE='My Engine'")
+	if res := mustExec(t, tr, "db", "ALTER TABLE t ADD COLUMN b int"); len(res.NeedsReread) != 0 {
+		t.Fatalf("the table was forgotten: %+v", res)
+	}
+	if got := colNames(mustTable(t, tr, "db", "t")); got != "a,b" {
+		t.Fatal(got)
+	}
+	text, ok := tr.CreateStatement("db", "t")
+	if !ok || !strings.Contains(text, "ENGINE = `My Engine`") {
+		t.Fatalf("%q %v", text, ok)
+	}
+}
+
 func TestCreateOrReplace(t *testing.T) {
 	tr := New(nil)
 	mustExec(t, tr, "db", "CREATE TABLE t (a int, b int)")
