@@ -151,6 +151,10 @@ func (t *Tracker) ref(n *ast.TableName, currentSchema string) (TableRef, error) 
 	if s == "" {
 		return TableRef{}, fmt.Errorf("schema tracker: table `%s`: %w", n.Name.O, errNoSchema)
 	}
+	if n.Name.O == "" {
+		// MariaDB refuses the name; a table tracked under it could not be written back.
+		return TableRef{}, fmt.Errorf("schema tracker: a table in `%s` with an empty name", s)
+	}
 	return TableRef{s, n.Name.O}, nil
 }
 
@@ -590,14 +594,14 @@ func (t *Tracker) applySpec(ts *tableState, r TableRef, currentSchema string, sp
 	case ast.AlterTableAlterColumn:
 		return nil, alterColumnDefault(ts.stmt, spec)
 	case ast.AlterTableRenameTable:
-		schemaName := spec.NewTable.Schema.O
-		if schemaName == "" {
-			schemaName = currentSchema
+		if currentSchema == "" {
+			currentSchema = r.Schema
 		}
-		if schemaName == "" {
-			schemaName = r.Schema
+		to, err := t.ref(spec.NewTable, currentSchema)
+		if err != nil {
+			return nil, err
 		}
-		return &TableRef{schemaName, spec.NewTable.Name.O}, nil
+		return &to, nil
 	case ast.AlterTableOption:
 		applyTableOptions(ts.stmt, spec.Options)
 	default:

@@ -429,6 +429,32 @@ func TestEngineNamedByAStringIsFollowed(t *testing.T) {
 	}
 }
 
+// No table is tracked under an empty name, which MariaDB refuses (found by FuzzTrackerExec:
+// ALTER TABLE t RENAME to an empty quoted name): a RENAME TABLE to it is an error that leaves
+// the table as it was, an ALTER ... RENAME to it one the tracker cannot follow, so it reads
+// the table again.
+func TestEmptyTableNameIsNotTracked(t *testing.T) {
+	tr := New(nil)
+	mustExec(t, tr, "db", "CREATE TABLE t (a int)")
+	if _, err := tr.Exec("db", "RENAME TABLE t TO ``"); err == nil || !strings.Contains(err.Error(), "empty name") {
+		t.Fatal(err)
+	}
+	mustTable(t, tr, "db", "t")
+	res := mustExec(t, tr, "db", "ALTER TABLE t RENAME ``")
+	if len(res.NeedsReread) != 1 || res.NeedsReread[0] != (TableRef{"db", "t"}) || len(res.Changed) != 0 {
+		t.Fatalf("%+v", res)
+	}
+	if _, ok := tr.CreateStatement("db", ""); ok {
+		t.Fatal("a table with an empty name is tracked")
+	}
+	if res := mustExec(t, tr, "db", "CREATE TABLE t (a int)"); len(res.Changed) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	if res := mustExec(t, tr, "db", "ALTER TABLE t RENAME u"); len(res.Changed) != 1 || res.Changed[0] != (TableRef{"db", "u"}) {
+		t.Fatalf("a rename to a name still follows: %+v", res)
+	}
+}
+
 func TestCreateOrReplace(t *testing.T) {
 	tr := New(nil)
 	mustExec(t, tr, "db", "CREATE TABLE t (a int, b int)")
